@@ -1,0 +1,272 @@
+"""Active checks that test cases call: what the capture must show for a case to PASS.
+
+Legs are correlated by what the suite itself controls, never by what only a proxy preserves: the suite's own
+requests carry an ``X-Sipqual-Test`` marker; the DUT's request on the other leg is found by the dialled number and by
+time (it must follow the suite's request); its dialog is then followed by its own Call-ID and tags. That works the
+same for a proxy, for topology hiding and for a B2BUA with new Call-IDs, tags and CSeqs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .sdp import Sdp, parse_sdp
+from .trace import SipPacket, Trace
+from .verdict import Finding, passed, violation
+
+MARKER = "X-Sipqual-Test"
+MIN_RTP_PACKETS = 25          # 0.5 s of 20 ms packets: enough to call a direction "flowing"
+
+
+def _digits(s: str | None) -> str:
+    return "".join(ch for ch in (s or "") if ch.isdigit())
+
+
+def number_matches(user: str | None, number: str) -> bool:
+    """A DUT may rewrite the number's format (drop '+', add a prefix); the subscriber digits must survive."""
+    d, want = _digits(user), _digits(number)
+    return bool(d) and bool(want) and (d.endswith(want[-7:]) or want.endswith(d))
+
+
+@dataclass
+class Leg:
+    """One dialog on one side of the DUT as seen in the capture."""
+
+    invite: SipPacket
+    messages: list[SipPacket]
+
+    @property
+    def call_id(self) -> str:
+        return self.invite.msg.call_id or ""
+
+    def responses(self, method: str = "INVITE") -> list[SipPacket]:
+        return [p for p in self.messages if not p.msg.is_request and p.msg.cseq_method == method]
+
+    def final(self, method: str = "INVITE") -> SipPacket | None:
+        finals = [p for p in self.responses(method) if p.msg.status and p.msg.status >= 200]
+        return finals[0] if finals else None
+
+    def requests(self, method: str) -> list[SipPacket]:
+        return [p for p in self.messages if p.msg.is_request and p.msg.method == method]
+
+
+def leg_of(trace: Trace, invite: SipPacket) -> Leg:
+    """The dialog of ``invite`` on its own leg only: same Call-ID *and* between the same two addresses (a proxy
+    keeps the Call-ID on both legs; the other leg must not leak in)."""
+    ends = {invite.src, invite.dst}
+    msgs = [p for p in trace.sip if p.msg.call_id == invite.msg.call_id and {p.src, p.dst} == ends
+            and p.time >= invite.time - 0.001]
+    return Leg(invite, msgs)
+
+
+def stimulus(trace: Trace, method: str, test_id: str, src: str) -> SipPacket | None:
+    """The suite's own request, found by its marker header (the first one, not a retransmission)."""
+    for p in trace.requests(method):
+        if p.src == src and p.msg.get(MARKER) == test_id:
+            return p
+    return None
+
+
+def dut_invite_toward(trace: Trace, dut_ip: str, peer_ip: str, number: str, after: float) -> SipPacket | None:
+    """The DUT's INVITE on the other leg for the call the suite placed: same called number, sent afterwards."""
+    for p in trace.requests("INVITE"):
+        if p.src == dut_ip and p.dst == peer_ip and p.time >= after:
+            m = p.msg
+            ruser = m.request_uri.user if m.request_uri else None
+            tuser = m.to.uri.user if m.to and m.to.uri else None
+            if number_matches(ruser, number) or number_matches(tuser, number):
+                return p
+    return None
+
+
+def sdp_of(p: SipPacket | None) -> Sdp | None:
+    if p is None or not p.msg.body:
+        return None
+    ctype = (p.msg.get("Content-Type") or "").split(";")[0].strip().lower()
+    return parse_sdp(p.msg.body) if ctype == "application/sdp" else None
+
+
+# ---- OPTIONS ---------------------------------------------------------------------------------------------------
+def options_answered(trace: Trace, request: SipPacket | None, dut_ip: str) -> list[Finding]:
+    """TC-OPT-01: OPT-01 (final response, 200) and OPT-02 (Allow and Supported in the 200)."""
+    reqs = ["OPT-01"]
+    if request is None:
+        raise_missing("our OPTIONS request")
+    answers = [p for p in trace.sip if not p.msg.is_request and p.src == dut_ip
+               and p.msg.call_id == request.msg.call_id and p.msg.cseq_method == "OPTIONS"]
+    finals = [p for p in answers if p.msg.status and p.msg.status >= 200]
+    if not finals:
+        seen = ", ".join(f"{p.msg.status} (frame {p.frame})" for p in answers) or "no response at all"
+        return [violation("OPT-01", reqs, "M", f"a final response to OPTIONS (frame {request.frame})", seen)]
+    f = finals[0]
+    out = []
+    if f.msg.status != 200:
+        out.append(violation("OPT-01", reqs, "M", "200 OK to OPTIONS", f"{f.msg.status} {f.msg.reason}", f.frame))
+    else:
+        out.append(passed("OPT-01", reqs, "M", f"200 OK to OPTIONS after {1000 * (f.time - request.time):.0f} ms",
+                          f.frame))
+    for header in ("Allow", "Supported"):
+        if not f.msg.has(header):
+            out.append(violation("OPT-02", "OPT-02", "R", f"{header} in the 200 to OPTIONS", "none", f.frame))
+        else:
+            out.append(passed("OPT-02", "OPT-02", "R", f"{header}: {f.msg.get(header)}", f.frame))
+    return out
+
+
+class StimulusMissing(Exception):
+    """The suite's own stimulus is not in the capture: we could not test (ERROR, not FAIL)."""
+
+
+def raise_missing(what: str):
+    raise StimulusMissing(f"{what} is not in the capture: the stimulus was never sent, so nothing can be judged")
+
+
+# ---- calls -----------------------------------------------------------------------------------------------------
+@dataclass
+class CallSpec:
+    """Where the call enters and leaves the DUT, from the suite's point of view."""
+
+    test_id: str
+    caller_ip: str          # our agent that places the call
+    callee_ip: str          # our agent that answers
+    dut_in_ip: str          # DUT address facing the caller
+    dut_out_ip: str         # DUT address facing the callee
+    called: str
+    callee_port: int | None = None        # the port the DUT must send to (TRN-03), if prescribed
+    callee_transports: tuple[str, ...] = ()   # transports allowed toward the callee (TRN-01)
+    codec_pt: int = 0
+
+
+def basic_call(trace: Trace, spec: CallSpec, hangup_by: str) -> list[Finding]:
+    """A call through the DUT: answered on both legs, G.711 RTP both ways on both legs, cleared on both legs.
+
+    ``hangup_by`` is "caller" or "callee": who sends the BYE, so the other leg's BYE must come from the DUT.
+    """
+    out: list[Finding] = []
+    ours = stimulus(trace, "INVITE", spec.test_id, spec.caller_ip)
+    if ours is None:
+        raise_missing("our INVITE")
+    a = leg_of(trace, ours)
+    theirs = dut_invite_toward(trace, spec.dut_out_ip, spec.callee_ip, spec.called, ours.time)
+    if theirs is None:
+        final = a.final()
+        seen = f"{final.msg.status} {final.msg.reason} on the first leg (frame {final.frame})" if final else \
+            "nothing on the far leg and no final response"
+        return [violation("CALL-ROUTE", ["TRN-01"], "M", f"an INVITE from the DUT to {spec.callee_ip} for "
+                          f"{spec.called} after frame {ours.frame}", seen)]
+    b = leg_of(trace, theirs)
+    out.append(passed("CALL-ROUTE", ["TRN-01"], "M", f"DUT relayed the call to {spec.callee_ip} as "
+                      f"{theirs.msg.request_uri.raw if theirs.msg.request_uri else '?'}", theirs.frame))
+    # transport and port toward the callee (TRN-01 / TRN-03)
+    if spec.callee_transports and theirs.transport not in spec.callee_transports:
+        out.append(violation("TRN-01", "TRN-01", "M", f"INVITE over {'/'.join(spec.callee_transports)}",
+                             theirs.transport, theirs.frame))
+    if spec.callee_port and theirs.dport != spec.callee_port:
+        out.append(violation("TRN-03", "TRN-03", "M", f"INVITE sent to port {spec.callee_port}",
+                             f"port {theirs.dport}", theirs.frame))
+    elif spec.callee_port:
+        out.append(passed("TRN-03", "TRN-03", "M", f"INVITE sent to {theirs.dst}:{theirs.dport} over "
+                          f"{theirs.transport}", theirs.frame))
+    # answered on both legs
+    ok_a, ok_b = a.final(), b.final()
+    for leg_name, final, leg, src in (("caller", ok_a, a, spec.dut_in_ip), ("callee", ok_b, b, spec.callee_ip)):
+        if final is None or final.msg.status != 200:
+            seen = f"{final.msg.status} {final.msg.reason}" if final else "no final response"
+            out.append(violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to the INVITE on the {leg_name} leg "
+                                 f"(frame {leg.invite.frame})", seen, final.frame if final else None))
+    if ok_a is None or ok_a.msg.status != 200:
+        return out
+    out.append(passed("CALL-ANSWER", "RFC3261-20", "M", "200 OK relayed to the caller", ok_a.frame))
+    out.extend(_answer_sdp(ours, ok_a, spec))
+    out.extend(_ack_relayed(a, b, spec))
+    out.extend(_media(trace, ours, ok_a, b.invite, ok_b, spec))
+    out.extend(_cleared(a, b, spec, hangup_by))
+    return out
+
+
+def _answer_sdp(offer: SipPacket, answer: SipPacket, spec: CallSpec) -> list[Finding]:
+    o, a = sdp_of(offer), sdp_of(answer)
+    if a is None or a.audio is None:
+        return [violation("MED-01", ["MED-01", "RFC3261-20"], "M", "an SDP answer with an audio stream in the 200",
+                          "none", answer.frame)]
+    offered = set(o.audio.formats) if o and o.audio else set()
+    answered = [f for f in a.audio.formats if f in offered]
+    g711 = [f for f in answered if f in ("0", "8")]
+    if not g711:
+        return [violation("MED-01", ["MED-01", "RFC3264-02"], "M", "PCMU or PCMA from the offer in the answer",
+                          f"m={a.audio.kind} {a.audio.port} {a.audio.proto} {' '.join(a.audio.formats)}",
+                          answer.frame)]
+    return [passed("MED-01", ["MED-01", "RFC3264-02"], "M", f"answer codecs {a.audio.codec_names()}", answer.frame)]
+
+
+def _ack_relayed(a: Leg, b: Leg, spec: CallSpec) -> list[Finding]:
+    acks_in = [p for p in a.requests("ACK") if p.src == spec.caller_ip]
+    acks_out = [p for p in b.requests("ACK") if p.dst == spec.callee_ip]
+    if acks_in and not acks_out:
+        return [violation("RFC3261-10", "RFC3261-10", "M", f"the DUT's ACK to the callee's 200",
+                          "none on the callee leg", acks_in[0].frame)]
+    return []
+
+
+def _rtp_summary(pkts) -> str:
+    return f"{len(pkts)} packets" + (f", PT {sorted({p.pt for p in pkts})}" if pkts else "")
+
+
+def _media(trace: Trace, offer: SipPacket, answer: SipPacket, b_offer: SipPacket, b_answer: SipPacket | None,
+           spec: CallSpec) -> list[Finding]:
+    """MED-01/MED-02: G.711 RTP flows both ways on both legs, through the DUT, in the negotiated codec, to the
+    addresses each side's SDP asked for."""
+    out = []
+    a_sdp, b_sdp = sdp_of(answer), sdp_of(b_offer)
+    my_offer = sdp_of(offer)
+    flows = [
+        ("DUT -> caller", spec.dut_in_ip, spec.caller_ip, my_offer),
+        ("caller -> DUT", spec.caller_ip, spec.dut_in_ip, a_sdp),
+        ("DUT -> callee", spec.dut_out_ip, spec.callee_ip, sdp_of(b_answer)),
+        ("callee -> DUT", spec.callee_ip, spec.dut_out_ip, b_sdp),
+    ]
+    answered_pts = {int(f) for f in (a_sdp.audio.formats if a_sdp and a_sdp.audio else []) if f.isdigit()}
+    for name, src, dst, dest_sdp in flows:
+        pkts = [p for p in trace.rtp if p.src == src and p.dst == dst and p.time >= answer.time - 5]
+        if dest_sdp is not None and dest_sdp.audio is not None and dest_sdp.audio.port > 0:
+            port = dest_sdp.audio.port
+            to_port = [p for p in pkts if p.dport == port]
+            if pkts and not to_port:
+                out.append(violation("MED-02", "MED-02", "M", f"RTP {name} to port {port} from the SDP",
+                                     f"ports {sorted({p.dport for p in pkts})}", pkts[0].frame))
+                continue
+            pkts = to_port
+        if len(pkts) < MIN_RTP_PACKETS:
+            out.append(violation("MED-02", ["MED-02", "MED-01"], "M", f"RTP {name} (at least {MIN_RTP_PACKETS} "
+                                 f"packets)", _rtp_summary(pkts), pkts[0].frame if pkts else None))
+            continue
+        if name == "DUT -> caller" and answered_pts and not {p.pt for p in pkts} <= answered_pts | {101, 13}:
+            out.append(violation("MED-01", ["MED-01", "RFC3264-02"], "M", f"RTP {name} in the answered payload "
+                                 f"types {sorted(answered_pts)}", _rtp_summary(pkts), pkts[0].frame))
+            continue
+        out.append(passed("MED-02", ["MED-02"], "M", f"RTP {name}: {_rtp_summary(pkts)}", pkts[0].frame))
+    return out
+
+
+def _cleared(a: Leg, b: Leg, spec: CallSpec, hangup_by: str) -> list[Finding]:
+    if hangup_by == "caller":
+        ours, ours_leg, relayed_leg, relayed_dst = spec.caller_ip, a, b, spec.callee_ip
+    else:
+        ours, ours_leg, relayed_leg, relayed_dst = spec.callee_ip, b, a, spec.caller_ip
+    byes = [p for p in ours_leg.requests("BYE") if p.src == ours]
+    if not byes:
+        raise_missing(f"our BYE from {ours}")
+    bye = byes[0]
+    out = []
+    ok = [p for p in ours_leg.responses("BYE") if p.dst == ours and p.msg.status == 200]
+    if not ok:
+        got = [f"{p.msg.status} (frame {p.frame})" for p in ours_leg.responses("BYE") if p.dst == ours]
+        out.append(violation("RFC3261-14", "RFC3261-14", "M", f"200 OK to our BYE (frame {bye.frame})",
+                             ", ".join(got) or "no response"))
+    relayed = [p for p in relayed_leg.requests("BYE") if p.dst == relayed_dst and p.time >= bye.time]
+    if not relayed:
+        out.append(violation("RFC3261-14", "RFC3261-14", "M", f"the DUT clearing the other leg with a BYE to "
+                             f"{relayed_dst} after frame {bye.frame}", "no BYE"))
+    else:
+        out.append(passed("RFC3261-14", "RFC3261-14", "M", "call cleared on both legs", relayed[0].frame))
+    return out

@@ -1,0 +1,254 @@
+"""What a test case gets from the ``sq`` fixture: agents on both sides of the DUT, a capture already running, and
+one way to turn the capture into a verdict.
+
+    sq.options()                       # the Mediation side sends OPTIONS
+    trace = sq.finish()                # stop agents and capture, check the DUT is alive, read the capture
+    sq.judge(checks.options_answered(trace, ...))
+
+Every file a case produces lands in its evidence directory and is listed in the results.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import checks, sipp
+from .capture import Capture
+from .errors import AgentError, CheckFailed, LabError
+from .media import write_tone
+from .rules import run_passive
+from .trace import Trace, read_trace
+from .verdict import Finding, failures
+
+
+@dataclass
+class Edge:
+    """A TLS edge process (see :mod:`sipqual.tlsedge`) and its files."""
+
+    proc: object
+    events: Path
+
+
+class CaseContext:
+    def __init__(self, lab, transport: str, case_id: str, evidence_dir: Path, run_dir: Path):
+        self.lab = lab
+        self.profile = lab.profile
+        self.transport = transport
+        self.case_id = case_id
+        self.test_id = f"{case_id}-{transport}-{lab.tag}"
+        self.dir = evidence_dir
+        self.run_dir = run_dir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.topo = lab.topology
+        self.ports = sipp.PortPool()
+        self.runs: list[sipp.SippRun] = []
+        self.results: list[sipp.SippResult] = []
+        self.edges: list[Edge] = []
+        self.findings: list[Finding] = []
+        self.trace: Trace | None = None
+        self.keylog = self.dir / "tls-keys.log"
+        self.capture = Capture(lab.sup, self.dir / "capture.pcapng", self.topo.capture_interfaces,
+                               self.topo.capture_netns).start()
+
+    # ---- ports and addresses -------------------------------------------------------------------------------------
+    @property
+    def pixit(self) -> dict:
+        return self.profile.pixit
+
+    @property
+    def dut_port(self) -> int:
+        return self.pixit["dut"]["ports"][self.transport]
+
+    @property
+    def ms_port(self) -> int:
+        return self.pixit["mediation"]["ports"][self.transport]
+
+    def _sip_keys(self, adv_host: str, adv_port: int, uri_transport: str) -> dict:
+        return {"adv_host": adv_host, "adv_port": adv_port, "uri_transport": uri_transport,
+                "via_transport": uri_transport.upper(), "test_id": self.test_id}
+
+    # ---- TLS edges -----------------------------------------------------------------------------------------------
+    def _edge(self, mode: str, listen: str, connect: str, source: str | None = None,
+              server_name: str | None = None) -> Edge:
+        from .tlsedge import wait_listening
+
+        pki = self.lab.pki
+        n = len(self.edges)
+        events = self.dir / f"tls-edge-{mode}-{n}.events.jsonl"
+        argv = [sys.executable, "-m", "sipqual.tlsedge", mode, "--listen", listen, "--connect", connect,
+                "--cert", str(pki.certs["mediation"].cert), "--key", str(pki.certs["mediation"].key),
+                "--ca", str(pki.ca.cert), "--keylog", str(self.keylog), "--events", str(events),
+                "--max-seconds", "300"]
+        if source:
+            argv += ["--source", source]
+        if server_name:
+            argv += ["--server-name", server_name]
+        proc = self.lab.sup.start(f"tlsedge-{mode}-{n}", argv, netns=self.topo.ms.netns, log_dir=self.dir)
+        try:
+            wait_listening(events, timeout=10)
+        except Exception as e:  # noqa: BLE001 - any failure to come up is a lab fault
+            raise LabError(f"TLS edge ({mode}) did not come up: {e}; {proc.stderr_tail(2)}") from None
+        edge = Edge(proc, events)
+        self.edges.append(edge)
+        return edge
+
+    def tls_events(self) -> list[dict]:
+        out = []
+        for e in self.edges:
+            if e.events.exists():
+                out += [json.loads(line) for line in e.events.read_text().splitlines() if line.strip()]
+        return out
+
+    # ---- agents on the Mediation side ---------------------------------------------------------------------------
+    def _ms_client(self, name: str, scenario: str, keys: dict, **kw) -> sipp.SippRun:
+        """A SIPp client on the Mediation side that talks to the DUT's trunk port (through a TLS edge for TLS)."""
+        t = self.topo
+        local = self.ports.sip()
+        if self.transport == "tls":
+            edge_port = self.ports.sip()
+            self._edge("client", f"{t.ms.ip}:{edge_port}", f"{t.ms.peer_ip}:{self.dut_port}", source=t.ms.ip,
+                       server_name=self.pixit["dut"]["fqdn"])
+            remote = f"{t.ms.ip}:{edge_port}"
+            adv = (self.pixit["mediation"]["server_fqdn"], self.ms_port)
+        else:
+            remote = f"{t.ms.peer_ip}:{self.dut_port}"
+            adv = (t.ms.ip, local)
+        all_keys = {**self._sip_keys(adv[0], adv[1], self.transport), "ruri_host": self.pixit["dut"]["fqdn"],
+                    "ruri_port": self.dut_port, **keys}
+        agent = sipp.Agent(name, scenario, t.ms.netns, t.ms.ip, local, "tcp", remote=remote, keys=all_keys,
+                           media_port=self.ports.media(), ctrl_port=self.ports.ctrl(), **kw)
+        return self._start(agent)
+
+    def _ms_server(self, name: str, scenario: str, **kw) -> sipp.SippRun:
+        """A SIPp server on the Mediation side on the Mediation port (behind a TLS edge for TLS)."""
+        t = self.topo
+        if self.transport == "tls":
+            local = self.ports.sip()
+            self._edge("server", f"{t.ms.ip}:{self.ms_port}", f"{t.ms.ip}:{local}")
+            adv = (self.pixit["mediation"]["server_fqdn"], self.ms_port)
+        else:
+            local = self.ms_port
+            adv = (t.ms.ip, local)
+        agent = sipp.Agent(name, scenario, t.ms.netns, t.ms.ip, local, "tcp",
+                           keys=self._sip_keys(adv[0], adv[1], self.transport),
+                           media_port=self.ports.media(), ctrl_port=self.ports.ctrl(), **kw)
+        return self._start(agent, server=True)
+
+    # ---- agents on the far side --------------------------------------------------------------------------------
+    def _far_server(self, name: str, scenario: str, **kw) -> sipp.SippRun:
+        t, far = self.topo, self.pixit["far"]
+        agent = sipp.Agent(name, scenario, t.far.netns, t.far.ip, far["port"], far["transport"],
+                           keys=self._sip_keys(t.far.ip, far["port"], far["transport"]),
+                           media_port=self.ports.media() + 10000, ctrl_port=self.ports.ctrl(), **kw)
+        return self._start(agent, server=True)
+
+    def _far_client(self, name: str, scenario: str, keys: dict, **kw) -> sipp.SippRun:
+        t, far = self.topo, self.pixit["far"]
+        local = far["port"]
+        all_keys = {**self._sip_keys(t.far.ip, local, far["transport"]), "ruri_host": t.far.peer_ip,
+                    "ruri_port": far["port"], **keys}
+        agent = sipp.Agent(name, scenario, t.far.netns, t.far.ip, local, far["transport"],
+                           remote=f"{t.far.peer_ip}:{far['port']}", keys=all_keys,
+                           media_port=self.ports.media() + 10000, ctrl_port=self.ports.ctrl(), **kw)
+        return self._start(agent)
+
+    def _start(self, agent: sipp.Agent, server: bool = False) -> sipp.SippRun:
+        for target in filter(None, [agent.remote]):
+            host = target.rsplit(":", 1)[0]
+            if host not in self.topo.allowed_targets():
+                raise LabError(f"refusing to send to {host}: not an address of this lab or the DUT profile")
+        workdir = self.dir / f"sipp-{agent.name}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        write_tone(workdir / "tone.ulaw")
+        run = sipp.start(agent, self.lab.sup, workdir, server=server)
+        self.runs.append(run)
+        return run
+
+    # ---- stimuli a case can ask for --------------------------------------------------------------------------------
+    def options(self) -> None:
+        """The Mediation side sends one OPTIONS to the DUT's trunk port (TC-OPT-01)."""
+        self._ms_client("ms-options", "options_uac.xml", {}, timeout_s=5)
+        self._wait_all()
+
+    def out_call(self, hold_ms: int = 2000) -> None:
+        """Mediation side -> DUT -> far end; G.711 both ways; the Mediation side hangs up."""
+        n = self.pixit["numbers"]
+        self._far_server("far-callee", "call_uas.xml", timeout_s=20)
+        self._ms_client("ms-caller", "call_uac.xml", {"called": n["outbound_called"], "caller": n["outbound_caller"]},
+                        timeout_s=20, pause_ms=hold_ms)
+        self._wait_all()
+
+    def in_call(self, hold_ms: int = 2000) -> None:
+        """Far end -> DUT -> Mediation side; G.711 both ways; the Mediation side (callee) hangs up."""
+        n = self.pixit["numbers"]
+        self._ms_server("ms-callee", "call_uas_hangup.xml", timeout_s=20, pause_ms=hold_ms)
+        self._far_client("far-caller", "call_uac_wait_bye.xml",
+                         {"called": n["inbound_called"], "caller": n["inbound_caller"]}, timeout_s=20)
+        self._wait_all()
+
+    def out_call_spec(self) -> checks.CallSpec:
+        t, n = self.topo, self.pixit["numbers"]
+        return checks.CallSpec(self.test_id, caller_ip=t.ms.ip, callee_ip=t.far.ip, dut_in_ip=t.ms.peer_ip,
+                               dut_out_ip=t.far.peer_ip, called=n["outbound_called"])
+
+    def in_call_spec(self) -> checks.CallSpec:
+        t, n = self.topo, self.pixit["numbers"]
+        return checks.CallSpec(self.test_id, caller_ip=t.far.ip, callee_ip=t.ms.ip, dut_in_ip=t.far.peer_ip,
+                               dut_out_ip=t.ms.peer_ip, called=n["inbound_called"], callee_port=self.ms_port,
+                               callee_transports=(self.transport.upper(),))
+
+    def _wait_all(self) -> None:
+        for run in self.runs[len(self.results):]:
+            self.results.append(run.finish())
+
+    # ---- from capture to verdict ---------------------------------------------------------------------------------
+    def finish(self) -> Trace:
+        """Stop everything this case started, make sure the DUT survived, read the capture, run passive rules."""
+        if self.trace is not None:
+            return self.trace
+        self._wait_all()
+        self._stop_helpers()
+        self.capture.stop()
+        self.lab.assert_dut_alive()
+        tls_ports = [self.pixit["dut"]["ports"]["tls"], self.pixit["mediation"]["ports"]["tls"]]
+        tcp_ports = [self.pixit["dut"]["ports"]["tcp"], self.pixit["mediation"]["ports"]["tcp"]]
+        self.trace = read_trace(self.capture.path, self.keylog if self.transport == "tls" else None,
+                                tls_ports if self.transport == "tls" else [], tcp_ports)
+        if self.capture.complete is False:
+            self.trace.findings.append("capture may be incomplete: dumpcap had not written every packet")
+        dut_addresses = {self.topo.ms.peer_ip, self.topo.far.peer_ip}
+        self.findings.extend(run_passive(self.trace, dut_addresses))
+        return self.trace
+
+    def judge(self, findings: list[Finding]) -> None:
+        """Record the case's findings and decide: FAIL on any violated check or mandatory passive rule; ERROR when
+        the checks pass but an agent failed for a reason the capture does not show."""
+        self.findings.extend(findings)
+        bad = failures(findings) + failures([f for f in self.findings if f not in findings], ("M",))
+        if bad:
+            raise CheckFailed(bad)
+        broken = [r for r in self.results if not r.ok]
+        if broken:
+            r = broken[0]
+            raise AgentError(f"{r.summary()}; the capture shows no DUT fault, so this is a lab/tool problem"
+                             + (f": {r.error_tail(1)}" if r.error_tail(1) else ""))
+        if self.trace is not None and any(f.startswith("capture") for f in self.trace.findings):
+            raise LabError("; ".join(self.trace.findings))
+
+    def _stop_helpers(self) -> None:
+        for run in self.runs:
+            run.stop()
+        for e in self.edges:
+            e.proc.stop(grace=2.0)
+
+    def close(self) -> None:
+        """Always called by the fixture: nothing this case started may outlive it."""
+        self._stop_helpers()
+        self.capture.stop(drain_timeout=0.5)
+
+    def evidence(self) -> list[Path]:
+        files = sorted(p for p in self.dir.rglob("*") if p.is_file() and p.name != "tone.ulaw")
+        return files

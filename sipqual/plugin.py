@@ -1,0 +1,306 @@
+"""The pytest plugin (registered through the ``pytest11`` entry point): options, the lab and ``sq`` fixtures,
+applicability, verdicts, and the results written at the end of every qualification run.
+
+Verdict rules (one place, here):
+- PASS: the case body finished; every active check and every mandatory passive rule held on the capture.
+- FAIL: a :class:`~sipqual.errors.CheckFailed` (the capture shows the DUT violating a requirement).
+- NA: the DUT profile does not claim a feature the case needs.
+- ERROR: anything that stopped us finding out: lab or tool failure, timeout, DUT died, bad profile, crash.
+- NOT_RUN: selected out, or never reached (interrupted run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from . import __version__
+from .case import case_info
+from .context import CaseContext
+from .errors import CheckFailed, SipqualError, UsageError
+from .results import CaseResult, new_run_dir, now_iso, one_line, write_results
+from .verdict import Verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROFILE = ROOT / "lab" / "duts" / "reference-sbc.yaml"
+TRANSPORTS = ("tcp", "tls")
+
+
+@dataclass
+class RunState:
+    run_dir: Path
+    started: str
+    profile: object = None
+    profile_error: str | None = None
+    results: dict = field(default_factory=dict)     # nodeid -> CaseResult
+    infos: dict = field(default_factory=dict)       # nodeid -> (CaseInfo, transport)
+    deselected: set = field(default_factory=set)
+    lab: object = None
+
+
+STATE = pytest.StashKey[RunState]()
+CTX = pytest.StashKey[CaseContext]()
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("sipqual", "sipqual qualification")
+    g.addoption("--dut", default=None, help="DUT profile (YAML); default: lab/duts/reference-sbc.yaml")
+    g.addoption("--sipqual-reports", default=None, help="reports root; each run writes <root>/<timestamp>/")
+
+
+def _is_qualification_run(config) -> bool:
+    if config.getoption("dut"):
+        return True
+    suites = (ROOT / "suites").resolve()
+    for arg in config.args:
+        p = Path(arg.split("::")[0]).resolve()
+        if p == suites or suites in p.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sipqual_case(info): a sipqual qualification case (use sipqual.case)")
+    if not _is_qualification_run(config) or hasattr(config, "workerinput"):
+        return
+    from .profile import load_profile
+
+    root = Path(config.getoption("sipqual_reports") or (ROOT / "reports"))
+    state = RunState(run_dir=new_run_dir(root), started=now_iso())
+    try:
+        state.profile = load_profile(config.getoption("dut") or DEFAULT_PROFILE)
+    except UsageError as e:
+        state.profile_error = str(e)  # every case becomes ERROR; the report is still written
+    config.stash[STATE] = state
+    if not getattr(config.option, "xmlpath", None):
+        config.option.xmlpath = str(state.run_dir / "junit.xml")
+    if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
+        config.option.allure_report_dir = str(state.run_dir / "allure-results")
+
+
+def pytest_generate_tests(metafunc):
+    if "transport" in metafunc.fixturenames and case_info(metafunc.definition):
+        # session scope: pytest groups cases by transport, so a managed DUT restarts once per transport
+        metafunc.parametrize("transport", TRANSPORTS, scope="session")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    for item in items:
+        info = case_info(item)
+        if info:
+            transport = item.callspec.params.get("transport") if hasattr(item, "callspec") else None
+            state.infos[item.nodeid] = (info, transport)
+
+
+def pytest_deselected(items):
+    for item in items:
+        config = item.config
+        state = config.stash.get(STATE, None)
+        info = case_info(item)
+        if state is not None and info:
+            transport = item.callspec.params.get("transport") if hasattr(item, "callspec") else None
+            state.infos[item.nodeid] = (info, transport)
+            state.deselected.add(item.nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Applicability before any fixture runs: an unclaimed feature is N/A, an unselected transport NOT_RUN."""
+    state = item.config.stash.get(STATE, None)
+    info = case_info(item)
+    if state is None or info is None or state.profile is None:
+        return
+    profile = state.profile
+    transport = item.callspec.params.get("transport") if hasattr(item, "callspec") else None
+    for need in info.needs:
+        if not profile.claims(need):
+            pytest.skip(f"N/A: the DUT profile does not claim '{need}' (pics.{need})")
+    if transport == "tls" and not profile.claims("tls"):
+        pytest.skip("N/A: the DUT profile does not claim TLS (pics.tls)")
+    if transport and transport not in profile.transports:
+        pytest.skip(f"NOT_RUN: transport {transport} is not selected in pixit.transports")
+
+
+@pytest.fixture(scope="session")
+def sipqual_lab(request):
+    """The lab for the whole run: namespaces and PKI for a managed DUT (external gear: not yet supported)."""
+    state = request.config.stash.get(STATE, None)
+    if state is None:
+        raise UsageError("sipqual fixtures need a qualification run (pass --dut PROFILE)")
+    if state.profile_error:
+        raise UsageError(state.profile_error)
+    if not state.profile.managed:
+        raise UsageError(f"{state.profile.path}: external DUTs are not supported yet (only managed lab DUTs)")
+    from .lab import Lab
+
+    lab = Lab(state.profile, state.run_dir)
+    state.lab = lab
+    with lab:
+        yield lab
+
+
+@pytest.fixture
+def sq(request, sipqual_lab, transport):
+    """Per-case context: the DUT running for this transport, a capture running, agents ready to start."""
+    info = case_info(request.node)
+    if info is None:
+        raise UsageError(f"{request.node.nodeid}: the 'sq' fixture is for cases declared with sipqual.case")
+    state = request.config.stash[STATE]
+    sipqual_lab.start_dut(transport)
+    _allure_labels(info, state, transport)
+    ctx = CaseContext(sipqual_lab, transport, info.id, state.run_dir / "cases" / f"{info.id}-{transport}",
+                      state.run_dir)
+    request.node.stash[CTX] = ctx
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+        _allure_attach(ctx)
+
+
+def _allure_labels(info, state, transport):
+    try:
+        import allure
+    except ImportError:  # pragma: no cover - allure-pytest is a dependency
+        return
+    allure.dynamic.id(info.id)
+    allure.dynamic.title(f"{info.id} {info.title} [{transport.upper()}]")
+    allure.dynamic.parameter("dut", state.profile.name)
+    allure.dynamic.parameter("transport", transport)
+    allure.dynamic.severity({"M": "critical", "R": "normal", "O": "minor", "I": "trivial"}[info.severity])
+    allure.dynamic.suite(info.id.split("-")[1])
+    for req in info.requirements:
+        allure.dynamic.link(f"requirements.md#{req}", link_type="tms", name=req)
+
+
+def _allure_attach(ctx: CaseContext):
+    try:
+        import allure
+    except ImportError:  # pragma: no cover
+        return
+    for path in ctx.evidence():
+        kind = allure.attachment_type.PCAP if path.suffix == ".pcapng" else allure.attachment_type.TEXT
+        allure.attach.file(str(path), name=str(path.relative_to(ctx.dir)), attachment_type=kind)
+
+
+def _skip_reason(rep) -> str:
+    lr = rep.longrepr
+    text = lr[2] if isinstance(lr, tuple) and len(lr) == 3 else str(lr)
+    return text.removeprefix("Skipped: ")
+
+
+def _error_reason(excinfo) -> str:
+    e = excinfo.value
+    if isinstance(e, SipqualError):
+        return one_line(f"{type(e).__name__}: {e}")
+    return one_line(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    state = item.config.stash.get(STATE, None)
+    info = case_info(item)
+    if state is None or info is None:
+        return
+    transport = item.callspec.params.get("transport") if hasattr(item, "callspec") else None
+    res = state.results.get(item.nodeid)
+    if res is None:
+        res = CaseResult(info.id, info.title, list(info.requirements), transport, Verdict.NOT_RUN.value,
+                         "not run", severity=info.severity, nodeid=item.nodeid)
+        state.results[item.nodeid] = res
+    res.duration_s = round(res.duration_s + rep.duration, 3)
+    if rep.skipped:
+        reason = _skip_reason(rep)
+        res.verdict = (Verdict.NOT_RUN if reason.startswith("NOT_RUN") else Verdict.NA).value
+        res.reason = one_line(reason.split(": ", 1)[-1])
+    elif rep.when == "setup" and rep.failed:
+        res.verdict, res.reason = Verdict.ERROR.value, "setup: " + _error_reason(call.excinfo)
+    elif rep.when == "call":
+        if rep.passed:
+            ctx = item.stash.get(CTX, None)
+            ok = [f for f in ctx.findings if f.ok] if ctx else []
+            res.verdict = Verdict.PASS.value
+            res.reason = one_line(f"{len(ok)} checks held on the capture" + (f"; e.g. {ok[0].message}" if ok else ""))
+        elif call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
+            bad = call.excinfo.value.findings
+            res.verdict = Verdict.FAIL.value
+            res.reason = one_line(bad[0].message + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""))
+        else:
+            res.verdict, res.reason = Verdict.ERROR.value, _error_reason(call.excinfo)
+    elif rep.when == "teardown":
+        if rep.failed and res.verdict in (Verdict.PASS.value, Verdict.NOT_RUN.value):
+            res.verdict, res.reason = Verdict.ERROR.value, "teardown: " + _error_reason(call.excinfo)
+        ctx = item.stash.get(CTX, None)
+        if ctx is not None:
+            res.findings = [f.as_dict() for f in ctx.findings]
+            if ctx.trace is not None:
+                res.findings += [{"rule": "READER", "requirements": [], "severity": "I", "message": m,
+                                  "frames": [], "ok": False} for m in ctx.trace.findings]
+            res.evidence = [str(p.relative_to(state.run_dir)) for p in ctx.evidence()]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    state = session.config.stash.get(STATE, None)
+    if state is None:
+        return
+    for nodeid, (info, transport) in state.infos.items():
+        if nodeid not in state.results:
+            why = "deselected" if nodeid in state.deselected else "never reached (run interrupted or stopped early)"
+            if state.profile_error:
+                verdict, why = Verdict.ERROR.value, f"bad DUT profile: {state.profile_error}"
+            else:
+                verdict = Verdict.NOT_RUN.value
+            state.results[nodeid] = CaseResult(info.id, info.title, list(info.requirements), transport, verdict,
+                                               why, severity=info.severity, nodeid=nodeid)
+    cases = sorted(state.results.values(), key=lambda c: (c.id, c.transport or ""))
+    lab_info = {}
+    if state.lab is not None:
+        lab_info = {"tag": state.lab.tag, "timings_s": {k: round(v, 3) for k, v in state.lab.timings.items()}}
+    write_results(state.run_dir, state.profile, cases, state.started, lab_info)
+    _write_allure_extras(session.config, state)
+
+
+def _write_allure_extras(config, state):
+    adir = getattr(config.option, "allure_report_dir", None)
+    if not adir:
+        return
+    adir = Path(adir)
+    adir.mkdir(parents=True, exist_ok=True)
+    ident = state.profile.identity if state.profile else {}
+    props = {"sipqual.version": __version__, "dut.vendor": ident.get("vendor", "?"),
+             "dut.product": ident.get("product", "?"), "dut.version": ident.get("version", "?"),
+             "dut.role": ident.get("role", "?"),
+             "dut.profile": str(state.profile.path) if state.profile else "?"}
+    (adir / "environment.properties").write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    categories = [
+        {"name": "DUT non-conformance", "matchedStatuses": ["failed"], "messageRegex": ".*CheckFailed.*|.*expected.*"},
+        {"name": "Lab / infrastructure trouble", "matchedStatuses": ["broken"],
+         "messageRegex": ".*(LabError|AgentError|DutDied|ToolMissing|UsageError|Timeout).*"},
+        {"name": "Not applicable", "matchedStatuses": ["skipped"], "messageRegex": ".*N/A.*"},
+    ]
+    (adir / "categories.json").write_text(json.dumps(categories, indent=2))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    tr = terminalreporter
+    if state.profile_error:
+        tr.write_line(f"sipqual: ERROR: {state.profile_error}", red=True)
+    counts = {}
+    for r in state.results.values():
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    tr.write_line("sipqual: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) +
+                  f" -> {os.path.relpath(state.run_dir / 'results.json')}")

@@ -1,0 +1,244 @@
+"""DUT profiles: who the device is (identity), how to reach it (PIXIT), what it claims (PICS), how to run it.
+
+A profile is YAML, validated against :data:`SCHEMA`; every error names the file, the line and the key. A profile may
+``extends:`` another one (relative path); mappings merge key by key, lists and scalars replace. The faulty and
+topology-hiding variants of the reference DUT are two-line profiles built this way.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import UsageError
+
+PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "early_media", "media_bypass",
+                 "dns_load_balancing", "options_ping", "comfort_noise"]
+
+_ports = {"type": "object", "additionalProperties": False, "required": ["tcp", "tls"],
+          "properties": {"tcp": {"type": "integer", "minimum": 1, "maximum": 65535},
+                         "tls": {"type": "integer", "minimum": 1, "maximum": 65535}}}
+_number = {"type": "string", "pattern": r"^\+?[0-9]{3,20}$"}
+_fqdn = {"type": "string", "pattern": r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$"}
+_ip = {"type": "string", "format": "ipv4"}
+_probe = {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+          "properties": {"tcp_listen": {"type": "string"}, "udp_listen": {"type": "string"}}}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["schema", "identity", "kind", "pixit", "pics"],
+    "properties": {
+        "schema": {"const": "sipqual-dut/1"},
+        "extends": {"type": "string"},
+        "identity": {
+            "type": "object", "additionalProperties": False,
+            "required": ["vendor", "product", "version", "role"],
+            "properties": {"vendor": {"type": "string", "minLength": 1},
+                           "product": {"type": "string", "minLength": 1},
+                           "version": {"type": "string", "minLength": 1},
+                           "role": {"enum": ["ip-pbx", "pstn-gateway", "sbc"]}},
+        },
+        "kind": {"enum": ["managed", "external"]},
+        "pixit": {
+            "type": "object", "additionalProperties": False,
+            "required": ["dut", "mediation", "far", "numbers", "transports"],
+            "properties": {
+                "dut": {"type": "object", "additionalProperties": False, "required": ["fqdn", "ports"],
+                        "properties": {"fqdn": _fqdn, "address": _ip, "ports": _ports,
+                                       "cert": {"type": "string"}}},
+                "mediation": {"type": "object", "additionalProperties": False,
+                              "required": ["pool_fqdn", "server_fqdn", "ports"],
+                              "properties": {"pool_fqdn": _fqdn, "server_fqdn": _fqdn, "address": _ip,
+                                             "ports": _ports}},
+                "far": {"type": "object", "additionalProperties": False, "required": ["transport", "port"],
+                        "properties": {"transport": {"enum": ["udp", "tcp"]},
+                                       "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                                       "address": _ip, "dut_address": _ip}},
+                "numbers": {"type": "object", "additionalProperties": False,
+                            "required": ["outbound_called", "outbound_caller", "inbound_called",
+                                         "inbound_caller"],
+                            "properties": {k: _number for k in ("outbound_called", "outbound_caller",
+                                                                "inbound_called", "inbound_caller")}},
+                "transports": {"type": "array", "minItems": 1, "uniqueItems": True,
+                               "items": {"enum": ["tcp", "tls"]}},
+                "capture_interfaces": {"type": "array", "items": {"type": "string", "pattern": r"^[\w.@-]{1,15}$"}},
+            },
+        },
+        "pics": {
+            "type": "object", "additionalProperties": False,
+            "required": ["tls"],
+            "properties": {**{f: {"type": "boolean"} for f in PICS_FEATURES},
+                           "max_concurrent_calls": {"type": "integer", "minimum": 1},
+                           "codecs": {"type": "array", "items": {"enum": ["PCMU", "PCMA"]}}},
+        },
+        "managed": {
+            "type": "object", "additionalProperties": False, "required": ["processes"],
+            "properties": {
+                "processes": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "additionalProperties": False, "required": ["name", "command", "ready"],
+                    "properties": {"name": {"type": "string", "pattern": r"^[\w-]+$"},
+                                   "command": {"type": "string", "minLength": 1},
+                                   "ready": _probe,
+                                   "stop_signal": {"enum": ["TERM", "INT", "KILL"]}}}},
+                "defines": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Z_][A-Z0-9_]*$"}},
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated DUT profile. ``data`` is the merged document; the properties are what code needs most."""
+
+    path: Path
+    data: dict
+
+    @property
+    def identity(self) -> dict:
+        return self.data["identity"]
+
+    @property
+    def kind(self) -> str:
+        return self.data["kind"]
+
+    @property
+    def managed(self) -> bool:
+        return self.kind == "managed"
+
+    @property
+    def pixit(self) -> dict:
+        return self.data["pixit"]
+
+    @property
+    def pics(self) -> dict:
+        return self.data["pics"]
+
+    @property
+    def transports(self) -> list[str]:
+        return list(self.pixit["transports"])
+
+    def claims(self, feature: str) -> bool:
+        """True when the PICS claim the feature; an unknown feature name is a programming error."""
+        if feature not in PICS_FEATURES:
+            raise KeyError(f"unknown PICS feature '{feature}' (known: {', '.join(PICS_FEATURES)})")
+        return bool(self.pics.get(feature, False))
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    def masked(self) -> dict:
+        """The profile as it may appear in a report: nothing secret (no key paths' contents, no passwords)."""
+        d = copy.deepcopy(self.data)
+        d.pop("extends", None)
+        return d
+
+
+def _line_of(node: yaml.Node, path: list) -> int:
+    """Best line number (1-based) for a JSON-schema error path inside a composed YAML node."""
+    line = node.start_mark.line + 1
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == key:
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _read(path: Path) -> tuple[dict, yaml.Node | None]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise UsageError(f"DUT profile not found: {path}") from None
+    except OSError as e:
+        raise UsageError(f"cannot read DUT profile {path}: {e.strerror}") from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise UsageError(f"{path}{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}:1: a DUT profile must be a mapping (schema, identity, kind, pixit, pics)")
+    return data, node
+
+
+def load_profile(path: str | Path, _seen: tuple = ()) -> Profile:
+    """Load, merge ``extends`` chains, and validate. Raises :class:`UsageError` with file:line and key."""
+    path = Path(path).resolve()
+    if path in _seen:
+        raise UsageError(f"{path}: 'extends' loops back to itself")
+    data, node = _read(path)
+    if "extends" in data:
+        parent = load_profile(path.parent / str(data["extends"]), _seen + (path,))
+        data = _merge(parent.data, data)
+        node = None  # line numbers of a merged document point at the child file only when the key is there
+        child, child_node = _read(path)
+    else:
+        child, child_node = data, node
+    validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        keypath = list(err.absolute_path)
+        dotted = ".".join(str(k) for k in keypath) or "(top level)"
+        line = _line_of(child_node, keypath) if child_node is not None else 1
+        msg = err.message
+        if err.validator == "additionalProperties":
+            msg = msg.replace("Additional properties are not allowed", "unknown key(s)")
+        raise UsageError(f"{path}:{line}: {dotted}: {msg}")
+    _semantic_checks(path, data, child_node)
+    return Profile(path, data)
+
+
+def _semantic_checks(path: Path, data: dict, node) -> None:
+    """Rules a JSON schema cannot say well."""
+    def fail(keypath, msg):
+        line = _line_of(node, keypath) if node is not None else 1
+        raise UsageError(f"{path}:{line}: {'.'.join(map(str, keypath))}: {msg}")
+
+    pixit = data["pixit"]
+    if data["kind"] == "managed" and "managed" not in data:
+        fail(["kind"], "kind 'managed' needs a 'managed' section with the processes to start")
+    if data["kind"] == "external":
+        for keypath in (["pixit", "dut", "address"], ["pixit", "mediation", "address"], ["pixit", "far", "address"]):
+            cur = data
+            for k in keypath:
+                cur = cur.get(k, {}) if isinstance(cur, dict) else {}
+            if not cur:
+                fail(keypath[:-1], f"kind 'external' needs '{keypath[-1]}' (sipqual never guesses addresses)")
+        if not pixit.get("capture_interfaces"):
+            fail(["pixit"], "kind 'external' needs 'capture_interfaces' (where both legs can be captured)")
+        for keypath in (["pixit", "dut", "address"], ["pixit", "far", "dut_address"]):
+            value = pixit.get(keypath[1], {}).get(keypath[2])
+            if value and (ipaddress.ip_address(value).is_loopback or ipaddress.ip_address(value).is_multicast):
+                fail(keypath, f"{value} cannot be a DUT address")
+    if "tls" in pixit["transports"] and not data["pics"].get("tls"):
+        fail(["pixit", "transports"], "transport 'tls' listed but pics.tls is false")

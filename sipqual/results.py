@@ -1,0 +1,86 @@
+"""The results contract: ``reports/<run>/results.json`` (schema versioned; other tools read it).
+
+Only this module writes it, and the report reads nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__
+from .verdict import Verdict
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class CaseResult:
+    id: str
+    title: str
+    requirements: list[str]
+    transport: str | None
+    verdict: str
+    reason: str
+    evidence: list[str] = field(default_factory=list)
+    severity: str = "M"
+    findings: list[dict] = field(default_factory=list)
+    duration_s: float = 0.0
+    nodeid: str = ""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def new_run_dir(root: Path) -> Path:
+    """``root/<timestamp>`` (unique even for two runs in one second) and ``root/latest`` pointing at it."""
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run = root / stamp
+    n = 1
+    while True:
+        try:
+            run.mkdir()
+            break
+        except FileExistsError:
+            n += 1
+            run = root / f"{stamp}-{n}"
+    latest = root / "latest"
+    tmp = root / f".latest-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(run.name)
+    os.replace(tmp, latest)
+    return run
+
+
+def write_results(run_dir: Path, profile, cases: list[CaseResult], started: str, lab: dict | None = None) -> Path:
+    counts = {v.value: 0 for v in Verdict}
+    for c in cases:
+        counts[c.verdict] += 1
+    ident = profile.identity if profile is not None else {}
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "suite_version": __version__,
+        "started": started,
+        "finished": now_iso(),
+        "dut": {"vendor": ident.get("vendor"), "product": ident.get("product"), "version": ident.get("version"),
+                "role": ident.get("role"), "profile": str(profile.path) if profile is not None else None,
+                "kind": profile.kind if profile is not None else None},
+        "summary": counts,
+        "lab": lab or {},
+        "cases": [asdict(c) for c in cases],
+    }
+    path = run_dir / "results.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2))
+    os.replace(tmp, path)
+    return path
