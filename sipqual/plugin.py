@@ -21,7 +21,7 @@ import pytest
 from . import __version__
 from .case import case_info
 from .context import CaseContext
-from .errors import CheckFailed, SipqualError, UsageError
+from .errors import CheckFailed, DutDied, SipqualError, UsageError
 from .results import CaseResult, new_run_dir, now_iso, one_line, write_results
 from .verdict import Verdict
 
@@ -89,7 +89,12 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("transport", TRANSPORTS, scope="session")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
+    for item in items:  # `-k TC-OPT-01` selects by case ID
+        info = case_info(item)
+        if info:
+            item.extra_keyword_matches.add(info.id)
     state = config.stash.get(STATE, None)
     if state is None:
         return
@@ -236,7 +241,16 @@ def pytest_runtest_makereport(item, call):
             res.verdict = Verdict.FAIL.value
             res.reason = one_line(bad[0].message + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""))
         else:
-            res.verdict, res.reason = Verdict.ERROR.value, _error_reason(call.excinfo)
+            # The case could not complete. If the capture already shows the DUT breaking a mandatory rule (e.g. a
+            # 200 without Content-Length that the Mediation side could not frame), that violation is the answer:
+            # FAIL. A dead DUT, or no violation at all, stays ERROR.
+            ctx = item.stash.get(CTX, None)
+            bad = [f for f in (ctx.findings if ctx else []) if not f.ok and f.severity == "M"]
+            if bad and not call.excinfo.errisinstance(DutDied):
+                res.verdict = Verdict.FAIL.value
+                res.reason = one_line(f"{bad[0].message} (the case could not complete: {_error_reason(call.excinfo)})")
+            else:
+                res.verdict, res.reason = Verdict.ERROR.value, _error_reason(call.excinfo)
     elif rep.when == "teardown":
         if rep.failed and res.verdict in (Verdict.PASS.value, Verdict.NOT_RUN.value):
             res.verdict, res.reason = Verdict.ERROR.value, "teardown: " + _error_reason(call.excinfo)

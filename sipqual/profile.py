@@ -208,6 +208,10 @@ def load_profile(path: str | Path, _seen: tuple = ()) -> Profile:
     if errors:
         err = errors[0]
         keypath = list(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            if extra:  # point at the unknown key itself, not at its parent
+                keypath.append(extra[0])
         dotted = ".".join(str(k) for k in keypath) or "(top level)"
         line = _line_of(child_node, keypath) if child_node is not None else 1
         msg = err.message

@@ -167,6 +167,9 @@ def _error_text(exc: BaseException) -> str:
         return text
     if isinstance(exc, TimeoutError):
         return "timed out"
+    if isinstance(exc, OSError) and exc.errno:
+        detail = exc.strerror if exc.strerror and exc.strerror != os.strerror(exc.errno) else None
+        return f"{os.strerror(exc.errno)}{': ' + detail if detail else ''}"
     text = str(exc).strip().replace("\n", " ")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

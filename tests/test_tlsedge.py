@@ -159,7 +159,7 @@ def edges(tmp_path, pki):
 
 
 def chain(edges, recorder, *, client_cert="dut", server_cert="mediation", client_extra=(), server_extra=()):
-    """plain -> client edge -TLS-> server edge -> recorder; returns (client edge, server edge) as (proc, events, addr)."""
+    """plain -> client edge -TLS-> server edge -> recorder; returns both edges as (proc, events, addr)."""
     server = edges.start("server", recorder.addr, server_cert, name="server", extra=server_extra)
     client = edges.start("client", server[2], client_cert, name="client",
                          extra=("--server-name", "mspool.lab.example", *client_extra))
@@ -334,22 +334,26 @@ def test_connect_failure_closes_the_accepted_side(edges, mode):
     assert wait_event(watch, "closed", T)["reason"] == "connect_failed"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_stops_promptly_with_open_connection(edges, recorder, sig):
+@pytest.mark.parametrize("sig, first", [(signal.SIGTERM, "client"), (signal.SIGINT, "server")])
+def test_signal_stops_promptly_with_open_connection(edges, recorder, sig, first):
     client, server = chain(edges, recorder)
+    stopped, other = (client, server) if first == "client" else (server, client)
     with connect(client[2]) as s:
         s.sendall(sip_message(1))
         recv_exact(s, len(sip_message(1)))
         t0 = time.monotonic()
-        for proc in (client[0], server[0]):
-            proc.send_signal(sig)
-        for proc in (client[0], server[0]):
-            assert proc.wait(T) == 0
+        stopped[0].send_signal(sig)
+        assert stopped[0].wait(T) == 0
         assert time.monotonic() - t0 < 3.0
         assert recv_until_closed(s) == b""
-    for ev in (client[1], server[1]):
-        assert wait_event(ev, "stopped", T)["reason"] == sig.name
-        assert events_of(ev, "closed")[0]["reason"] == "shutdown"
+    assert wait_event(stopped[1], "stopped", T)["reason"] == sig.name
+    assert events_of(stopped[1], "closed")[0]["reason"] == "shutdown"
+    # the other edge got a TLS close_notify, closed its side and keeps serving
+    assert wait_event(other[1], "closed", T)["reason"] == "tls_eof"
+    assert other[0].poll() is None
+    other[0].send_signal(sig)
+    assert other[0].wait(T) == 0
+    assert wait_event(other[1], "stopped", T)["reason"] == sig.name
 
 
 def test_max_seconds_bounds_lifetime(edges, recorder, pki):

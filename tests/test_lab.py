@@ -1,0 +1,178 @@
+"""The real lab, end to end: the reference DUT passes, the B2BUA-like variant passes, every faulty variant fails
+the right case with the right diagnosis, a DUT that dies mid-test gives ERROR, and nothing is left behind after a
+normal, failing or interrupted run. Needs root (network namespaces); each run is a real `pytest suites` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sipqual.lab import STATE_ROOT
+from sipqual.trace import read_trace
+
+ROOT = Path(__file__).resolve().parent.parent
+DUTS = ROOT / "lab" / "duts"
+LAB_PROCS = ("sipp", "kamailio", "rtpengine", "dumpcap", "tshark")
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the namespace lab needs root")
+
+
+def leftovers() -> list[str]:
+    ns = [n.split()[0] for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+          .stdout.splitlines() if n.startswith("sq")]
+    procs = []
+    for line in subprocess.run(["ps", "-eo", "pid=,stat=,comm="], capture_output=True, text=True).stdout.splitlines():
+        pid, stat, comm = line.split(None, 2)
+        # zombies are dead: they only wait for a parent (here: a killed pytest whose init does not reap them)
+        if comm in LAB_PROCS and not stat.startswith("Z"):
+            procs.append(f"{comm}:{pid}")
+    edges = subprocess.run(["pgrep", "-f", "sipqual.tlsedge.*tls-edge-"], capture_output=True, text=True).stdout.split()
+    state = [p.name for p in STATE_ROOT.iterdir()] if STATE_ROOT.is_dir() else []
+    return ns + procs + [f"tlsedge:{p}" for p in edges] + [f"state:{s}" for s in state]
+
+
+@pytest.fixture(autouse=True)
+def clean_machine():
+    assert leftovers() == [], "the machine was not clean before the test"
+    yield
+    assert leftovers() == [], "the lab left something behind"
+
+
+def suite(tmp_path, profile: str, select: str | None = None, *, popen=False):
+    argv = [sys.executable, "-m", "pytest", str(ROOT / "suites"), "-p", "no:cacheprovider", "-q",
+            "--dut", str(DUTS / profile), "--sipqual-reports", str(tmp_path)]
+    if select:
+        argv += ["-k", select]
+    if popen:
+        return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    cp = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return cp
+
+
+def results(tmp_path) -> dict:
+    return json.loads((tmp_path / "latest" / "results.json").read_text())
+
+
+def verdicts(doc) -> dict:
+    return {(c["id"], c["transport"]): c for c in doc["cases"]}
+
+
+def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
+    cp = suite(tmp_path, "reference-sbc.yaml")
+    doc = results(tmp_path)
+    v = verdicts(doc)
+    assert {k: c["verdict"] for k, c in v.items()} == {
+        (i, t): "PASS" for i in ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02") for t in ("tcp", "tls")}, cp.stdout[-3000:]
+    assert doc["schema_version"] == "1.0" and doc["dut"]["role"] == "sbc"
+    for c in doc["cases"]:
+        assert c["requirements"] and c["evidence"], c
+        assert any(e.endswith("capture.pcapng") for e in c["evidence"])
+        for e in c["evidence"]:
+            assert (tmp_path / "latest" / e).exists()
+    tls = v[("TC-TRN-02", "tls")]
+    assert any(e.endswith("tls-keys.log") for e in tls["evidence"])
+    # the TLS leg really was TLS and decrypts with the kept key log
+    run = tmp_path / "latest"
+    tr = read_trace(run / "cases/TC-TRN-02-tls/capture.pcapng", run / "cases/TC-TRN-02-tls/tls-keys.log", [5067],
+                    [5066, 5068])
+    assert {p.transport for p in tr.sip if p.dst == "192.0.2.10"} == {"TLS"}
+    assert (run / "junit.xml").exists() and (run / "allure-results" / "environment.properties").exists()
+    assert doc["lab"]["timings_s"]["up_s"] > 0
+
+
+def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_path):
+    suite(tmp_path, "reference-sbc-topoh.yaml", "tcp")
+    v = verdicts(results(tmp_path))
+    assert [c["verdict"] for k, c in v.items() if k[1] == "tcp"] == ["PASS"] * 3, v
+    tr = read_trace(tmp_path / "latest/cases/TC-TRN-01-tcp/capture.pcapng", sip_tcp_ports=[5066, 5068])
+    ms_ids = {p.msg.call_id for p in tr.sip if "192.0.2.10" in (p.src, p.dst)}
+    far_ids = {p.msg.call_id for p in tr.sip if "198.51.100.10" in (p.src, p.dst)}
+    assert ms_ids and far_ids and not ms_ids & far_ids  # legs share no Call-ID: correlation did not rely on it
+
+
+@pytest.mark.parametrize("profile, select, case, diagnosis", [
+    ("faulty-no-options.yaml", "TC-OPT-01 and tcp", "TC-OPT-01", "OPT-01: expected a final response"),
+    ("faulty-no-content-length.yaml", "TC-TRN-02 and tcp", "TC-TRN-02", "RFC3261-17: expected Content-Length"),
+    ("faulty-no-media.yaml", "TC-TRN-01 and tcp", "TC-TRN-01", "MED-02: expected RTP"),
+    ("faulty-bad-cseq.yaml", "TC-TRN-01 and tcp", "TC-TRN-01", "RFC3261-08: expected CSeq copied"),
+])
+def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
+    suite(tmp_path, profile, select)
+    c = verdicts(results(tmp_path))[(case, "tcp")]
+    assert c["verdict"] == "FAIL" and c["reason"].startswith(diagnosis), c["reason"]
+    assert any(not f["ok"] and f["frames"] or "observed" in f["message"] for f in c["findings"])
+
+
+def _wait_for_pidfile(pattern: str, proc, timeout=60) -> Path:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        hits = list(STATE_ROOT.glob(f"*/pids/{pattern}")) if STATE_ROOT.is_dir() else []
+        if hits:
+            return hits[0]
+        assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern} never appeared")
+
+
+def test_dut_dying_mid_test_is_error_not_pass(tmp_path):
+    proc = suite(tmp_path, "reference-sbc.yaml", "TC-TRN-01 and tcp", popen=True)
+    try:
+        pidfile = _wait_for_pidfile("sipp-ms-caller-*.json", proc)
+        kam = next(pidfile.parent.glob("kamailio-*.json"))
+        os.kill(json.loads(kam.read_text())["pid"], signal.SIGKILL)  # a process the suite started, by its PID
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    c = verdicts(results(tmp_path))[("TC-TRN-01", "tcp")]
+    assert c["verdict"] == "ERROR" and "DUT process died" in c["reason"], c
+
+
+def test_ctrl_c_leaves_nothing_behind_and_still_writes_results(tmp_path):
+    proc = suite(tmp_path, "reference-sbc.yaml", "TC-TRN-01", popen=True)
+    try:
+        _wait_for_pidfile("sipp-far-callee-*.json", proc)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, out.decode()[-2000:]
+    doc = results(tmp_path)
+    assert doc["cases"] and all(c["verdict"] != "PASS" for c in doc["cases"] if c["transport"] == "tcp")
+
+
+def test_bad_profile_gives_one_line_and_a_report(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((DUTS / "reference-sbc.yaml").read_text().replace("role: sbc", "role: fridge"))
+    cp = subprocess.run([sys.executable, "-m", "sipqual.cli", "qualify", "--dut", str(bad), "--reports",
+                         str(tmp_path / "r")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert cp.returncode == 2
+    errs = [ln for ln in cp.stderr.splitlines() if ln.startswith("sipqual: error:")]
+    assert len(errs) == 1 and "identity.role" in errs[0] and ":9:" in errs[0]
+    doc = json.loads((tmp_path / "r" / "latest" / "results.json").read_text())
+    assert {c["verdict"] for c in doc["cases"]} == {"ERROR"}
+
+
+def test_stale_lab_from_a_killed_run_is_cleaned(tmp_path):
+    """A run killed with SIGKILL cannot tear down; the next run must detect and remove what it left."""
+    proc = suite(tmp_path, "reference-sbc.yaml", "TC-OPT-01 and tcp", popen=True)
+    try:
+        _wait_for_pidfile("sipp-ms-options-*.json", proc)
+        os.killpg(proc.pid, signal.SIGKILL)  # the pytest process group only; the lab's agents have their own
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert any(x.startswith("sq") for x in leftovers()), "the kill left nothing: the test proves nothing"
+    from sipqual.lab import cleanup_stale
+
+    assert cleanup_stale()
