@@ -26,7 +26,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; own_policy=1
   fi
-  trap '[ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
+  trap '[ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d; true' EXIT
   apt-get update -q
   apt-get install -y -q --no-install-recommends $(printf '%s\n' "${need_apt[@]}" kamailio-tls-modules | sort -u)
 fi

@@ -221,7 +221,28 @@ class CaseContext:
             self.trace.findings.append("capture may be incomplete: dumpcap had not written every packet")
         dut_addresses = {self.topo.ms.peer_ip, self.topo.far.peer_ip}
         self.findings.extend(run_passive(self.trace, dut_addresses))
+        if self.transport == "tls":
+            self.findings.extend(self._tls_findings())
         return self.trace
+
+    def _tls_findings(self) -> list[Finding]:
+        """TLS-01 from the TLS edge's own record of each handshake with the DUT (mutual TLS both ways)."""
+        from .verdict import passed, violation
+
+        out = []
+        for ev in self.tls_events():
+            who = "DUT as TLS server" if ev.get("mode") == "client" else "DUT as TLS client"
+            if ev.get("event") == "handshake_ok":
+                subject = ev.get("peer_cert_subject") or ""
+                if not subject:
+                    out.append(violation("TLS-01", "TLS-01", "M", f"a certificate from the {who}", "none"))
+                else:
+                    out.append(passed("TLS-01", "TLS-01", "M", f"{who}: {ev.get('version')} {ev.get('cipher')}, "
+                                      f"certificate {subject} (SAN {ev.get('peer_cert_san')})"))
+            elif ev.get("event") == "handshake_failed":
+                out.append(violation("TLS-01", "TLS-01", "M", f"a mutual TLS handshake with the {who}",
+                                     f"failure: {ev.get('error')}"))
+        return out
 
     def judge(self, findings: list[Finding]) -> None:
         """Record the case's findings and decide: FAIL on any violated check or mandatory passive rule; ERROR when

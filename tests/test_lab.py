@@ -79,6 +79,10 @@ def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
             assert (tmp_path / "latest" / e).exists()
     tls = v[("TC-TRN-02", "tls")]
     assert any(e.endswith("tls-keys.log") for e in tls["evidence"])
+    # mutual TLS with the DUT as client (IN call) and as server (OUT call), its certificate recorded (TLS-01)
+    for key, role in ((("TC-TRN-02", "tls"), "DUT as TLS client"), (("TC-TRN-01", "tls"), "DUT as TLS server")):
+        assert any(f["rule"] == "TLS-01" and f["ok"] and role in f["message"] and "CN=sbc.lab.example" in f["message"]
+                   for f in v[key]["findings"]), v[key]["findings"]
     # the TLS leg really was TLS and decrypts with the kept key log
     run = tmp_path / "latest"
     tr = read_trace(run / "cases/TC-TRN-02-tls/capture.pcapng", run / "cases/TC-TRN-02-tls/tls-keys.log", [5067],
