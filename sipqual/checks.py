@@ -203,7 +203,7 @@ def _ack_relayed(a: Leg, b: Leg, spec: CallSpec) -> list[Finding]:
     acks_in = [p for p in a.requests("ACK") if p.src == spec.caller_ip]
     acks_out = [p for p in b.requests("ACK") if p.dst == spec.callee_ip]
     if acks_in and not acks_out:
-        return [violation("RFC3261-10", "RFC3261-10", "M", f"the DUT's ACK to the callee's 200",
+        return [violation("RFC3261-10", "RFC3261-10", "M", "the DUT's ACK to the callee's 200",
                           "none on the callee leg", acks_in[0].frame)]
     return []
 

@@ -20,7 +20,7 @@ import secrets
 import shlex
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import netns
@@ -231,6 +231,3 @@ class Lab:
         if dead or not self.dut_sup.procs:
             what = ", ".join(f"{p.name} (exit {p.returncode})" for p in dead) or "not started"
             raise DutDied(f"DUT process died during the test: {what}")
-
-    def dut_logs(self) -> list[Path]:
-        return [p for proc in self.dut_sup.procs for p in (proc.stdout_path, proc.stderr_path)]

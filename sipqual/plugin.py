@@ -21,7 +21,7 @@ import pytest
 from . import __version__
 from .case import case_info
 from .context import CaseContext
-from .errors import CheckFailed, DutDied, SipqualError, UsageError
+from .errors import CheckFailed, DutDied, UsageError
 from .results import CaseResult, new_run_dir, now_iso, one_line, write_results
 from .verdict import Verdict
 
@@ -204,8 +204,6 @@ def _skip_reason(rep) -> str:
 
 def _error_reason(excinfo) -> str:
     e = excinfo.value
-    if isinstance(e, SipqualError):
-        return one_line(f"{type(e).__name__}: {e}")
     return one_line(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
 
 

@@ -88,21 +88,27 @@ class Proc:
             self.stop(grace=1.0)
             raise AgentError(f"{self.name} did not finish within {timeout:.0f} s and was killed") from None
 
+    def _group_alive(self) -> bool:
+        try:
+            os.killpg(self.pid, 0)
+            return True
+        except (ProcessLookupError, PermissionError):
+            return False
+
     def stop(self, grace: float = 3.0, sig: int = signal.SIGTERM) -> int | None:
-        """Signal the process (by its PID only), wait ``grace`` seconds, then SIGKILL; reap it."""
-        if self.popen.poll() is None:
-            try:
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.popen.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
+        """Signal the process group this process leads (it was started in its own session, so the group holds
+        only it and its children, e.g. Kamailio's workers, which outlive a killed main process), wait ``grace``
+        seconds, then SIGKILL the group; reap the process."""
+        for s in (sig, signal.SIGKILL):
+            if self.popen.poll() is None or self._group_alive():
                 try:
-                    os.kill(self.pid, signal.SIGKILL)
+                    os.killpg(self.pid, s)
                 except ProcessLookupError:
                     pass
-                self.popen.wait(timeout=5)
+                try:
+                    self.popen.wait(timeout=grace if s == sig else 5)
+                except subprocess.TimeoutExpired:
+                    continue
         if self.pidfile is not None:
             self.pidfile.unlink(missing_ok=True)
         return self.popen.returncode
@@ -145,7 +151,7 @@ class Supervisor:
         live = [p for p in reversed(self.procs) if p.alive()]
         for p in live:
             try:
-                os.kill(p.pid, signal.SIGTERM)
+                os.killpg(p.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + grace
@@ -175,7 +181,7 @@ def kill_recorded(state_dir: Path) -> list[int]:
         if current and pid_alive(pid) and current[: len(expected)] == expected[: len(current)]:
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 try:
-                    os.kill(pid, sig)
+                    os.killpg(pid, sig)  # its own session: the group is it and its children
                 except ProcessLookupError:
                     break
                 end = time.monotonic() + 2

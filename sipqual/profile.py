@@ -195,14 +195,10 @@ def load_profile(path: str | Path, _seen: tuple = ()) -> Profile:
     path = Path(path).resolve()
     if path in _seen:
         raise UsageError(f"{path}: 'extends' loops back to itself")
-    data, node = _read(path)
+    data, child_node = _read(path)  # errors point at lines of this file (keys inherited from a parent: line 1)
     if "extends" in data:
         parent = load_profile(path.parent / str(data["extends"]), _seen + (path,))
         data = _merge(parent.data, data)
-        node = None  # line numbers of a merged document point at the child file only when the key is there
-        child, child_node = _read(path)
-    else:
-        child, child_node = data, node
     validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:

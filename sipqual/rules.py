@@ -93,7 +93,7 @@ def check_content_length(p: SipPacket) -> list[Finding]:
         return [violation("RFC3261-17", ["RFC3261-17", "TRN-09"], "M", "a numeric Content-Length",
                           repr(m.get("Content-Length")), p.frame)]
     if declared is not None and declared != body and any("Content-Length" in d for d in m.defects):
-        return [violation("RFC3261-17", ["RFC3261-17", "TRN-09"], "M", f"Content-Length equal to the body size",
+        return [violation("RFC3261-17", ["RFC3261-17", "TRN-09"], "M", "Content-Length equal to the body size",
                           f"Content-Length {declared}, body {body} bytes", p.frame)]
     return []
 

@@ -72,10 +72,6 @@ class SippResult:
         return (f"SIPp {self.name}: exit {self.exit_code} ({self.meaning}), "
                 f"{self.successful} of {self.expected_calls} calls succeeded, {self.failed} failed")
 
-    def logs(self) -> list[Path]:
-        return sorted(p for p in self.workdir.iterdir() if p.is_file() and p.suffix in (".log", ".csv", ".stderr",
-                                                                                         ".stdout"))
-
     def error_tail(self, lines: int = 3) -> str:
         err = self.workdir / "errors.log"
         if not err.exists():

@@ -59,18 +59,12 @@ class Trace:
     rtp: list[RtpPacket] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)   # reader problems: truncated file, unparseable message
 
-    def sip_from(self, ip: str) -> list[SipPacket]:
-        return [p for p in self.sip if p.src == ip]
-
     def requests(self, method: str | None = None) -> list[SipPacket]:
         return [p for p in self.sip if p.msg.is_request and (method is None or p.msg.method == method)]
 
     def responses(self, method: str | None = None) -> list[SipPacket]:
         return [p for p in self.sip
                 if not p.msg.is_request and (method is None or p.msg.cseq_method == method)]
-
-    def rtp_flow(self, src: str, dst: str) -> list[RtpPacket]:
-        return [p for p in self.rtp if p.src == src and p.dst == dst]
 
 
 def tshark_args(keylog: Path | None, tls_ports: list[int], sip_tcp_ports: list[int]) -> list[str]:

@@ -4,7 +4,7 @@ import pytest
 
 from sipqual import checks, rules
 from sipqual.sipmsg import parse_message
-from sipqual.trace import RtpPacket, SipPacket, Trace
+from sipqual.trace import SipPacket, Trace
 
 DUT, MS, FAR = "192.0.2.1", "192.0.2.10", "198.51.100.10"
 
