@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .recording import check, spec_type
 from .sdp import Sdp, parse_sdp
 from .trace import SipPacket, Trace
 from .verdict import Finding, passed, violation
@@ -87,9 +88,12 @@ def sdp_of(p: SipPacket | None) -> Sdp | None:
 
 
 # ---- OPTIONS ---------------------------------------------------------------------------------------------------
-def options_answered(trace: Trace, request: SipPacket | None, dut_ip: str) -> list[Finding]:
-    """TC-OPT-01: OPT-01 (final response, 200) and OPT-02 (Allow and Supported in the 200)."""
+@check
+def options_answered(trace: Trace, *, test_id: str, our_ip: str, dut_ip: str) -> list[Finding]:
+    """TC-OPT-01: OPT-01 (final response, 200) and OPT-02 (Allow and Supported in the 200) to the OPTIONS the suite
+    sent from ``our_ip`` with marker ``test_id``."""
     reqs = ["OPT-01"]
+    request = stimulus(trace, "OPTIONS", test_id, our_ip)
     if request is None:
         raise_missing("our OPTIONS request")
     answers = [p for p in trace.sip if not p.msg.is_request and p.src == dut_ip
@@ -122,6 +126,7 @@ def raise_missing(what: str):
 
 
 # ---- calls -----------------------------------------------------------------------------------------------------
+@spec_type
 @dataclass
 class CallSpec:
     """Where the call enters and leaves the DUT, from the suite's point of view."""
@@ -137,7 +142,8 @@ class CallSpec:
     codec_pt: int = 0
 
 
-def basic_call(trace: Trace, spec: CallSpec, hangup_by: str) -> list[Finding]:
+@check
+def basic_call(trace: Trace, *, spec: CallSpec, hangup_by: str) -> list[Finding]:
     """A call through the DUT: answered on both legs, G.711 RTP both ways on both legs, cleared on both legs.
 
     ``hangup_by`` is "caller" or "callee": who sends the BYE, so the other leg's BYE must come from the DUT.

@@ -43,24 +43,65 @@ def cmd_qualify(args, extra: list[str]) -> int:
 
 
 def cmd_verify(args, extra: list[str]) -> int:
-    from .rules import run_passive
-    from .trace import read_trace
+    """A capture: passive rules on the DUT's messages. A run directory: every case judged again from its evidence."""
+    if args.capture.is_dir():
+        from .replay import reverify_run
 
-    trace = read_trace(args.capture, Path(args.keylog) if args.keylog else None, args.tls_port, args.tcp_port)
-    dut = set(args.dut_ip) or {p.src for p in trace.sip}
-    findings = run_passive(trace, dut)
-    out = {"capture": str(args.capture), "sip_messages": len(trace.sip), "rtp_packets": len(trace.rtp),
-           "reader_findings": trace.findings, "findings": [f.as_dict() for f in findings]}
+        rows = reverify_run(args.capture)
+        if args.json:
+            print(json.dumps([{"id": r.id, "transport": r.transport, "recorded": r.recorded,
+                               "recomputed": r.recomputed, "agrees": r.agrees, "note": r.note} for r in rows], indent=2))
+        else:
+            for r in rows:
+                print(r.line())
+            differ = [r for r in rows if not r.agrees]
+            print(f"{len(rows)} case(s), {len(differ)} verdict(s) differ from the capture")
+        return 1 if any(not r.agrees for r in rows) else 0
+    from .profile import load_profile
+    from .verify import verify_capture, write_verify_results, now_iso
+
+    started = now_iso()
+    profile = load_profile(args.dut) if args.dut else None
+    keylog = Path(args.keylog) if args.keylog else None
+    trace, findings, result = verify_capture(args.capture, keylog, args.tls_port, args.tcp_port, args.dut_ip, profile)
+    if args.results:
+        path = write_verify_results(args.results, profile, result, started, trace)
+        print(f"sipqual: results: {path.resolve()}", file=sys.stderr)
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json.dumps({"capture": str(args.capture), "sip_messages": len(trace.sip), "rtp_packets": len(trace.rtp),
+                          "verdict": result.verdict, "reason": result.reason, "reader_findings": trace.findings,
+                          "findings": [f.as_dict() for f in findings]}, indent=2))
     else:
         print(f"{args.capture}: {len(trace.sip)} SIP messages, {len(trace.rtp)} RTP packets")
         for f in trace.findings:
             print(f"  reader: {f}")
         for f in findings:
             print(f"  {f.severity} {f.message}")
-        print(f"  {len(findings)} violation(s)")
-    return 1 if any(f.severity == "M" for f in findings) else 0
+        print(f"  {result.verdict}: {result.reason}")
+    return 0 if result.verdict == "PASS" else 1
+
+
+def cmd_pki(args, extra: list[str]) -> int:
+    """A lab PKI for real gear, made once: the device trusts its CA for good (a per-run CA would mean
+    reconfiguring the device before every run)."""
+    from .pki import PkiError, create_pki
+
+    if (args.dir / "ca.crt").exists():
+        print(f"sipqual: error: {args.dir} already holds a PKI (ca.crt); refusing to overwrite it", file=sys.stderr)
+        return 2
+    try:
+        pki = create_pki(args.dir, {
+            "mediation": {"cn": args.pool, "dns": [args.pool] + ([args.server] if args.server else []),
+                          "days": args.days},
+            "dut": {"cn": args.dut, "dns": [args.dut], "ips": args.dut_ip, "days": args.days}})
+    except PkiError as e:
+        print(f"sipqual: error: {e}", file=sys.stderr)
+        return 2
+    print(f"CA (install as trusted on the device): {pki.ca.cert}")
+    print(f"device certificate and key (install on the device): {pki.certs['dut'].cert} {pki.certs['dut'].key}")
+    print("profile, pixit.mediation.tls:")
+    print(f"  cert: {pki.certs['mediation'].cert}\n  key: {pki.certs['mediation'].key}\n  ca: {pki.ca.cert}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,16 +110,25 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser("qualify", help="run the qualification suites against a DUT profile")
     q.add_argument("--dut", default=str(ROOT / "lab" / "duts" / "reference-sbc.yaml"), type=Path)
     q.add_argument("--reports", type=Path, default=None, help="reports root (default ./reports)")
-    v = sub.add_parser("verify", help="check a saved capture offline (passive RFC 3261 rules)")
-    v.add_argument("capture", type=Path)
+    v = sub.add_parser("verify", help="check a capture offline, or judge a saved run again from its evidence")
+    v.add_argument("capture", type=Path, metavar="CAPTURE|RUN_DIR")
+    v.add_argument("--dut", default=None, help="DUT profile: its addresses and ports tell which traffic is the DUT's")
+    v.add_argument("--results", type=Path, default=None, help="also write results.json (the run shape) into this folder")
     v.add_argument("--keylog", default=None)
     v.add_argument("--tls-port", type=int, action="append", default=[], help="TCP port carrying SIP over TLS")
     v.add_argument("--tcp-port", type=int, action="append", default=[], help="TCP port carrying SIP")
     v.add_argument("--dut-ip", action="append", default=[], help="address of the device to judge (default: all)")
     v.add_argument("--json", action="store_true")
+    k = sub.add_parser("pki", help="make a lab CA, Mediation pool and device certificates for real gear")
+    k.add_argument("dir", type=Path)
+    k.add_argument("--pool", required=True, help="Mediation pool FQDN (the certificate's CN and first SAN)")
+    k.add_argument("--server", default=None, help="Mediation server FQDN (second SAN)")
+    k.add_argument("--dut", required=True, help="the device's FQDN")
+    k.add_argument("--dut-ip", action="append", default=[], help="an address of the device for its SAN")
+    k.add_argument("--days", type=int, default=365, help="certificate validity (default 365)")
     args, extra = p.parse_known_args(argv)
     try:
-        return {"qualify": cmd_qualify, "verify": cmd_verify}[args.cmd](args, extra)
+        return {"qualify": cmd_qualify, "verify": cmd_verify, "pki": cmd_pki}[args.cmd](args, extra)
     except SipqualError as e:
         print(f"sipqual: error: {e}", file=sys.stderr)
         return 2

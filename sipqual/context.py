@@ -10,7 +10,6 @@ Every file a case produces lands in its evidence directory and is listed in the 
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,11 @@ from . import checks, sipp
 from .capture import Capture
 from .errors import AgentError, CheckFailed, LabError
 from .media import write_tone
+from .recording import recording
 from .rules import run_passive
+from .tlsfindings import read_events, tls_findings
 from .trace import Trace, read_trace
-from .verdict import Finding, failures
+from .verdict import Finding, capture_failures
 
 
 @dataclass
@@ -47,7 +48,11 @@ class CaseContext:
         self.runs: list[sipp.SippRun] = []
         self.results: list[sipp.SippResult] = []
         self.edges: list[Edge] = []
-        self.findings: list[Finding] = []
+        self.passive: list[Finding] = []      # rules run on every DUT message, and TLS-01 from the edges
+        self.active: list[Finding] = []       # what the case's own checks found
+        self.check_calls: list[dict] = []     # the checks the case called, for replay
+        self._recording = recording(self.check_calls)
+        self._recording.__enter__()
         self.trace: Trace | None = None
         self.keylog = self.dir / "tls-keys.log"
         self.capture = Capture(lab.sup, self.dir / "capture.pcapng", self.topo.capture_interfaces,
@@ -76,6 +81,7 @@ class CaseContext:
         from .tlsedge import wait_listening
 
         pki = self.lab.pki
+        self.topo.check_target(connect.rsplit(":", 1)[0])
         n = len(self.edges)
         events = self.dir / f"tls-edge-{mode}-{n}.events.jsonl"
         argv = [sys.executable, "-m", "sipqual.tlsedge", mode, "--listen", listen, "--connect", connect,
@@ -94,13 +100,6 @@ class CaseContext:
         edge = Edge(proc, events)
         self.edges.append(edge)
         return edge
-
-    def tls_events(self) -> list[dict]:
-        out = []
-        for e in self.edges:
-            if e.events.exists():
-                out += [json.loads(line) for line in e.events.read_text().splitlines() if line.strip()]
-        return out
 
     # ---- agents on the Mediation side ---------------------------------------------------------------------------
     def _ms_client(self, name: str, scenario: str, keys: dict, **kw) -> sipp.SippRun:
@@ -156,10 +155,8 @@ class CaseContext:
         return self._start(agent)
 
     def _start(self, agent: sipp.Agent, server: bool = False) -> sipp.SippRun:
-        for target in filter(None, [agent.remote]):
-            host = target.rsplit(":", 1)[0]
-            if host not in self.topo.allowed_targets():
-                raise LabError(f"refusing to send to {host}: not an address of this lab or the DUT profile")
+        if agent.remote:
+            self.topo.check_target(agent.remote.rsplit(":", 1)[0])
         workdir = self.dir / f"sipp-{agent.name}"
         workdir.mkdir(parents=True, exist_ok=True)
         write_tone(workdir / "tone.ulaw")
@@ -213,42 +210,40 @@ class CaseContext:
         self._stop_helpers()
         self.capture.stop()
         self.lab.assert_dut_alive()
-        tls_ports = [self.pixit["dut"]["ports"]["tls"], self.pixit["mediation"]["ports"]["tls"]]
-        tcp_ports = [self.pixit["dut"]["ports"]["tcp"], self.pixit["mediation"]["ports"]["tcp"]]
-        self.trace = read_trace(self.capture.path, self.keylog if self.transport == "tls" else None,
-                                tls_ports if self.transport == "tls" else [], tcp_ports)
+        v = self.verification
+        self.trace = read_trace(self.capture.path, self.keylog if v["keylog"] else None, v["tls_ports"],
+                                v["tcp_ports"])
         if self.capture.complete is False:
             self.trace.findings.append("capture may be incomplete: dumpcap had not written every packet")
-        dut_addresses = {self.topo.ms.peer_ip, self.topo.far.peer_ip}
-        self.findings.extend(run_passive(self.trace, dut_addresses))
-        if self.transport == "tls":
-            self.findings.extend(self._tls_findings())
+        self.passive.extend(run_passive(self.trace, set(v["dut_addresses"])))
+        self.passive.extend(tls_findings(read_events([e.events for e in self.edges])))
         return self.trace
 
-    def _tls_findings(self) -> list[Finding]:
-        """TLS-01 from the TLS edge's own record of each handshake with the DUT (mutual TLS both ways)."""
-        from .verdict import passed, violation
+    @property
+    def verification(self) -> dict:
+        """What :mod:`sipqual.replay` needs to judge this case again from its saved evidence (paths relative to the
+        run directory)."""
+        p, tls = self.pixit, self.transport == "tls"
+        rel = lambda path: str(path.relative_to(self.run_dir))  # noqa: E731
+        return {
+            "capture": rel(self.capture.path),
+            "keylog": rel(self.keylog) if tls else None,
+            "tls_ports": sorted({p["dut"]["ports"]["tls"], p["mediation"]["ports"]["tls"]}) if tls else [],
+            "tcp_ports": sorted({p["dut"]["ports"]["tcp"], p["mediation"]["ports"]["tcp"]}),
+            "dut_addresses": sorted({self.topo.ms.peer_ip, self.topo.far.peer_ip}),
+            "tls_events": [rel(e.events) for e in self.edges],
+            "checks": self.check_calls,
+        }
 
-        out = []
-        for ev in self.tls_events():
-            who = "DUT as TLS server" if ev.get("mode") == "client" else "DUT as TLS client"
-            if ev.get("event") == "handshake_ok":
-                subject = ev.get("peer_cert_subject") or ""
-                if not subject:
-                    out.append(violation("TLS-01", "TLS-01", "M", f"a certificate from the {who}", "none"))
-                else:
-                    out.append(passed("TLS-01", "TLS-01", "M", f"{who}: {ev.get('version')} {ev.get('cipher')}, "
-                                      f"certificate {subject} (SAN {ev.get('peer_cert_san')})"))
-            elif ev.get("event") == "handshake_failed":
-                out.append(violation("TLS-01", "TLS-01", "M", f"a mutual TLS handshake with the {who}",
-                                     f"failure: {ev.get('error')}"))
-        return out
+    @property
+    def findings(self) -> list[Finding]:
+        return self.passive + self.active
 
     def judge(self, findings: list[Finding]) -> None:
         """Record the case's findings and decide: FAIL on any violated check or mandatory passive rule; ERROR when
         the checks pass but an agent failed for a reason the capture does not show."""
-        self.findings.extend(findings)
-        bad = failures(findings) + failures([f for f in self.findings if f not in findings], ("M",))
+        self.active.extend(findings)
+        bad = capture_failures(self.active, self.passive)
         if bad:
             raise CheckFailed(bad)
         broken = [r for r in self.results if not r.ok]
@@ -267,6 +262,9 @@ class CaseContext:
 
     def close(self) -> None:
         """Always called by the fixture: nothing this case started may outlive it."""
+        if self._recording is not None:
+            self._recording.__exit__(None, None, None)
+            self._recording = None
         self._stop_helpers()
         self.capture.stop(drain_timeout=0.5)
 

@@ -19,13 +19,15 @@ import os
 import secrets
 import shlex
 import shutil
+import socket
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import netns
 from .errors import DutDied, LabError, UsageError
-from .procs import Supervisor, kill_recorded, pid_alive, require_tool
+from .procs import Supervisor, kill_recorded, pid_alive, require_tool, run
 from .profile import Profile
 
 STATE_ROOT = Path("/run/sipqual")
@@ -53,12 +55,24 @@ class Topology:
     capture_netns: str | None
 
     def allowed_targets(self) -> set[str]:
-        """The only addresses sipqual may send to."""
+        """The only addresses sipqual may send to: the DUT's (from the profile or the lab) and our own."""
         return {self.ms.peer_ip, self.far.peer_ip, self.ms.ip, self.far.ip}
 
+    def check_target(self, host: str) -> None:
+        """Refuse to send anywhere else (network safety: external gear gets traffic only at its named addresses)."""
+        if host not in self.allowed_targets():
+            raise LabError(f"refusing to send to {host}: not an address of this lab or the DUT profile")
 
-def cleanup_stale(state_root: Path = STATE_ROOT) -> list[str]:
+
+def state_root() -> Path:
+    """Where runs record their processes: /run/sipqual for root; a per-user temp folder otherwise (an external
+    DUT needs no root)."""
+    return STATE_ROOT if os.geteuid() == 0 else Path(tempfile.gettempdir()) / f"sipqual-{os.geteuid()}"
+
+
+def cleanup_stale(state_root: Path | None = None) -> list[str]:
     """Remove what a crashed or killed run left: its recorded processes, namespaces and hosts files."""
+    state_root = state_root or globals()["state_root"]()
     cleaned = []
     if not state_root.is_dir():
         return cleaned
@@ -85,6 +99,61 @@ def _boot_id() -> str:
         return ""
 
 
+def managed_placeholders(profile: Profile, t: "Topology", pki, state_dir: Path, transport: str) -> dict[str, str]:
+    """The values a managed profile's commands may use as ``{name}`` (README "DUT profiles" lists them)."""
+    p = profile.pixit
+    ms_port = p["mediation"]["ports"][transport]
+    dut_port = p["dut"]["ports"][transport]
+    return {
+        "run_dir": str(state_dir), "lab_dir": str(LAB_DIR),
+        "dut_ms_ip": t.ms.peer_ip, "dut_far_ip": t.far.peer_ip, "ms_ip": t.ms.ip, "far_ip": t.far.ip,
+        "dut_tcp_port": str(p["dut"]["ports"]["tcp"]), "dut_tls_port": str(p["dut"]["ports"]["tls"]),
+        "ms_tcp_port": str(p["mediation"]["ports"]["tcp"]), "ms_tls_port": str(p["mediation"]["ports"]["tls"]),
+        "dut_fqdn": p["dut"]["fqdn"], "ms_transport": transport, "dut_ms_port": str(dut_port),
+        "ms_peer_uri": f"sip:{p['mediation']['pool_fqdn']}:{ms_port};transport={transport}",
+        "far_port": str(p["far"]["port"]), "far_transport": p["far"]["transport"],
+        "dut_cert": str(pki.certs["dut"].cert), "dut_key": str(pki.certs["dut"].key),
+        "ca_cert": str(pki.ca.cert),
+        "defines": " ".join(f"-A {d}" for d in profile.data.get("managed", {}).get("defines", [])),
+    }
+
+
+def describe(profile: Profile, t: "Topology", pki) -> dict:
+    """The topology as results.json records it for the report: who is where, on which ports, with which
+    certificates (public facts only)."""
+    from .pki import PkiError, cert_info
+
+    p = profile.pixit
+    certs = []
+    for role, cert in ([("Mediation pool (sipqual)", pki.certs.get("mediation")), ("DUT", pki.certs.get("dut")),
+                        ("trusted CA", pki.ca)] if pki is not None else []):
+        if cert is None or not Path(cert.cert).exists():
+            continue
+        try:
+            info = cert_info(cert.cert)
+        except PkiError:
+            continue
+        certs.append({"role": role, "subject": info["subject"], "san": info["san"], "issuer": info["issuer"],
+                      "not_after": info.get("not_after"), "sha256": info.get("sha256")})
+    if p["dut"].get("cert") and Path(p["dut"]["cert"]).exists() and not any(c["role"] == "DUT" for c in certs):
+        info = cert_info(p["dut"]["cert"])
+        certs.append({"role": "DUT", "subject": info["subject"], "san": info["san"], "issuer": info["issuer"],
+                      "not_after": info.get("not_after"), "sha256": info.get("sha256")})
+    return {
+        "kind": profile.kind,
+        "mediation": {"address": t.ms.ip, "pool_fqdn": p["mediation"]["pool_fqdn"],
+                      "server_fqdn": p["mediation"]["server_fqdn"], "ports": dict(p["mediation"]["ports"]),
+                      "netns": t.ms.netns},
+        "dut": {"fqdn": p["dut"]["fqdn"], "address_ms_side": t.ms.peer_ip, "address_far_side": t.far.peer_ip,
+                "ports": dict(p["dut"]["ports"]), "netns": t.dut.netns},
+        "far": {"address": t.far.ip, "port": p["far"]["port"], "transport": p["far"]["transport"],
+                "netns": t.far.netns},
+        "transports": list(p["transports"]),
+        "capture_interfaces": list(t.capture_interfaces),
+        "certificates": certs,
+    }
+
+
 class Lab:
     """The namespace lab for one run. Use as a context manager; :meth:`close` is idempotent."""
 
@@ -102,7 +171,7 @@ class Lab:
         self.tag = tag or secrets.token_hex(3)
         self.run_dir = Path(run_dir)
         self.lab_run_dir = self.run_dir / "lab"
-        self.state_dir = STATE_ROOT / self.tag
+        self.state_dir = state_root() / self.tag
         self.sup = Supervisor(self.state_dir)
         self.dut_sup = Supervisor(self.state_dir)
         self.namespaces: list[str] = []
@@ -176,21 +245,10 @@ class Lab:
 
     # ---- the DUT ------------------------------------------------------------------------------------------------
     def placeholders(self, transport: str) -> dict[str, str]:
-        p, t = self.profile.pixit, self.topology
-        ms_port = p["mediation"]["ports"][transport]
-        dut_port = p["dut"]["ports"][transport]
-        return {
-            "run_dir": str(self.state_dir), "lab_dir": str(LAB_DIR),
-            "dut_ms_ip": t.ms.peer_ip, "dut_far_ip": t.far.peer_ip, "ms_ip": t.ms.ip, "far_ip": t.far.ip,
-            "dut_tcp_port": str(p["dut"]["ports"]["tcp"]), "dut_tls_port": str(p["dut"]["ports"]["tls"]),
-            "ms_tcp_port": str(p["mediation"]["ports"]["tcp"]), "ms_tls_port": str(p["mediation"]["ports"]["tls"]),
-            "dut_fqdn": p["dut"]["fqdn"], "ms_transport": transport, "dut_ms_port": str(dut_port),
-            "ms_peer_uri": f"sip:{p['mediation']['pool_fqdn']}:{ms_port};transport={transport}",
-            "far_port": str(p["far"]["port"]), "far_transport": p["far"]["transport"],
-            "dut_cert": str(self.pki.certs["dut"].cert), "dut_key": str(self.pki.certs["dut"].key),
-            "ca_cert": str(self.pki.ca.cert),
-            "defines": " ".join(f"-A {d}" for d in self.profile.data["managed"].get("defines", [])),
-        }
+        return managed_placeholders(self.profile, self.topology, self.pki, self.state_dir, transport)
+
+    def describe(self) -> dict:
+        return describe(self.profile, self.topology, self.pki)
 
     def start_dut(self, transport: str) -> None:
         """Start (or restart for another Mediation-side transport) the managed DUT and wait until it is ready."""
@@ -231,3 +289,124 @@ class Lab:
         if dead or not self.dut_sup.procs:
             what = ", ".join(f"{p.name} (exit {p.returncode})" for p in dead) or "not started"
             raise DutDied(f"DUT process died during the test: {what}")
+
+
+# ---- external gear ------------------------------------------------------------------------------------------------
+def local_addresses() -> dict[str, str]:
+    """Addresses configured on this machine (in this namespace): address -> interface."""
+    out = {}
+    for link in json.loads(run(["ip", "-j", "addr", "show"]).stdout or b"[]"):
+        for a in link.get("addr_info", []):
+            out[a.get("local", "")] = link.get("ifname", "")
+    return out
+
+
+def _external_pki(profile: Profile):
+    """The Mediation pool certificate, key and trusted CA that the profile names (the device already trusts this
+    CA: real gear cannot be handed a new one per run)."""
+    from .pki import Cert, Pki, PkiError, cert_info
+
+    tls = profile.pixit["mediation"].get("tls")
+    if not tls:
+        return None
+    paths = {k: (profile.path.parent / tls[k]).resolve() for k in ("cert", "key", "ca")}
+    for k, path in paths.items():
+        if not path.is_file():
+            raise UsageError(f"{profile.path}: pixit.mediation.tls.{k}: {path} does not exist")
+    try:
+        info = cert_info(paths["cert"])
+        ca_info = cert_info(paths["ca"])
+    except PkiError as e:
+        raise UsageError(f"{profile.path}: pixit.mediation.tls: {e}") from None
+    mediation = Cert("mediation", paths["cert"], paths["key"], info["subject_cn"], info["san_dns"], info["san_ip"],
+                     info["issuer_cn"])
+    ca = Cert("ca", paths["ca"], None, ca_info["subject_cn"])
+    return Pki(dir=paths["cert"].parent, ca=ca, rogue_ca=None, certs={"mediation": mediation})
+
+
+class ExternalLab:
+    """Real gear (``kind: external``): nothing is created but processes. sipqual's Mediation-side and far-side
+    agents run on this machine, bound to the profile's local addresses; captures run on the profile's interfaces;
+    the only targets are the device's addresses from the profile. "Is the DUT alive" is a connect probe to its
+    listening port, the most a black box allows."""
+
+    def __init__(self, profile: Profile, run_dir: Path, tag: str | None = None):
+        if profile.managed:
+            raise UsageError(f"{profile.path}: ExternalLab is for kind: external profiles")
+        for tool in ("ip", "ss", "sipp", "dumpcap", "tshark", "openssl"):
+            require_tool(tool)
+        p = profile.pixit
+        local = local_addresses()
+        for key, addr in (("pixit.mediation.address", p["mediation"]["address"]),
+                          ("pixit.far.address", p["far"]["address"])):
+            if addr not in local:
+                raise UsageError(f"{profile.path}: {key}: {addr} is not an address of this machine "
+                                 f"(sipqual binds its agents there)")
+        ifaces = set(local.values()) | {i["ifname"] for i in json.loads(run(["ip", "-j", "link"]).stdout or b"[]")}
+        missing = [i for i in p["capture_interfaces"] if i not in ifaces]
+        if missing:
+            raise UsageError(f"{profile.path}: pixit.capture_interfaces: no interface {', '.join(missing)} here")
+        dut = p["dut"]["address"]
+        far_dut = p["far"].get("dut_address") or dut
+        self.profile = profile
+        self.tag = tag or secrets.token_hex(3)
+        self.run_dir = Path(run_dir)
+        self.state_dir = state_root() / self.tag
+        self.sup = Supervisor(self.state_dir)
+        self.timings: dict[str, float] = {}
+        self.topology = Topology(
+            ms=Side("ms", None, p["mediation"]["address"], dut, local[p["mediation"]["address"]]),
+            far=Side("far", None, p["far"]["address"], far_dut, local[p["far"]["address"]]),
+            dut=Side("dut", None, dut, dut, ""),
+            hosts={}, capture_interfaces=list(p["capture_interfaces"]), capture_netns=None)
+        self.pki = _external_pki(profile)
+        self.dut_transport: str | None = None
+
+    def __enter__(self) -> "ExternalLab":
+        cleanup_stale()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "owner.json").write_text(json.dumps(
+            {"pid": os.getpid(), "boot": _boot_id(), "namespaces": [], "started": time.time()}))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sup.stop_all()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def describe(self) -> dict:
+        return describe(self.profile, self.topology, self.pki)
+
+    def _probe(self, transport: str, timeout: float) -> str | None:
+        """Connect to the DUT's listening port from our Mediation address; None when it accepts, else why not."""
+        port = self.profile.pixit["dut"]["ports"][transport]
+        target = (self.topology.ms.peer_ip, port)
+        try:
+            with socket.create_connection(target, timeout=timeout, source_address=(self.topology.ms.ip, 0)):
+                return None
+        except OSError as e:
+            return f"{target[0]}:{port} ({transport}) does not accept connections: {e.strerror or e}"
+
+    def start_dut(self, transport: str) -> None:
+        """Nothing to start: make sure the device answers on the port this transport uses."""
+        if transport == "tls" and self.pki is None:
+            raise UsageError(f"{self.profile.path}: TLS against external gear needs pixit.mediation.tls "
+                             f"(cert, key, ca: the Mediation pool certificate the device trusts)")
+        t0 = time.monotonic()
+        why = self._probe(transport, timeout=5)
+        if why:
+            raise LabError(f"DUT unreachable: {why}")
+        self.dut_transport = transport
+        self.timings[f"dut_probe_{transport}_s"] = time.monotonic() - t0
+
+    def assert_dut_alive(self) -> None:
+        why = self._probe(self.dut_transport or "tcp", timeout=3)
+        if why:
+            raise DutDied(f"the DUT stopped answering during the test: {why}")
+
+
+def open_lab(profile: Profile, run_dir: Path):
+    """The lab a profile needs: the namespace lab for a managed DUT, the host's own interfaces for real gear."""
+    return Lab(profile, run_dir) if profile.managed else ExternalLab(profile, run_dir)

@@ -136,17 +136,15 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(scope="session")
 def sipqual_lab(request):
-    """The lab for the whole run: namespaces and PKI for a managed DUT (external gear: not yet supported)."""
+    """The lab for the whole run: namespaces and PKI for a managed DUT; the host's interfaces for real gear."""
     state = request.config.stash.get(STATE, None)
     if state is None:
         raise UsageError("sipqual fixtures need a qualification run (pass --dut PROFILE)")
     if state.profile_error:
         raise UsageError(state.profile_error)
-    if not state.profile.managed:
-        raise UsageError(f"{state.profile.path}: external DUTs are not supported yet (only managed lab DUTs)")
-    from .lab import Lab
+    from .lab import open_lab
 
-    lab = Lab(state.profile, state.run_dir)
+    lab = open_lab(state.profile, state.run_dir)
     state.lab = lab
     with lab:
         yield lab
@@ -196,6 +194,11 @@ def _allure_attach(ctx: CaseContext):
         allure.attach.file(str(path), name=str(path.relative_to(ctx.dir)), attachment_type=kind)
 
 
+def _new_result(info, transport, verdict: str, reason: str, nodeid: str) -> CaseResult:
+    return CaseResult(info.id, info.title, list(info.requirements), transport, verdict, reason,
+                      severity=info.severity, nodeid=nodeid, procedure=info.procedure, expected=info.expected)
+
+
 def _skip_reason(rep) -> str:
     lr = rep.longrepr
     text = lr[2] if isinstance(lr, tuple) and len(lr) == 3 else str(lr)
@@ -218,8 +221,7 @@ def pytest_runtest_makereport(item, call):
     transport = item.callspec.params.get("transport") if hasattr(item, "callspec") else None
     res = state.results.get(item.nodeid)
     if res is None:
-        res = CaseResult(info.id, info.title, list(info.requirements), transport, Verdict.NOT_RUN.value,
-                         "not run", severity=info.severity, nodeid=item.nodeid)
+        res = _new_result(info, transport, Verdict.NOT_RUN.value, "not run", item.nodeid)
         state.results[item.nodeid] = res
     res.duration_s = round(res.duration_s + rep.duration, 3)
     if rep.skipped:
@@ -259,6 +261,8 @@ def pytest_runtest_makereport(item, call):
                 res.findings += [{"rule": "READER", "requirements": [], "severity": "I", "message": m,
                                   "frames": [], "ok": False} for m in ctx.trace.findings]
             res.evidence = [str(p.relative_to(state.run_dir)) for p in ctx.evidence()]
+            if ctx.capture.path.exists():
+                res.verification = ctx.verification
 
 
 @pytest.hookimpl(trylast=True)
@@ -273,12 +277,12 @@ def pytest_sessionfinish(session, exitstatus):
                 verdict, why = Verdict.ERROR.value, f"bad DUT profile: {state.profile_error}"
             else:
                 verdict = Verdict.NOT_RUN.value
-            state.results[nodeid] = CaseResult(info.id, info.title, list(info.requirements), transport, verdict,
-                                               why, severity=info.severity, nodeid=nodeid)
+            state.results[nodeid] = _new_result(info, transport, verdict, why, nodeid)
     cases = sorted(state.results.values(), key=lambda c: (c.id, c.transport or ""))
     lab_info = {}
     if state.lab is not None:
-        lab_info = {"tag": state.lab.tag, "timings_s": {k: round(v, 3) for k, v in state.lab.timings.items()}}
+        lab_info = {"tag": state.lab.tag, "kind": state.profile.kind, "topology": state.lab.describe(),
+                    "timings_s": {k: round(v, 3) for k, v in state.lab.timings.items()}}
     write_results(state.run_dir, state.profile, cases, state.started, lab_info)
     _write_allure_extras(session.config, state)
 

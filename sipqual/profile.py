@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import yaml
 
 from .errors import UsageError
 
+SECRET_KEY = re.compile(r"pass(word|phrase)?|secret|token|private|(^|_)key$", re.I)
 PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "early_media", "media_bypass",
                  "dns_load_balancing", "options_ping", "comfort_noise"]
 
@@ -56,7 +58,11 @@ SCHEMA: dict[str, Any] = {
                 "mediation": {"type": "object", "additionalProperties": False,
                               "required": ["pool_fqdn", "server_fqdn", "ports"],
                               "properties": {"pool_fqdn": _fqdn, "server_fqdn": _fqdn, "address": _ip,
-                                             "ports": _ports}},
+                                             "ports": _ports,
+                                             "tls": {"type": "object", "additionalProperties": False,
+                                                     "required": ["cert", "key", "ca"],
+                                                     "properties": {k: {"type": "string", "minLength": 1}
+                                                                    for k in ("cert", "key", "ca")}}}},
                 "far": {"type": "object", "additionalProperties": False, "required": ["transport", "port"],
                         "properties": {"transport": {"enum": ["udp", "tcp"]},
                                        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
@@ -136,8 +142,16 @@ class Profile:
         return self.path.stem
 
     def masked(self) -> dict:
-        """The profile as it may appear in a report: nothing secret (no key paths' contents, no passwords)."""
-        d = copy.deepcopy(self.data)
+        """The profile as it may appear in a report or bundle: every value under a secret-looking key (password,
+        secret, token, passphrase, private key) replaced by "***"."""
+        def mask(node):
+            if isinstance(node, dict):
+                return {k: "***" if SECRET_KEY.search(str(k)) else mask(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [mask(v) for v in node]
+            return node
+
+        d = mask(copy.deepcopy(self.data))
         d.pop("extends", None)
         return d
 
@@ -240,5 +254,8 @@ def _semantic_checks(path: Path, data: dict, node) -> None:
             value = pixit.get(keypath[1], {}).get(keypath[2])
             if value and (ipaddress.ip_address(value).is_loopback or ipaddress.ip_address(value).is_multicast):
                 fail(keypath, f"{value} cannot be a DUT address")
+        if "tls" in pixit["transports"] and "tls" not in pixit["mediation"]:
+            fail(["pixit", "mediation"], "kind 'external' with transport tls needs 'tls' (cert, key, ca: the "
+                 "Mediation pool certificate and the CA the device trusts)")
     if "tls" in pixit["transports"] and not data["pics"].get("tls"):
         fail(["pixit", "transports"], "transport 'tls' listed but pics.tls is false")

@@ -14,7 +14,8 @@ from pathlib import Path
 from . import __version__
 from .verdict import Verdict
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1 added (all optional to readers): profile, lab.topology, case procedure/expected/
+#     verification
 
 
 @dataclass
@@ -30,6 +31,9 @@ class CaseResult:
     findings: list[dict] = field(default_factory=list)
     duration_s: float = 0.0
     nodeid: str = ""
+    procedure: str = ""
+    expected: str = ""
+    verification: dict | None = None   # how to judge the case again from its evidence (see sipqual.replay)
 
 
 def now_iso() -> str:
@@ -76,6 +80,7 @@ def write_results(run_dir: Path, profile, cases: list[CaseResult], started: str,
                 "role": ident.get("role"), "profile": str(profile.path) if profile is not None else None,
                 "kind": profile.kind if profile is not None else None},
         "summary": counts,
+        "profile": profile.masked() if profile is not None else None,
         "lab": lab or {},
         "cases": [asdict(c) for c in cases],
     }

@@ -57,3 +57,9 @@ def passed(rule: str, reqs: list[str] | str, sev: str, what: str, frames: list[i
 
 def failures(findings: list[Finding], severities: tuple[str, ...] = ("M", "R", "O", "I")) -> list[Finding]:
     return [f for f in findings if not f.ok and f.severity in severities]
+
+
+def capture_failures(active: list[Finding], passive: list[Finding]) -> list[Finding]:
+    """The one rule that turns findings into FAIL, live and on replay: a violated active check of any severity
+    (the case asked for it), or a violated mandatory passive rule."""
+    return failures(active) + failures(passive, ("M",))

@@ -12,7 +12,7 @@ from sipqual import case, checks
 def test_out_call(sq):
     sq.out_call()
     trace = sq.finish()
-    sq.judge(checks.basic_call(trace, sq.out_call_spec(), hangup_by="caller"))
+    sq.judge(checks.basic_call(trace, spec=sq.out_call_spec(), hangup_by="caller"))
 
 
 @case("TC-TRN-02", "IN call to the Mediation port; Mediation side answers and hangs up",
@@ -24,4 +24,4 @@ def test_out_call(sq):
 def test_in_call(sq):
     sq.in_call()
     trace = sq.finish()
-    sq.judge(checks.basic_call(trace, sq.in_call_spec(), hangup_by="callee"))
+    sq.judge(checks.basic_call(trace, spec=sq.in_call_spec(), hangup_by="callee"))

@@ -9,5 +9,4 @@ from sipqual import case, checks
 def test_options_answered(sq):
     sq.options()
     trace = sq.finish()
-    sq.judge(checks.options_answered(trace, checks.stimulus(trace, "OPTIONS", sq.test_id, sq.topo.ms.ip),
-                                     sq.topo.ms.peer_ip))
+    sq.judge(checks.options_answered(trace, test_id=sq.test_id, our_ip=sq.topo.ms.ip, dut_ip=sq.topo.ms.peer_ip))

@@ -109,12 +109,12 @@ def test_options_check_fails_without_answer_and_passes_with_200():
     opt = opt.replace("Content-Length: 0", "X-Sipqual-Test: T1\r\nContent-Length: 0")
     req = pkt(opt, src=MS, dst=DUT, frame=1)
     tr = Trace(path=None, sip=[req])
-    found = checks.options_answered(tr, checks.stimulus(tr, "OPTIONS", "T1", MS), DUT)
+    found = checks.options_answered(tr, test_id="T1", our_ip=MS, dut_ip=DUT)
     assert [f.rule for f in found if not f.ok] == ["OPT-01"] and "no response" in found[0].message
     ok = RESPONSE.replace("CSeq: 1 INVITE", "CSeq: 1 OPTIONS").replace("Content-Length: 0",
                                                                      "Allow: INVITE\r\nContent-Length: 0")
     tr.sip.append(pkt(ok, src=DUT, dst=MS, frame=2, t=0.01))
-    found = checks.options_answered(tr, req, DUT)
+    found = checks.options_answered(tr, test_id="T1", our_ip=MS, dut_ip=DUT)
     assert [f.rule for f in found if not f.ok] == ["OPT-02"]  # no Supported header
 
 
