@@ -1,5 +1,7 @@
 """``sipqual`` command line: ``qualify`` runs the suites against a DUT profile; ``verify`` checks a saved capture.
 
+``report``, ``bundle`` and ``verify-bundle`` render a saved run's report, pack its evidence, and check a pack.
+
 Errors a user can fix are printed as one line (``sipqual: error: ...``) with exit code 2.
 """
 
@@ -10,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import SipqualError
+from .errors import SipqualError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,8 +21,6 @@ def cmd_qualify(args, extra: list[str]) -> int:
     import pytest
 
     from .profile import load_profile
-
-    from .errors import UsageError
 
     argv = [str(ROOT / "suites"), "--dut", str(args.dut), "-p", "no:cacheprovider", "-q"]
     bad_profile = None
@@ -36,6 +36,7 @@ def cmd_qualify(args, extra: list[str]) -> int:
     latest = Path(args.reports or ROOT / "reports") / "latest" / "results.json"
     if latest.exists():
         print(f"sipqual: results: {latest.resolve()}")
+        _render(latest.resolve().parent)
     if bad_profile is not None:
         return 2
     # pytest's exit 1 means "some case did not pass": the run itself worked
@@ -104,6 +105,48 @@ def cmd_pki(args, extra: list[str]) -> int:
     return 0
 
 
+def _render(run_dir: Path) -> None:
+    """Render the report of a run; the HTML path is always the last line printed."""
+    from .report import render_report
+
+    r = render_report(run_dir)
+    if r.pdf:
+        print(f"sipqual: pdf: {r.pdf}")
+    if r.note:
+        print(f"sipqual: {r.note}", file=sys.stderr)
+    print(f"sipqual: report: {r.html}")
+
+
+def _no_extra(extra: list[str]) -> None:
+    if extra:
+        raise UsageError(f"unrecognized arguments: {' '.join(extra)}")
+
+
+def cmd_report(args, extra: list[str]) -> int:
+    _no_extra(extra)
+    _render(args.run_dir)
+    return 0
+
+
+def cmd_bundle(args, extra: list[str]) -> int:
+    from .report.bundle import write_bundle
+
+    _no_extra(extra)
+    if not (args.run_dir / "report.html").exists():
+        _render(args.run_dir)
+    path, n, withheld = write_bundle(args.run_dir, args.output, args.include_secrets)
+    kept_out = f"; {withheld} secret file(s) left out, --include-secrets adds them" if withheld else ""
+    print(f"sipqual: bundle: {path} ({n} files{kept_out})")
+    return 0
+
+
+def cmd_verify_bundle(args, extra: list[str]) -> int:
+    from .report.bundle import verify_bundle
+
+    _no_extra(extra)
+    return verify_bundle(args.archive)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="sipqual", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -126,9 +169,19 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--dut", required=True, help="the device's FQDN")
     k.add_argument("--dut-ip", action="append", default=[], help="an address of the device for its SAN")
     k.add_argument("--days", type=int, default=365, help="certificate validity (default 365)")
+    r = sub.add_parser("report", help="render the HTML (and PDF) report of a saved run; prints the HTML path")
+    r.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    b = sub.add_parser("bundle", help="write a run's evidence bundle (tar.gz with SHA-256 manifest, no secrets)")
+    b.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    b.add_argument("-o", "--output", type=Path, default=None,
+                   help="archive path (default: RUN_DIR.sipqual-bundle.tar.gz next to RUN_DIR)")
+    b.add_argument("--include-secrets", action="store_true", help="also bundle private keys (never by default)")
+    vb = sub.add_parser("verify-bundle", help="check a bundle's digests and re-judge every case from its captures")
+    vb.add_argument("archive", type=Path, metavar="ARCHIVE")
     args, extra = p.parse_known_args(argv)
     try:
-        return {"qualify": cmd_qualify, "verify": cmd_verify, "pki": cmd_pki}[args.cmd](args, extra)
+        return {"qualify": cmd_qualify, "verify": cmd_verify, "pki": cmd_pki, "report": cmd_report,
+                "bundle": cmd_bundle, "verify-bundle": cmd_verify_bundle}[args.cmd](args, extra)
     except SipqualError as e:
         print(f"sipqual: error: {e}", file=sys.stderr)
         return 2

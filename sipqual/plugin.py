@@ -192,6 +192,11 @@ def _allure_attach(ctx: CaseContext):
     for path in ctx.evidence():
         kind = allure.attachment_type.PCAP if path.suffix == ".pcapng" else allure.attachment_type.TEXT
         allure.attach.file(str(path), name=str(path.relative_to(ctx.dir)), attachment_type=kind)
+    if ctx.trace is not None and ctx.trace.sip:
+        from .report.ladder import ladder_svg
+
+        dut = set(ctx.verification["dut_addresses"])
+        allure.attach(ladder_svg(ctx.trace.sip, dut), name="SIP ladder", attachment_type=allure.attachment_type.SVG)
 
 
 def _new_result(info, transport, verdict: str, reason: str, nodeid: str) -> CaseResult:

@@ -11,7 +11,7 @@ DUT, MS, FAR = "192.0.2.1", "192.0.2.10", "198.51.100.10"
 INVITE = (
     "INVITE sip:+15550002000@198.51.100.10:5060 SIP/2.0\r\n"
     "Via: SIP/2.0/TCP 192.0.2.1:5066;branch=z9hG4bK-abc\r\n"
-    "Max-Forwards: 69\r\n"
+    "Max-Forwards: 70\r\n"
     "From: <sip:+14255550100@ms1.lab.example>;tag=f1\r\n"
     "To: <sip:+15550002000@sbc.lab.example>\r\n"
     "Call-ID: c1@lab\r\n"
@@ -33,7 +33,7 @@ def test_good_invite_passes_every_rule():
 
 
 @pytest.mark.parametrize("mutation, rule", [
-    (lambda m: m.replace("Max-Forwards: 69\r\n", ""), "RFC3261-01"),
+    (lambda m: m.replace("Max-Forwards: 70\r\n", ""), "RFC3261-01"),
     (lambda m: m.replace(";tag=f1", ""), "RFC3261-02"),
     (lambda m: m.replace("z9hG4bK-abc", "abc"), "RFC3261-03"),
     (lambda m: m.replace("CSeq: 1 INVITE", "CSeq: 1 BYE"), "RFC3261-05"),

@@ -1,0 +1,278 @@
+"""Rules for SIP extensions a trunk peer meets: 100rel/PRACK (RFC 3262), asserted identity and privacy (RFC 3325,
+RFC 3323), Reason (RFC 3326), session timers (RFC 4028), Diversion (RFC 5806) and History-Info (RFC 7044).
+
+Grammar rules apply only to headers the DUT sent ("if sent"); behaviour rules compare with the request the DUT
+received on the same leg.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..dialogs import is_reliable, leg_of, option_tags
+from ..sipmsg import parse_name_addr, split_unquoted
+from .registry import Scope, broken, held, rule
+
+PRIVACY_VALUES = {"header", "session", "user", "none", "critical", "id"}
+DIVERSION_REASONS = {"unknown", "user-busy", "no-answer", "unavailable", "unconditional", "time-of-day",
+                     "do-not-disturb", "deflection", "follow-me", "out-of-service", "away"}
+MIN_SE_FLOOR = 90
+_RACK_RE = re.compile(r"(\d+)\s+(\d+)\s+([A-Za-z]+)")
+_INDEX_RE = re.compile(r"\d+(\.\d+)*")
+_QUOTED_RE = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _int(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _params(value: str) -> tuple[str, dict[str, str | None]]:
+    """``token;a=1;b`` -> ("token", {"a": "1", "b": None}) for headers that are not name-addr based."""
+    first, *rest = split_unquoted(value, ";")
+    params: dict[str, str | None] = {}
+    for item in rest:
+        key, eq, val = item.strip().partition("=")
+        if key:
+            params.setdefault(key.strip().lower(), val.strip() if eq else None)
+    return first.strip(), params
+
+
+# ---- RFC 3262 -----------------------------------------------------------------------------------------------------
+
+@rule("RFC3262-01", "M", Scope.TRANSACTION, "a reliable 18x only to a request with 100rel in Supported/Require; "
+      "never a reliable 100 (3)")
+def reliable_only_if_offered(t, model):
+    if t.server not in model.dut:
+        return
+    asked = "100rel" in option_tags(t.request.msg, "Supported") | option_tags(t.request.msg, "Require")
+    for r in t.responses:
+        m = r.msg
+        if "100rel" not in option_tags(m, "Require"):
+            continue
+        if m.status == 100:
+            yield broken("no Require: 100rel in 100 Trying", "100 sent reliably", r.frame)
+            continue
+        want = f"a reliable {m.status} only when the request (frame {t.request.frame}) supports 100rel"
+        yield held(want, r.frame) if asked else broken(want, "request without 100rel", r.frame)
+
+
+@rule("RFC3262-03", "O", Scope.MESSAGE, "PRACK carries RAck: <RSeq> <CSeq number> <method> of a reliable 18x "
+      "received on the leg (7.2)")
+def rack(p, model):
+    m = p.msg
+    if not m.is_request or m.method != "PRACK":
+        return
+    want = "RAck naming a reliable provisional response received before the PRACK"
+    parsed = _RACK_RE.fullmatch((m.get("RAck") or "").strip())
+    if parsed is None:
+        yield broken(want, repr(m.get("RAck")), p.frame)
+        return
+    rseq, num, method = int(parsed.group(1)), int(parsed.group(2)), parsed.group(3)
+    match = [q for q in model.packets if q.dst == p.src and leg_of(q) == leg_of(p) and q.time <= p.time
+             and q.msg.call_id == m.call_id and is_reliable(q.msg) and _int(q.msg.get("RSeq")) == rseq
+             and q.msg.cseq.seq == num and q.msg.cseq.method == method]
+    yield held(want, match[-1].frame, p.frame) if match else broken(want, f"RAck {parsed.group(0)} matches none",
+                                                                     p.frame)
+
+
+@rule("RFC3262-04", "M", Scope.MESSAGE, "no Require: 100rel in INVITE toward a peer that may not support it "
+      "(4; SIG-05)", requirements=["SIG-05"])
+def no_require_100rel(p, model):
+    m = p.msg
+    if m.is_request and m.method == "INVITE":
+        want = "INVITE without Require: 100rel"
+        yield broken(want, f"Require: {m.get('Require')}", p.frame) if "100rel" in option_tags(m, "Require") else \
+            held(want, p.frame)
+
+
+# ---- RFC 3325 / 3323 ----------------------------------------------------------------------------------------------
+
+@rule("RFC3325-01", "M", Scope.MESSAGE, "P-Asserted-Identity: one or two values; two are one sip/sips and one tel "
+      "URI (9.1)")
+def asserted_identity(p, model):
+    m = p.msg
+    if not m.has("P-Asserted-Identity"):
+        return
+    values = [parse_name_addr(v) for v in m.values("P-Asserted-Identity")]
+    schemes = [v.uri.scheme if v.uri else "?" for v in values]
+    want = "one P-Asserted-Identity, or one sip/sips and one tel"
+    ok = (len(values) == 1 and schemes[0] in ("sip", "sips", "tel")) or (
+        len(values) == 2 and sorted(s.replace("sips", "sip") for s in schemes) == ["sip", "tel"])
+    yield held(want, p.frame) if ok else broken(want, f"{len(values)} value(s) with schemes {schemes}", p.frame)
+
+
+@rule("RFC3325-02", "M", Scope.MESSAGE, "Privacy values from header, session, user, none, critical, id (RFC 3323 "
+      "4.2, RFC 3325 9.3)")
+def privacy_values(p, model):
+    m = p.msg
+    for line in m.values("Privacy"):
+        tokens = [t.strip().lower() for t in re.split(r"[;,]", line)]
+        bad = [t for t in tokens if t not in PRIVACY_VALUES]
+        want = f"Privacy values from {sorted(PRIVACY_VALUES)}"
+        yield broken(want, repr(line), p.frame) if bad else held(want, p.frame)
+
+
+def _is_anonymous(na) -> bool:
+    uri = na.uri
+    return bool((na.display or "").strip().lower() == "anonymous" or (
+        uri is not None and ((uri.user or "").lower() == "anonymous" or uri.host.lower() == "anonymous.invalid")))
+
+
+@rule("RFC3323-01", "R", Scope.MESSAGE, 'an anonymous From is "Anonymous" <sip:anonymous@anonymous.invalid> '
+      "(4.1.1.3)")
+def anonymous_from(p, model):
+    m = p.msg
+    na = m.from_
+    if not m.is_request or na is None or len(m.vias) != 1 or not _is_anonymous(na):
+        return
+    uri = na.uri
+    ok = ((na.display or "").lower() == "anonymous" and uri is not None and uri.scheme in ("sip", "sips")
+          and uri.user == "anonymous" and uri.host.lower() == "anonymous.invalid")
+    want = 'From "Anonymous" <sip:anonymous@anonymous.invalid> in an anonymous request'
+    yield held(want, p.frame) if ok else broken(want, repr(m.get("From")), p.frame)
+
+
+# ---- RFC 3326 -----------------------------------------------------------------------------------------------------
+
+@rule("RFC3326-01", "R", Scope.MESSAGE, 'Reason: Q.850;cause=0..127 or SIP;cause=<status>[;text="..."] (2)')
+def reason(p, model):
+    for value in p.msg.values("Reason"):
+        yield _reason_value(value, p.frame)
+
+
+def _reason_value(value: str, frame: int):
+    protocol, params = _params(value)
+    cause = _int(params.get("cause"))
+    text = params.get("text")
+    want = 'Reason: <protocol>;cause=<number>[;text="quoted"] with Q.850 cause 0-127 or SIP cause 100-699'
+    if not re.fullmatch(r"[A-Za-z0-9.\-_!%*+`'~]+", protocol) or cause is None:
+        return broken(want, repr(value), frame)
+    limits = {"q.850": (0, 127), "sip": (100, 699)}.get(protocol.lower())
+    if limits and not limits[0] <= cause <= limits[1]:
+        return broken(want, f"{protocol} cause {cause}", frame)
+    if text is not None and not _QUOTED_RE.fullmatch(text):
+        return broken(want, f"unquoted text {text!r}", frame)
+    return held(want, frame)
+
+
+# ---- RFC 4028 -----------------------------------------------------------------------------------------------------
+
+def _session_expires(m) -> tuple[int | None, str | None] | None:
+    value = m.get("Session-Expires")
+    if value is None:
+        return None
+    delta, params = _params(value)
+    return _int(delta), params.get("refresher")
+
+
+@rule("RFC4028-01", "M", Scope.MESSAGE, "Session-Expires and Min-SE are at least 90 s, Session-Expires not below "
+      "Min-SE, refresher uac/uas (4, 5)")
+def session_timer_values(p, model):
+    m = p.msg
+    se = _session_expires(m)
+    min_se = _int(_params(m.get("Min-SE") or "")[0]) if m.has("Min-SE") else None
+    if m.has("Min-SE"):
+        want = f"Min-SE at least {MIN_SE_FLOOR}"
+        ok = min_se is not None and min_se >= MIN_SE_FLOOR
+        yield held(want, p.frame) if ok else broken(want, repr(m.get("Min-SE")), p.frame)
+    if se is None:
+        return
+    floor = max(MIN_SE_FLOOR, min_se or 0)
+    want = f"Session-Expires at least {floor}"
+    yield held(want, p.frame) if se[0] is not None and se[0] >= floor else \
+        broken(want, repr(m.get("Session-Expires")), p.frame)
+    if se[1] is not None:
+        want = "refresher=uac or refresher=uas"
+        yield held(want, p.frame) if se[1].lower() in ("uac", "uas") else broken(want, f"refresher={se[1]}", p.frame)
+
+
+@rule("RFC4028-03", "M", Scope.TRANSACTION, "a 2xx with Session-Expires to a request with Supported: timer names "
+      "the refresher and keeps Session-Expires at or above the request's Min-SE; a 2xx with Require: timer has "
+      "Session-Expires (9)")
+def uas_session_timer(t, model):
+    if t.server not in model.dut or t.method not in ("INVITE", "UPDATE"):
+        return
+    req = t.request.msg
+    if "timer" not in option_tags(req, "Supported") | option_tags(req, "Require"):
+        return
+    min_se = _int(_params(req.get("Min-SE") or "")[0]) or MIN_SE_FLOOR
+    for r in t.responses:
+        m = r.msg
+        if not 200 <= m.status < 300 or model.is_retransmission(r):
+            continue
+        se = _session_expires(m)
+        if se is None:
+            if "timer" in option_tags(m, "Require"):
+                yield broken("Session-Expires in a 2xx with Require: timer", "none", r.frame)
+            continue
+        want = f"refresher=uac|uas in the {m.status}'s Session-Expires (request frame {t.request.frame})"
+        yield held(want, r.frame) if (se[1] or "").lower() in ("uac", "uas") else \
+            broken(want, repr(m.get("Session-Expires")), r.frame)
+        want = f"Session-Expires at or above the request's Min-SE {min_se}"
+        yield held(want, r.frame) if se[0] is not None and se[0] >= min_se else \
+            broken(want, repr(m.get("Session-Expires")), r.frame)
+
+
+@rule("RFC4028-05", "R", Scope.MESSAGE, "a request with Session-Expires advertises Supported: timer; an initial "
+      "INVITE does not Require: timer (7.1)")
+def timer_option_tags(p, model):
+    m = p.msg
+    if not m.is_request or m.method == "ACK":
+        return
+    if m.has("Session-Expires"):
+        want = f"Supported: timer in {m.method} with Session-Expires"
+        yield held(want, p.frame) if "timer" in option_tags(m, "Supported") else \
+            broken(want, f"Supported: {', '.join(m.supported) or 'none'}", p.frame)
+    if m.method == "INVITE" and not (m.to and m.to.tag):
+        want = "no Require: timer in an initial INVITE"
+        yield broken(want, f"Require: {m.get('Require')}", p.frame) if "timer" in option_tags(m, "Require") else \
+            held(want, p.frame)
+
+
+# ---- RFC 5806 / 7044 ----------------------------------------------------------------------------------------------
+
+@rule("RFC5806-01", "O", Scope.MESSAGE, "Diversion = name-addr;reason=<registered>[;counter][;limit][;privacy]"
+      "[;screen] (if sent)")
+def diversion(p, model):
+    for value in p.msg.values("Diversion"):
+        na = parse_name_addr(value)
+        reason = (na.params.get("reason") or "").strip('"').lower()
+        problems = []
+        if na.uri is None or na.defects:
+            problems.append("not a name-addr")
+        if reason not in DIVERSION_REASONS:
+            problems.append(f"reason={na.params.get('reason')}")
+        for name in ("counter", "limit"):
+            if name in na.params and _int(na.params[name]) is None:
+                problems.append(f"{name}={na.params[name]}")
+        if "privacy" in na.params and (na.params["privacy"] or "").strip('"').lower() not in ("full", "name", "uri",
+                                                                                              "off"):
+            problems.append(f"privacy={na.params['privacy']}")
+        if "screen" in na.params and (na.params["screen"] or "").strip('"').lower() not in ("yes", "no"):
+            problems.append(f"screen={na.params['screen']}")
+        want = "Diversion name-addr with a registered reason and numeric counter/limit"
+        yield broken(want, f"{'; '.join(problems)} in {value!r}", p.frame) if problems else held(want, p.frame)
+
+
+@rule("RFC7044-01", "O", Scope.MESSAGE, "History-Info entries are name-addr;index=<n[.n]*>, indices unique, "
+      "rc/mp/np naming an earlier entry (if sent)")
+def history_info(p, model):
+    entries = [parse_name_addr(v) for v in p.msg.values("History-Info")]
+    if not entries:
+        return
+    seen: list[str] = []
+    problems = []
+    for na in entries:
+        index = na.params.get("index")
+        if na.uri is None or index is None or not _INDEX_RE.fullmatch(index):
+            problems.append(f"entry {na.uri_text!r} index={index!r}")
+            continue
+        if index in seen:
+            problems.append(f"index {index} twice")
+        for tag in ("rc", "mp", "np"):
+            if tag in na.params and na.params[tag] is not None and na.params[tag] not in seen:
+                problems.append(f"{tag}={na.params[tag]} names no earlier entry")
+        seen.append(index)
+    want = "History-Info entries with unique index and rc/mp/np naming earlier entries"
+    yield broken(want, "; ".join(problems), p.frame) if problems else held(want, p.frame)

@@ -1,0 +1,316 @@
+"""RFC 3261 (SIP core) rules, requirements.md section 3.
+
+Each judges what the DUT sent, alone or against what the DUT received on the *same* leg (same Call-ID, CSeq and top
+Via branch), never how the DUT relates its two legs, so they hold for proxies and B2BUAs alike. Where a clause is about
+requests a UA *originates* (Max-Forwards 70, contiguous CSeq), it is judged on requests with a single Via: a proxy
+forwards requests with the originator's Via below its own, and must not be blamed for the originator's numbers.
+"""
+
+from __future__ import annotations
+
+from ..dialogs import is_reliable, leg_of, sdp_body
+from .registry import Scope, broken, held, rule
+
+MANDATORY_REQUEST_HEADERS = ("To", "From", "CSeq", "Call-ID", "Max-Forwards", "Via")
+OPTIONS_HEADERS = ("Allow", "Accept", "Accept-Encoding", "Accept-Language", "Supported")
+MAX_CSEQ = 2 ** 31
+T1 = 0.5
+
+
+def _norm(value: str | None) -> str:
+    return " ".join((value or "").split())
+
+
+def _originated(m) -> bool:
+    return len(m.vias) == 1
+
+
+@rule("RFC3261-01", "M", Scope.MESSAGE, "every request carries To, From, CSeq, Call-ID, Max-Forwards and Via (8.1.1)")
+def mandatory_headers(p, model):
+    m = p.msg
+    if m.is_request:
+        want = f"To, From, CSeq, Call-ID, Max-Forwards and Via in {m.method}"
+        missing = [h for h in MANDATORY_REQUEST_HEADERS if not m.has(h)]
+        yield broken(want, f"{', '.join(missing)} missing", p.frame) if missing else held(want, p.frame)
+
+
+@rule("RFC3261-02", "M", Scope.MESSAGE, "From tag in requests (8.1.1.3); To tag in every response but 100 (8.2.6.2)")
+def tags(p, model):
+    m = p.msg
+    if m.is_request and m.from_ is not None:
+        want = f"a From tag in {m.method}"
+        yield held(want, p.frame) if m.from_.tag else broken(want, "none", p.frame)
+    elif m.is_response and m.status != 100 and m.to is not None:
+        want = f"a To tag in {m.status} response"
+        yield held(want, p.frame) if m.to.tag else broken(want, "none", p.frame)
+
+
+@rule("RFC3261-03", "M", Scope.TRANSACTION, "Via branch starts with z9hG4bK and is unique per transaction; CANCEL "
+      "and the ACK for a non-2xx final reuse the INVITE's branch (8.1.1.7, 9.1, 17.1.1.3)")
+def branch(t, model):
+    if t.client not in model.dut or not t.request.msg.vias:
+        return
+    p = t.request
+    b = t.branch
+    want = "top Via branch starting with z9hG4bK"
+    yield held(want, p.frame) if t.request.msg.vias[0].has_magic_cookie else broken(want, f"branch={b!r}", p.frame)
+    if t.method in ("CANCEL", "ACK"):
+        inv = model.invite_for(p)
+        if inv is None or (t.method == "ACK" and (inv.final is None or inv.final.msg.status < 300)):
+            return                      # the ACK for a 2xx is a new transaction: RFC3261-10
+        want = f"{t.method} with the branch of its INVITE (frame {inv.request.frame}) {inv.branch!r}"
+        yield held(want, p.frame) if b == inv.branch else broken(want, repr(b), p.frame)
+        return
+    want = "a new branch for each new transaction"
+    earlier = [u for u in model.transactions.values() if u is not t and u.client == t.client and u.branch == b
+               and u.method not in ("ACK", "CANCEL") and u.request.time <= p.time and u.request.frame != p.frame]
+    if earlier:
+        yield broken(want, f"branch {b!r} reused from frame {earlier[0].request.frame}", p.frame)
+        return
+    first = p.msg
+    reused = [r for r in t.requests if (r.msg.call_id, r.msg.cseq) != (first.call_id, first.cseq)]
+    for r in reused:
+        yield broken(want, f"branch {b!r} reused from frame {p.frame}", r.frame)
+    if not reused:
+        yield held(want, p.frame)
+
+
+@rule("RFC3261-04", "R", Scope.MESSAGE, "Max-Forwards 70 in requests the sender originates (8.1.1.6); lower only "
+      "when relaying a request received for another call (RFC 7332 B2BUA loop detection)")
+def max_forwards(p, model):
+    m = p.msg
+    if not (m.is_request and _originated(m) and m.has("Max-Forwards")):
+        return
+    value = m.max_forwards
+    want = f"Max-Forwards: 70 in {m.method}"
+    if value is not None and value < 70:
+        # a B2BUA relays with a new Call-ID, often back over the same address pair (hairpin)
+        relayed = next((q for q in model.packets if q.dst == p.src and q.msg.call_id != m.call_id
+                        and q.time <= p.time and q.msg.is_request and q.msg.method == m.method
+                        and (q.msg.max_forwards or 0) > value), None)
+        if relayed is not None:
+            yield held(f"Max-Forwards below the {relayed.msg.max_forwards} of a relayed {m.method}", relayed.frame,
+                       p.frame)
+            return
+    yield held(want, p.frame) if value == 70 else broken(want, repr(m.get("Max-Forwards")), p.frame)
+
+
+@rule("RFC3261-05", "M", Scope.MESSAGE, "CSeq is 'number method' with number below 2**31 and the request's method "
+      "(8.1.1.5); in-dialog requests the sender originates go up by one in each direction (12.2.1.1)")
+def cseq(p, model):
+    m = p.msg
+    if m.cseq is None:
+        if m.has("CSeq"):
+            yield broken("a valid CSeq (number method)", repr(m.get("CSeq")), p.frame)
+        return
+    want = "CSeq number below 2**31"
+    yield held(want, p.frame) if m.cseq.seq < MAX_CSEQ else broken(want, str(m.cseq.seq), p.frame)
+    if not m.is_request:
+        return
+    want = f"CSeq method {m.method}"
+    yield held(want, p.frame) if m.cseq.method == m.method else broken(want, m.cseq.method, p.frame)
+    d = model.dialog_of(p)
+    if d is None or m.method in ("ACK", "CANCEL") or not _originated(m) or model.is_retransmission(p):
+        return
+    before = [q for q in d.packets[:d.packets.index(p)] if q.src == p.src and q.msg.is_request
+              and q.msg.method not in ("ACK", "CANCEL") and q.msg.cseq]
+    if before:
+        prev = before[-1]
+        want = f"CSeq {prev.msg.cseq.seq + 1} (one above frame {prev.frame}) in {m.method}"
+        yield held(want, p.frame) if m.cseq.seq == prev.msg.cseq.seq + 1 else broken(want, str(m.cseq.seq), p.frame)
+
+
+@rule("RFC3261-06", "M", Scope.MESSAGE, "exactly one Contact URI in INVITE (8.1.1.8) and in dialog-creating "
+      "responses: 2xx and 18x with a To tag (12.1.1)")
+def contact(p, model):
+    m = p.msg
+    dialog_creating = (m.is_request and m.method == "INVITE") or (
+        m.is_response and m.cseq_method == "INVITE" and m.to is not None and m.to.tag
+        and (200 <= m.status < 300 or 100 < m.status < 200))
+    if dialog_creating:
+        what = m.method if m.is_request else f"{m.status} to INVITE"
+        uris = [c for c in m.contacts if not c.is_wildcard]
+        want = f"exactly one Contact URI in {what}"
+        yield held(want, p.frame) if len(uris) == 1 else broken(want, f"{len(uris) or 'none'}", p.frame)
+
+
+def _via_key(v, top: bool) -> tuple:
+    """A Via as the response must copy it; the server may add received/rport to the top one (RFC 3261 18.2.1,
+    RFC 3581), so those two are ignored there."""
+    params = {k: val for k, val in v.params.items() if not (top and k in ("received", "rport"))}
+    return (v.protocol, v.transport, (v.host or "").lower(), v.port, tuple(sorted(params.items())))
+
+
+@rule("RFC3261-08", "M", Scope.TRANSACTION, "responses copy the Via list, From, Call-ID and CSeq of the request "
+      "(8.2.6.2)")
+def response_copies(t, model):
+    if t.server not in model.dut:
+        return
+    r = t.request.msg
+    src = f"(frame {t.request.frame})"
+    for p in t.responses:
+        m = p.msg
+        problems = []
+        if [_via_key(v, i == 0) for i, v in enumerate(m.vias)] != [_via_key(v, i == 0) for i, v in enumerate(r.vias)]:
+            problems.append(("the Via list of the request", str(m.values("Via"))))
+        if m.from_ and r.from_ and (m.from_.tag != r.from_.tag or m.from_.uri_text != r.from_.uri_text):
+            problems.append(("From", repr(m.get("From"))))
+        if m.call_id != r.call_id:
+            problems.append((f"Call-ID {r.call_id!r}", repr(m.call_id)))
+        if _norm(m.get("CSeq")) != _norm(r.get("CSeq")):
+            problems.append((f"CSeq {_norm(r.get('CSeq'))!r}", repr(_norm(m.get("CSeq")))))
+        for want, got in problems:
+            yield broken(f"{want} copied from the request {src}", got, p.frame)
+        if not problems:
+            yield held(f"Via, From, Call-ID and CSeq copied from the request {src}", p.frame)
+
+
+@rule("RFC3261-09", "M", Scope.TRANSACTION, "CANCEL has the INVITE's Request-URI, Call-ID, To, From and CSeq number, "
+      "only after a provisional (9.1); a CANCEL matching a pending INVITE is answered 200 (9.2, 16.10)")
+def cancel(t, model):
+    if t.method != "CANCEL":
+        return
+    p = t.request
+    if t.client in model.dut:
+        inv = model.invite_for(p)
+        if inv is None:
+            return
+        i, c = inv.request.msg, p.msg
+        src = f"(frame {inv.request.frame})"
+        fields = (("Request-URI", i.ruri, c.ruri), ("Call-ID", i.call_id, c.call_id),
+                  ("To", _norm(i.get("To")), _norm(c.get("To"))), ("From", _norm(i.get("From")), _norm(c.get("From"))),
+                  ("CSeq number", i.cseq.seq, c.cseq.seq))
+        for name, want, got in fields:
+            what = f"CANCEL {name} equal to the INVITE's {src}: {want!r}"
+            yield held(what, p.frame) if want == got else broken(what, repr(got), p.frame)
+        provisional = [r for r in inv.responses if r.msg.status < 200 and r.time <= p.time]
+        what = f"CANCEL only after a provisional response to the INVITE {src}"
+        yield held(what, provisional[0].frame, p.frame) if provisional else broken(what, "none before it", p.frame)
+    if t.server in model.dut:
+        inv = next((u for u in model.transactions.values() if u.method == "INVITE" and u.server == t.server
+                    and u.leg == t.leg and u.branch == t.branch), None)
+        if inv is None:
+            return
+        for r in t.responses[:1]:
+            what = f"200 to a CANCEL that matches the INVITE of frame {inv.request.frame}"
+            yield held(what, r.frame) if r.msg.status == 200 else broken(what, str(r.msg.status), r.frame)
+
+
+@rule("RFC3261-10", "M", Scope.TRANSACTION, "an ACK for each 2xx, with the INVITE's CSeq number and a new branch "
+      "(13.2.2.4)")
+def ack_2xx(t, model):
+    if t.method != "INVITE" or t.client not in model.dut:
+        return
+    inv = t.request.msg
+    for r in t.responses:
+        if not 200 <= r.msg.status < 300 or r.src in model.dut:
+            continue
+        tag = r.msg.to.tag if r.msg.to else None
+        acks = [q for q in model.sent if q.time >= r.time and q.msg.is_request and q.msg.method == "ACK"
+                and leg_of(q) == t.leg and q.msg.call_id == inv.call_id and q.msg.to and q.msg.to.tag == tag]
+        if not acks:
+            later = [q for q in model.sent if q.time > r.time and leg_of(q) == t.leg and q.msg.is_request
+                     and q.msg.call_id == inv.call_id]
+            if later or model.end_time - r.time >= 64 * T1:
+                yield broken(f"an ACK for the {r.msg.status} (frame {r.frame})", "none", r.frame)
+            continue
+        a = acks[0]
+        want = f"ACK CSeq number {inv.cseq.seq} (the INVITE's, frame {t.request.frame})"
+        yield held(want, a.frame) if a.msg.cseq and a.msg.cseq.seq == inv.cseq.seq else \
+            broken(want, _norm(a.msg.get("CSeq")), a.frame)
+        top = a.msg.vias[0].branch if a.msg.vias else None
+        want = f"a new branch in the ACK for a 2xx, not the INVITE's {t.branch!r}"
+        yield held(want, a.frame) if top != t.branch else broken(want, repr(top), a.frame)
+
+
+@rule("RFC3261-12", "R", Scope.TRANSACTION, "a response to INVITE within 200 ms, else 100 Trying (17.2.1)")
+def trying(t, model):
+    if t.method != "INVITE" or t.server not in model.dut or not t.responses:
+        return
+    first = t.responses[0]
+    delay = first.time - t.request.time
+    want = f"a response within 200 ms of the INVITE (frame {t.request.frame})"
+    yield held(want, first.frame) if delay <= 0.2 else broken(want, f"{first.msg.status} after {delay * 1000:.0f} ms",
+                                                             first.frame)
+
+
+@rule("RFC3261-13", "R", Scope.MESSAGE, "200 to OPTIONS lists Allow, Accept, Accept-Encoding, Accept-Language and "
+      "Supported (11.2)")
+def options_capabilities(p, model):
+    m = p.msg
+    if m.is_response and m.status == 200 and m.cseq_method == "OPTIONS":
+        missing = [h for h in OPTIONS_HEADERS if not m.has(h)]
+        want = f"{', '.join(OPTIONS_HEADERS)} in 200 to OPTIONS"
+        yield broken(want, f"{', '.join(missing)} missing", p.frame) if missing else held(want, p.frame)
+
+
+@rule("RFC3261-17", "M", Scope.MESSAGE, "Content-Length present on TCP/TLS and equal to the body size (18.3, 20.14)",
+      requirements=["TRN-09"])
+def content_length(p, model):
+    m = p.msg
+    if p.transport in ("TCP", "TLS") and not m.has("Content-Length"):
+        yield broken(f"Content-Length on a {p.transport} message", "none", p.frame)
+        return
+    if not m.has("Content-Length"):
+        return
+    declared = m.content_length
+    if declared is None:
+        yield broken("a numeric Content-Length", repr(m.get("Content-Length")), p.frame)
+    elif declared != len(m.body) and any("Content-Length" in d for d in m.defects):
+        yield broken("Content-Length equal to the body size", f"Content-Length {declared}, body {len(m.body)} bytes",
+                     p.frame)
+    else:
+        yield held("Content-Length equal to the body size", p.frame)
+
+
+@rule("RFC3261-20", "M", Scope.TRANSACTION, "the answer (or, to an INVITE without SDP, the offer) is in the first "
+      "reliable non-failure response; the 2xx starts no new offer; an offer in a 2xx/reliable 18x is answered in the "
+      "ACK/PRACK (13.2.1, 13.3.1)")
+def invite_offer_answer(t, model):
+    if t.method != "INVITE":
+        return
+    if t.server in model.dut:
+        yield from _uas_offer_answer(t, model)
+    if t.client in model.dut:
+        yield from _uac_answers(t, model)
+
+
+def _uas_offer_answer(t, model):
+    kind = "answer" if model.sdp(t.request) is not None else "offer"
+    seen_tags = set()
+    for r in t.responses:
+        m = r.msg
+        if model.is_retransmission(r) or not (200 <= m.status < 300 or is_reliable(m)):
+            continue
+        tag = m.to.tag if m.to else None
+        body = sdp_body(m)
+        if tag not in seen_tags:
+            seen_tags.add(tag)
+            want = f"the {kind} to the INVITE (frame {t.request.frame}) in the first reliable non-failure response"
+            yield held(want, r.frame) if body is not None else broken(want, f"{m.status} without SDP", r.frame)
+            continue
+        d = model.dialog_of(r)
+        if body is None or d is None:
+            continue
+        earlier = [q for q in d.packets[:d.packets.index(r)] if q.src == r.src and sdp_body(q.msg) is not None]
+        if earlier:
+            last = earlier[-1]
+            want = f"no new offer in the {m.status}: the SDP last sent in frame {last.frame}"
+            same = sdp_body(last.msg).strip() == body.strip()
+            yield held(want, r.frame) if same else broken(want, "a different SDP", r.frame)
+
+
+def _uac_answers(t, model):
+    for x in model.dut_exchanges:
+        o = x.offer
+        if o.msg.is_request or o.src in model.dut or model.transaction_of(o) is not t:
+            continue
+        method = "ACK" if o.msg.status >= 200 else "PRACK"
+        d = x.dialog
+        reply = next((q for q in d.packets[d.packets.index(o) + 1:] if q.src in model.dut and q.msg.is_request
+                      and q.msg.method == method), None)
+        if reply is not None:
+            want = f"the answer to the offer in the {o.msg.status} (frame {o.frame}) in the {method}"
+            yield held(want, reply.frame) if sdp_body(reply.msg) is not None else \
+                broken(want, f"{method} without SDP", reply.frame)
+
