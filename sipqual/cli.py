@@ -77,7 +77,7 @@ def cmd_verify(args, extra: list[str]) -> int:
         for f in trace.findings:
             print(f"  reader: {f}")
         for f in findings:
-            print(f"  {f.severity} {f.message}")
+            print(f"  {f.severity} {'held' if f.ok else 'VIOLATED'} {f.message}")
         print(f"  {result.verdict}: {result.reason}")
     return 0 if result.verdict == "PASS" else 1
 

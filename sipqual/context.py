@@ -20,7 +20,7 @@ from .errors import AgentError, CheckFailed, LabError
 from .media import write_tone
 from .recording import recording
 from .rules import run_passive
-from .tlsfindings import read_events, tls_findings
+from .tlsfindings import capture_tls_findings, read_events, tls_findings
 from .trace import Trace, read_trace
 from .verdict import Finding, capture_failures
 
@@ -217,6 +217,9 @@ class CaseContext:
             self.trace.findings.append("capture may be incomplete: dumpcap had not written every packet")
         self.passive.extend(run_passive(self.trace, set(v["dut_addresses"])))
         self.passive.extend(tls_findings(read_events([e.events for e in self.edges])))
+        if v["keylog"]:
+            self.passive.extend(capture_tls_findings(self.capture.path, self.keylog, v["tls_ports"],
+                                                     set(v["dut_addresses"]), v["dut_fqdn"]))
         return self.trace
 
     @property
@@ -231,6 +234,7 @@ class CaseContext:
             "tls_ports": sorted({p["dut"]["ports"]["tls"], p["mediation"]["ports"]["tls"]}) if tls else [],
             "tcp_ports": sorted({p["dut"]["ports"]["tcp"], p["mediation"]["ports"]["tcp"]}),
             "dut_addresses": sorted({self.topo.ms.peer_ip, self.topo.far.peer_ip}),
+            "dut_fqdn": p["dut"]["fqdn"],
             "tls_events": [rel(e.events) for e in self.edges],
             "checks": self.check_calls,
         }

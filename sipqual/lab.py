@@ -224,10 +224,12 @@ class Lab:
 
         t1 = time.monotonic()
         p = self.profile.pixit
+        names = self.profile.data["managed"].get("dut_cert_names") or [p["dut"]["fqdn"]]
         self.pki = create_pki(self.lab_run_dir / "pki", {
             "mediation": {"cn": p["mediation"]["pool_fqdn"],
                           "dns": [p["mediation"]["pool_fqdn"], p["mediation"]["server_fqdn"]], "ips": [t.ms.ip]},
-            "dut": {"cn": p["dut"]["fqdn"], "dns": [p["dut"]["fqdn"]], "ips": [t.ms.peer_ip]},
+            # a managed variant may get a certificate for other names (faulty-tls-wrong-name: TLS-01/TLS-03)
+            "dut": {"cn": names[0], "dns": names, "ips": [t.ms.peer_ip]},
         })
         self.timings["pki_s"] = time.monotonic() - t1
         self.timings["up_s"] = time.monotonic() - t0

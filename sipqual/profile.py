@@ -94,6 +94,7 @@ SCHEMA: dict[str, Any] = {
                                    "ready": _probe,
                                    "stop_signal": {"enum": ["TERM", "INT", "KILL"]}}}},
                 "defines": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Z_][A-Z0-9_]*$"}},
+                "dut_cert_names": {"type": "array", "minItems": 1, "items": _fqdn},
             },
         },
     },

@@ -19,7 +19,7 @@ from . import checks  # noqa: F401 - importing registers the active checks
 from .errors import LabError, UsageError
 from .recording import CHECKS, decode
 from .rules import run_passive
-from .tlsfindings import read_events, tls_findings
+from .tlsfindings import capture_tls_findings, read_events, tls_findings
 from .trace import read_trace
 from .verdict import Finding, Verdict, capture_failures
 
@@ -66,6 +66,9 @@ def reverify_case(run_dir: Path, case: dict) -> Reverified:
         return rec
     passive = run_passive(trace, set(v.get("dut_addresses", [])))
     passive += tls_findings(read_events([run_dir / p for p in v.get("tls_events", [])]))
+    if keylog is not None:
+        passive += capture_tls_findings(capture, keylog, v.get("tls_ports", []), set(v.get("dut_addresses", [])),
+                                        v.get("dut_fqdn"))
     active: list[Finding] = []
     for call in v.get("checks", []):
         fn = CHECKS.get(call["check"])
@@ -75,7 +78,11 @@ def reverify_case(run_dir: Path, case: dict) -> Reverified:
         try:
             active += fn(trace, **decode(call["args"]))
         except checks.StimulusMissing as e:
-            rec.recomputed, rec.note = Verdict.ERROR.value, str(e)
+            # as live (plugin.py): a case that could not complete FAILs when the capture shows a mandatory violation
+            bad = capture_failures([], passive)
+            rec.findings = passive
+            rec.recomputed = Verdict.FAIL.value if bad else Verdict.ERROR.value
+            rec.note = (bad[0].message + f" (the case could not complete: {e})") if bad else str(e)
             return rec
     rec.findings = passive + active
     bad = capture_failures(active, passive)

@@ -35,3 +35,42 @@ def tls_findings(events: list[dict]) -> list[Finding]:
             out.append(violation("TLS-01", "TLS-01", "M", f"a mutual TLS handshake with the {who}",
                                  f"failure: {ev.get('error')}"))
     return out
+
+
+def wire_findings(conns, dut_addresses: set[str], dut_fqdn: str | None = None,
+                  decrypted: bool = False) -> list[Finding]:
+    """TLS-01 and TLS-03 from the handshakes in the capture (:func:`sipqual.tlsfacts.read_tls_facts`): the DUT
+    presents a certificate in every handshake it takes part in, as server and as client (mutual TLS), and that
+    certificate names the DUT's FQDN. TLS 1.3 encrypts certificates: without the key log nothing is concluded."""
+    out = []
+    for c in conns:
+        if not c.version or (c.version == "TLS 1.3" and not decrypted):
+            continue
+        host = {"server": c.server.rsplit(":", 1)[0], "client": c.client.rsplit(":", 1)[0]}
+        for role, certs in (("server", c.server_certs), ("client", c.client_certs)):
+            if host[role] not in dut_addresses:
+                continue
+            if not certs:
+                out.append(violation("TLS-01", "TLS-01", "M", f"the DUT's certificate in its handshake as TLS {role} "
+                                     f"({c.client} -> {c.server})", "none on the wire", c.frames[:1]))
+                continue
+            leaf = certs[0]
+            out.append(passed("TLS-01", "TLS-01", "M", f"on the wire, DUT as TLS {role}: {c.version} {c.cipher}, "
+                              f"certificate {leaf['subject']} issued by {leaf['issuer']}", c.frames[-1:]))
+            if dut_fqdn:
+                names = [n.lower() for n in leaf.get("san_dns", [])] or [leaf.get("subject_cn", "").lower()]
+                if dut_fqdn.lower() not in names:
+                    out.append(violation("TLS-03", "TLS-03", "R", f"the DUT's certificate naming {dut_fqdn}",
+                                         f"names {', '.join(names) or 'none'}", c.frames[-1:]))
+                else:
+                    out.append(passed("TLS-03", "TLS-03", "R", f"DUT certificate names {dut_fqdn}", c.frames[-1:]))
+    return out
+
+
+def capture_tls_findings(capture: Path, keylog: Path | None, tls_ports, dut_addresses: set[str],
+                         dut_fqdn: str | None) -> list[Finding]:
+    """Read the handshakes of a capture and judge them (live after each TLS case, and again on replay)."""
+    from .tlsfacts import read_tls_facts
+
+    conns = read_tls_facts(capture, keylog, tls_ports)
+    return wire_findings(conns, dut_addresses, dut_fqdn, decrypted=bool(keylog and Path(keylog).exists()))

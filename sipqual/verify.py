@@ -38,6 +38,13 @@ def verify_capture(capture: Path, keylog: Path | None = None, tls_ports=(), tcp_
     trace = read_trace(capture, keylog, tls, tcp)
     dut = dut or {p.src for p in trace.sip}
     findings = run_passive(trace, dut)
+    if tls or keylog:  # TLS facts (version, cipher, certificates on the wire), decrypted with the key log where needed
+        from .tlsfacts import read_tls_facts
+        from .tlsfindings import wire_findings
+
+        fqdn = profile.pixit["dut"]["fqdn"] if profile is not None else None
+        findings += wire_findings(read_tls_facts(capture, keylog, tls), dut, fqdn,
+                                  decrypted=bool(keylog and Path(keylog).exists()))
     judged = [p for p in trace.sip if p.src in dut]
     bad = failures(findings, ("M",))
     if not judged:

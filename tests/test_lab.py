@@ -160,13 +160,18 @@ def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_p
     ("faulty-no-content-length.yaml", "TC-TRN-02 and tcp", "TC-TRN-02", "RFC3261-17: expected Content-Length"),
     ("faulty-no-media.yaml", "TC-TRN-01 and tcp", "TC-TRN-01", "MED-02: expected RTP"),
     ("faulty-bad-cseq.yaml", "TC-TRN-01 and tcp", "TC-TRN-01", "RFC3261-08: expected CSeq"),
+    ("faulty-tls-wrong-name.yaml", "TC-OPT-01 and tls", "TC-OPT-01", "TLS-01: expected a mutual TLS handshake"),
 ])
 def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
     suite(tmp_path, profile, select)
-    c = verdicts(results(tmp_path))[(case, "tcp")]
+    transport = select.split()[-1]
+    c = verdicts(results(tmp_path))[(case, transport)]
+    if transport == "tls":  # the certificate on the wire names the wrong host (TLS-03), read from the capture
+        assert any(f["rule"] == "TLS-03" and not f["ok"] and "wrong.lab.example" in f["message"]
+                   for f in c["findings"]), c["findings"]
     assert c["verdict"] == "FAIL" and c["reason"].startswith(diagnosis), c["reason"]
     assert any(not f["ok"] and f["frames"] or "observed" in f["message"] for f in c["findings"])
-    again = {(r.id, r.transport): r for r in reverify_run(tmp_path / "latest")}[(case, "tcp")]
+    again = {(r.id, r.transport): r for r in reverify_run(tmp_path / "latest")}[(case, transport)]
     assert again.recomputed == "FAIL" and again.agrees, again.line()
 
 

@@ -1,0 +1,109 @@
+"""TLS facts from a capture: per TLS connection the version, the cipher suite and the certificates each side
+presented (decrypted with the key log where TLS 1.3 hides them), read with pyshark.
+
+pyshark is the right front here and only here: a handful of handshake packets matter, so its per-packet cost is
+nothing, while its field objects give the repeated certificate fields without hand-parsing tshark output. The SIP
+and RTP reader (:mod:`sipqual.trace`) drives tshark directly because pyshark is several times slower on whole
+captures (README "Capture analysis speed").
+
+The tshark that pyshark starts is always closed in ``finally``, so no process outlives a call, also on exceptions
+and KeyboardInterrupt. pyshark runs its own event loop: call this from synchronous code (inside an asyncio program,
+use ``loop.run_in_executor``).
+"""
+
+from __future__ import annotations
+
+import ssl
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import LabError
+from .pki import PkiError, cert_info
+from .procs import require_tool
+
+HANDSHAKE_FILTER = "tls.handshake.type == 2 || tls.handshake.type == 11"
+
+
+@dataclass
+class TlsConnection:
+    stream: int
+    client: str = ""                 # ip:port
+    server: str = ""
+    version: str = ""                # e.g. "TLS 1.3"
+    cipher: str = ""
+    server_certs: list[dict] = field(default_factory=list)   # cert_info() of each certificate, leaf first
+    client_certs: list[dict] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        def leaf(certs):
+            return certs[0]["subject"] if certs else "none seen"
+        return (f"{self.client} -> {self.server}: {self.version or '?'} {self.cipher or '?'}; server certificate "
+                f"{leaf(self.server_certs)}; client certificate {leaf(self.client_certs)}")
+
+
+def _values(layer, name: str) -> list[str]:
+    f = layer.get_field(name)
+    if f is None:
+        return []
+    return [x.showname_value or x.show for x in f.all_fields]
+
+
+def _certs(layer) -> list[dict]:
+    f = layer.get_field("handshake_certificate")
+    if f is None:
+        return []
+    out = []
+    with tempfile.TemporaryDirectory(prefix="sipqual-cert-") as tmp:
+        for i, x in enumerate(f.all_fields):
+            raw = (x.raw_value or "").replace(":", "")
+            if not raw:
+                continue
+            pem = Path(tmp) / f"{i}.pem"
+            pem.write_text(ssl.DER_cert_to_PEM_cert(bytes.fromhex(raw)))
+            try:
+                info = cert_info(pem)
+            except PkiError:
+                continue
+            info.pop("path", None)
+            out.append(info)
+    return out
+
+
+def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_ports=()) -> list[TlsConnection]:
+    """One :class:`TlsConnection` per TCP stream that carried a TLS handshake."""
+    import pyshark
+
+    require_tool("tshark")
+    capture = Path(capture)
+    if not capture.exists():
+        raise LabError(f"capture {capture} does not exist")
+    prefs = {"tls.keylog_file": str(keylog)} if keylog and Path(keylog).exists() else {}
+    decode_as = {f"tcp.port=={p}": "tls" for p in sorted(set(tls_ports))}
+    conns: dict[int, TlsConnection] = {}
+    cap = pyshark.FileCapture(str(capture), display_filter=HANDSHAKE_FILTER, override_prefs=prefs,
+                              decode_as=decode_as or None, keep_packets=False)
+    try:
+        for pkt in cap:
+            if "tls" not in pkt or "tcp" not in pkt:
+                continue
+            ip = pkt.ip if "ip" in pkt else pkt.ipv6
+            src, dst = f"{ip.src}:{pkt.tcp.srcport}", f"{ip.dst}:{pkt.tcp.dstport}"
+            c = conns.setdefault(int(pkt.tcp.stream), TlsConnection(int(pkt.tcp.stream)))
+            c.frames.append(int(pkt.number))
+            for layer in pkt.get_multiple_layers("tls"):
+                types = _values(layer, "handshake_type")
+                if any(t.startswith("Server Hello") for t in types):
+                    c.server, c.client = src, dst
+                    versions = _values(layer, "handshake_extensions_supported_version")
+                    c.version = (versions[0] if versions else (_values(layer, "handshake_version") or [""])[0])
+                    c.version = c.version.split(" (")[0]
+                    c.cipher = (_values(layer, "handshake_ciphersuite") or [""])[0].split(" (")[0]
+                if any(t.startswith("Certificate (") for t in types):
+                    certs = _certs(layer)
+                    is_server = (c.server == src) if c.server else not c.client_certs
+                    (c.server_certs if is_server else c.client_certs).extend(certs)
+    finally:
+        cap.close()
+    return sorted(conns.values(), key=lambda c: c.frames[0] if c.frames else 0)
