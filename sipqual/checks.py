@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .recording import check, spec_type
+from .rtp import RtpStream
 from .sdp import Sdp, parse_sdp
 from .trace import SipPacket, Trace
 from .verdict import Finding, passed, violation
@@ -214,14 +215,21 @@ def _ack_relayed(a: Leg, b: Leg, spec: CallSpec) -> list[Finding]:
     return []
 
 
-def _rtp_summary(pkts) -> str:
-    return f"{len(pkts)} packets" + (f", PT {sorted({p.pt for p in pkts})}" if pkts else "")
+def _rtp_summary(streams: list[RtpStream]) -> str:
+    """Packets, payload types and loss of the streams that make up one direction of a leg."""
+    packets = sum(s.packets for s in streams)
+    if not streams:
+        return "0 packets"
+    pts = sorted({pt for s in streams for pt in s.payload_types})
+    lost = sum(s.lost for s in streams)
+    return f"{packets} packets, PT {pts}, {len(streams)} stream(s), lost {lost}"
 
 
 def _media(trace: Trace, offer: SipPacket, answer: SipPacket, b_offer: SipPacket, b_answer: SipPacket | None,
            spec: CallSpec) -> list[Finding]:
     """MED-01/MED-02: G.711 RTP flows both ways on both legs, through the DUT, in the negotiated codec, to the
-    addresses each side's SDP asked for."""
+    addresses each side's SDP asked for. Each direction is the set of RTP streams (one per SSRC) between the two
+    addresses that were still sending when the call was answered."""
     out = []
     a_sdp, b_sdp = sdp_of(answer), sdp_of(b_offer)
     my_offer = sdp_of(offer)
@@ -233,24 +241,26 @@ def _media(trace: Trace, offer: SipPacket, answer: SipPacket, b_offer: SipPacket
     ]
     answered_pts = {int(f) for f in (a_sdp.audio.formats if a_sdp and a_sdp.audio else []) if f.isdigit()}
     for name, src, dst, dest_sdp in flows:
-        pkts = [p for p in trace.rtp if p.src == src and p.dst == dst and p.time >= answer.time - 5]
+        streams = [s for s in trace.rtp if s.src == src and s.dst == dst and s.last_time >= answer.time - 5]
         if dest_sdp is not None and dest_sdp.audio is not None and dest_sdp.audio.port > 0:
             port = dest_sdp.audio.port
-            to_port = [p for p in pkts if p.dport == port]
-            if pkts and not to_port:
+            to_port = [s for s in streams if s.dport == port]
+            if streams and not to_port:
                 out.append(violation("MED-02", "MED-02", "M", f"RTP {name} to port {port} from the SDP",
-                                     f"ports {sorted({p.dport for p in pkts})}", pkts[0].frame))
+                                     f"ports {sorted({s.dport for s in streams})}", streams[0].first_frame))
                 continue
-            pkts = to_port
-        if len(pkts) < MIN_RTP_PACKETS:
+            streams = to_port
+        first = streams[0].first_frame if streams else None
+        if sum(s.packets for s in streams) < MIN_RTP_PACKETS:
             out.append(violation("MED-02", ["MED-02", "MED-01"], "M", f"RTP {name} (at least {MIN_RTP_PACKETS} "
-                                 f"packets)", _rtp_summary(pkts), pkts[0].frame if pkts else None))
+                                 f"packets)", _rtp_summary(streams), first))
             continue
-        if name == "DUT -> caller" and answered_pts and not {p.pt for p in pkts} <= answered_pts | {101, 13}:
+        pts = {pt for s in streams for pt in s.payload_types}
+        if name == "DUT -> caller" and answered_pts and not pts <= answered_pts | {101, 13}:
             out.append(violation("MED-01", ["MED-01", "RFC3264-02"], "M", f"RTP {name} in the answered payload "
-                                 f"types {sorted(answered_pts)}", _rtp_summary(pkts), pkts[0].frame))
+                                 f"types {sorted(answered_pts)}", _rtp_summary(streams), first))
             continue
-        out.append(passed("MED-02", ["MED-02"], "M", f"RTP {name}: {_rtp_summary(pkts)}", pkts[0].frame))
+        out.append(passed("MED-02", ["MED-02"], "M", f"RTP {name}: {_rtp_summary(streams)}", first))
     return out
 
 

@@ -69,11 +69,13 @@ def cmd_verify(args, extra: list[str]) -> int:
         path = write_verify_results(args.results, profile, result, started, trace)
         print(f"sipqual: results: {path.resolve()}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"capture": str(args.capture), "sip_messages": len(trace.sip), "rtp_packets": len(trace.rtp),
+        print(json.dumps({"capture": str(args.capture), "sip_messages": len(trace.sip), "rtp_streams": len(trace.rtp),
+                          "rtp_packets": trace.media.packets,
                           "verdict": result.verdict, "reason": result.reason, "reader_findings": trace.findings,
                           "findings": [f.as_dict() for f in findings]}, indent=2))
     else:
-        print(f"{args.capture}: {len(trace.sip)} SIP messages, {len(trace.rtp)} RTP packets")
+        print(f"{args.capture}: {len(trace.sip)} SIP messages, {len(trace.rtp)} RTP streams "
+              f"({trace.media.packets} packets)")
         for f in trace.findings:
             print(f"  reader: {f}")
         for f in findings:

@@ -13,6 +13,7 @@ use ``loop.run_in_executor``).
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import tempfile
 from dataclasses import dataclass, field
@@ -82,8 +83,14 @@ def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_po
     prefs = {"tls.keylog_file": str(keylog)} if keylog and Path(keylog).exists() else {}
     decode_as = {f"tcp.port=={p}": "tls" for p in sorted(set(tls_ports))}
     conns: dict[int, TlsConnection] = {}
-    cap = pyshark.FileCapture(str(capture), display_filter=HANDSHAKE_FILTER, override_prefs=prefs,
-                              decode_as=decode_as or None, keep_packets=False)
+    # our own loop: pyshark would otherwise take the thread's current one, which asyncio.run() leaves unset
+    loop = asyncio.new_event_loop()
+    try:
+        cap = pyshark.FileCapture(str(capture), display_filter=HANDSHAKE_FILTER, override_prefs=prefs,
+                                  decode_as=decode_as or None, keep_packets=False, eventloop=loop)
+    except BaseException:
+        loop.close()
+        raise
     try:
         for pkt in cap:
             if "tls" not in pkt or "tcp" not in pkt:
@@ -105,5 +112,8 @@ def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_po
                     is_server = (c.server == src) if c.server else not c.client_certs
                     (c.server_certs if is_server else c.client_certs).extend(certs)
     finally:
-        cap.close()
+        try:
+            cap.close()
+        finally:
+            loop.close()
     return sorted(conns.values(), key=lambda c: c.frames[0] if c.frames else 0)

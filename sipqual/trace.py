@@ -1,24 +1,46 @@
 """Read a capture once into what the checks need: SIP messages (from the exact bytes tshark reassembled and decrypted)
-and RTP packets, each with frame number, time, interface and addresses.
+and the media model (RTP streams, RTCP flows, RFC 4733 events), each tied to frame numbers.
 
-tshark does the hard network work (IP defragmentation, TCP reassembly, TLS decryption with a key log, several SIP
-messages in one segment); sipqual parses the SIP bytes itself (:mod:`sipqual.sipmsg`), so repeated and compact
-headers and parameters are handled one way everywhere. tshark runs as a child that is always reaped, also on
-exceptions and KeyboardInterrupt.
+One pass over the file, two workers at once: Python reads the pcap/pcapng itself (:mod:`sipqual.pcapread`) and
+feeds every UDP datagram to the media model (:mod:`sipqual.rtp`); everything that is not RTP/RTCP is forwarded,
+block by block, to one tshark reading from a pipe, which does the hard network work for SIP (IP defragmentation,
+TCP reassembly, TLS decryption with a key log, several SIP messages in one segment) and returns the SIP bytes in EK
+output. RTP is most of a call capture and the most expensive thing for tshark to dissect, so it never reaches it;
+the total is about the larger of the two workers, not their sum (figures in README, "Capture analysis speed").
+sipqual parses the SIP bytes itself (:mod:`sipqual.sipmsg`), so repeated and compact headers and parameters are
+handled one way everywhere. tshark runs as a child that is always killed and reaped, also on exceptions and
+KeyboardInterrupt; nothing here assumes or creates an event loop.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
 import subprocess
+import tempfile
+import threading
+from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from .errors import LabError
+from .pcapread import Truncated, is_pcap_or_pcapng, read_blocks, udp_datagram, unbounded_section
 from .procs import require_tool
+from .rtp import MediaModel, RtpStream
+from .sdp import Sdp, parse_sdp
 from .sipmsg import SipMessage, SipParseError, parse_message
+
+PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
+FORWARD_BUFFER = 1 << 20        # bytes gathered before one write to tshark's stdin
+READ_CHUNK = 1 << 22            # bytes of tshark output per read
+TSHARK_EXIT_S = 60              # after its last output line tshark only has to exit
+# EK output limited to what the reader uses: frame number/time/interface (the name is a child of the interface id),
+# the SIP layer with its bytes (``-x``); the IP and transport headers come along as raw bytes, parsed here
+EK_FIELDS = "frame frame.number frame.time_epoch frame.interface_id frame.interface_name sip"
+UNNAMED = "unknown"             # tshark's interface name where the capture names none (pcap, pcapng without if_name)
 
 
 @dataclass
@@ -42,22 +64,18 @@ class SipPacket(Packet):
 
 
 @dataclass
-class RtpPacket(Packet):
-    ssrc: int = 0
-    pt: int = 0
-    seq: int = 0
-    ts: int = 0
-    marker: bool = False
-
-
-@dataclass
 class Trace:
     """Everything read from one capture."""
 
     path: Path
     sip: list[SipPacket] = field(default_factory=list)
-    rtp: list[RtpPacket] = field(default_factory=list)
+    media: MediaModel = field(default_factory=MediaModel)
     findings: list[str] = field(default_factory=list)   # reader problems: truncated file, unparseable message
+
+    @property
+    def rtp(self) -> list[RtpStream]:
+        """RTP streams (one per direction and SSRC) in order of their first packet."""
+        return self.media.rtp_streams
 
     def requests(self, method: str | None = None) -> list[SipPacket]:
         return [p for p in self.sip if p.msg.is_request and (method is None or p.msg.method == method)]
@@ -65,6 +83,16 @@ class Trace:
     def responses(self, method: str | None = None) -> list[SipPacket]:
         return [p for p in self.sip
                 if not p.msg.is_request and (method is None or p.msg.cseq_method == method)]
+
+    def sdp_bodies(self) -> Iterator[tuple[int, float, Sdp]]:
+        """(frame, time, parsed SDP) of every SIP message carrying SDP (alone or in a multipart body), in time
+        order."""
+        from .dialogs import sdp_body   # dialogs builds on this module; imported here to keep that one-way
+
+        for p in self.sip:
+            body = sdp_body(p.msg)
+            if body is not None:
+                yield p.frame, p.time, parse_sdp(body)
 
 
 def tshark_args(keylog: Path | None, tls_ports: list[int], sip_tcp_ports: list[int]) -> list[str]:
@@ -81,109 +109,194 @@ def tshark_args(keylog: Path | None, tls_ports: list[int], sip_tcp_ports: list[i
 
 
 @contextmanager
-def _tshark(argv: list[str]) -> Iterator[subprocess.Popen]:
-    """A tshark child with stdout piped; killed and reaped on every exit path."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+def _tshark(argv: list[str], stderr: BinaryIO) -> Iterator[subprocess.Popen]:
+    """A tshark child reading a capture from its stdin pipe and writing to its stdout pipe; killed and reaped on
+    every exit path (the caller's reader thread sees end of file once it is gone)."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
     try:
         yield proc
     finally:
         if proc.poll() is None:
             proc.kill()
-        try:
-            proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - tshark ignoring SIGKILL is not a thing
-            pass
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                pipe.close()
+            except OSError:          # a write still buffered towards a killed tshark
+                pass
+        proc.wait()
 
 
-def _first(v):
-    return v[0] if isinstance(v, list) else v
+def _hex_bytes(v) -> bytes:
+    """The last occurrence of an EK ``*_raw`` field as bytes (tunnelled packets list the outer header first)."""
+    return bytes.fromhex(v[-1] if isinstance(v, list) else v)
 
 
 def _addresses(layers: dict) -> tuple[str, str, int, int, str]:
-    ip = layers.get("ip") or layers.get("ipv6") or {}
-    src = _first(ip.get("ip_ip_src") or ip.get("ipv6_ipv6_src") or "")
-    dst = _first(ip.get("ip_ip_dst") or ip.get("ipv6_ipv6_dst") or "")
-    if "tcp" in layers:
-        t = layers["tcp"]
-        sport, dport = int(_first(t.get("tcp_tcp_srcport", 0))), int(_first(t.get("tcp_tcp_dstport", 0)))
-        transport = "TLS" if "tls" in layers else "TCP"
-    else:
-        u = layers.get("udp", {})
-        sport, dport = int(_first(u.get("udp_udp_srcport", 0))), int(_first(u.get("udp_udp_dstport", 0)))
-        transport = "UDP"
-    return src, dst, sport, dport, transport
+    """Addresses and transport of a SIP frame, parsed from the raw IP and TCP/UDP headers tshark sent along."""
+    src = dst = ""
+    if "ipv6_raw" in layers:
+        ip = _hex_bytes(layers["ipv6_raw"])
+        src, dst = str(ipaddress.IPv6Address(ip[8:24])), str(ipaddress.IPv6Address(ip[24:40]))
+    elif "ip_raw" in layers:
+        ip = _hex_bytes(layers["ip_raw"])
+        src, dst = str(ipaddress.IPv4Address(ip[12:16])), str(ipaddress.IPv4Address(ip[16:20]))
+    raw = layers.get("tcp_raw") or layers.get("udp_raw")
+    ports = _hex_bytes(raw) if raw else b"\0\0\0\0"
+    transport = ("TLS" if "tls" in layers else "TCP") if "tcp_raw" in layers else "UDP"
+    return src, dst, int.from_bytes(ports[0:2], "big"), int.from_bytes(ports[2:4], "big"), transport
 
 
-def read_sip(path: Path, args: list[str], trace: Trace) -> None:
-    argv = [require_tool("tshark"), "-r", str(path), *args, "-Y", "sip && !icmp", "-T", "ek", "-x",
-            "-J", "frame ip ipv6 tcp udp tls sip"]
-    with _tshark(argv) as proc:
-        for line in proc.stdout:
-            if not line.startswith(b'{"timestamp"'):
+class _SipReader(threading.Thread):
+    """Reads tshark's EK lines while the main thread is still feeding it packets (a full stdout pipe would otherwise
+    stall tshark, then its stdin, then us). ``frames`` maps tshark's frame numbers (1..n over the forwarded packets)
+    back to the capture's own frame numbers."""
+
+    def __init__(self, proc: subprocess.Popen, frames: array, trace: Trace):
+        super().__init__(name="sipqual-tshark-reader", daemon=True)
+        self.proc, self.stdout, self.frames, self.trace = proc, proc.stdout, frames, trace
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for line in self._lines():
+                if line.startswith(b'{"timestamp"'):
+                    self._packet(json.loads(line)["layers"])
+        except Exception as e:   # noqa: BLE001 - handed to the main thread, which raises it (nothing is lost silently)
+            self.error = e
+            self.proc.kill()     # nobody reads tshark's output any more: stop it, so the main thread's writes end
+
+    def _lines(self) -> Iterator[bytes]:
+        """tshark's output lines, read in large chunks: each read releases the GIL and must win it back from the busy
+        main thread (up to one switch interval), so many small reads would stall this thread (convoy effect)."""
+        fd, rest = self.stdout.fileno(), b""
+        while chunk := os.read(fd, READ_CHUNK):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            yield from lines
+        if rest:
+            yield rest
+
+    def _packet(self, layers: dict) -> None:
+        fr = layers.get("frame", {})
+        number = self.frames[int(fr.get("frame_frame_number", 0)) - 1]
+        when = float(fr.get("frame_frame_time_epoch", 0))
+        iface = fr.get("frame_frame_interface_name")
+        iface = None if iface == UNNAMED else iface
+        src, dst, sport, dport, transport = _addresses(layers)
+        raws = layers.get("sip_raw")
+        for raw in raws if isinstance(raws, list) else [raws]:
+            if not raw:
                 continue
-            layers = json.loads(line)["layers"]
-            fr = layers.get("frame", {})
-            number = int(fr.get("frame_frame_number", 0))
-            when = float(fr.get("frame_frame_time_epoch", 0))
-            iface = fr.get("frame_frame_interface_name")
-            src, dst, sport, dport, transport = _addresses(layers)
-            raws = layers.get("sip_raw")
-            for raw in raws if isinstance(raws, list) else [raws]:
-                if not raw:
-                    continue
+            try:
+                msg = parse_message(bytes.fromhex(raw))
+            except (SipParseError, ValueError) as e:
+                self.trace.findings.append(f"frame {number}: unparseable SIP message: {e}")
+                continue
+            self.trace.sip.append(SipPacket(number, when, iface, src, dst, sport, dport, transport, msg))
+
+
+def _read(capture: BinaryIO, args: list[str], trace: Trace) -> None:
+    """The one pass: media into the model here, everything else through tshark for SIP, read back by a thread."""
+    frames = array("L")
+    argv = [require_tool("tshark"), "-r", "-", *args, "-Y", "sip && !icmp", "-T", "ek", "-x", "-j", EK_FIELDS]
+    reader = None
+    with tempfile.TemporaryFile() as err:
+        try:
+            with _tshark(argv, err) as proc:
+                reader = _SipReader(proc, frames, trace)
+                reader.start()
                 try:
-                    msg = parse_message(bytes.fromhex(raw))
-                except (SipParseError, ValueError) as e:
-                    trace.findings.append(f"frame {number}: unparseable SIP message: {e}")
+                    _forward(capture, proc.stdin, frames, trace)
+                except BrokenPipeError:
+                    pass             # tshark stopped reading: its exit status and stderr below say why
+                reader.join()
+                proc.wait(timeout=TSHARK_EXIT_S)   # its output is complete; let it exit on its own
+        finally:
+            if reader is not None:   # tshark is gone by now, so the reader is at end of file
+                reader.join(timeout=10)
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    if reader.error is not None:
+        raise LabError(f"reading tshark's SIP output failed: {reader.error!r}") from reader.error
+    if proc.returncode != 0:
+        raise LabError(f"tshark failed (exit {proc.returncode}) reading {trace.path}: "
+                       + " | ".join(_tshark_complaints(stderr)[-3:]))
+    trace.findings.extend(_tshark_complaints(stderr))
+
+
+def _forward(capture: BinaryIO, sink: BinaryIO, frames: array, trace: Trace) -> None:
+    """Walk the capture: RTP/RTCP datagrams go into the media model, every other block is written to ``sink``
+    unchanged (a section header with its length made "unknown"); ``frames`` records the frame number of each
+    forwarded packet. Closes ``sink`` at the end so tshark finishes."""
+    feed = trace.media.feed
+    pending: list[bytes] = []
+    size = 0
+    try:
+        for block in read_blocks(capture):
+            frame, raw = block.frame, block.raw
+            if frame is None:
+                raw = unbounded_section(raw) if raw[:4] == PCAPNG_SHB else raw
+            else:
+                dg = udp_datagram(frame)
+                if dg is not None and feed(frame.number, frame.time, frame.interface, dg.src, dg.sport, dg.dst,
+                                           dg.dport, dg.payload):
                     continue
-                trace.sip.append(SipPacket(number, when, iface, src, dst, sport, dport, transport, msg))
-        proc.wait(timeout=120)
-        err = proc.stderr.read().decode(errors="replace")
-    _note_tshark_errors(trace, err)
+                frames.append(frame.number)
+            pending.append(raw)
+            size += len(raw)
+            if size >= FORWARD_BUFFER:
+                sink.write(b"".join(pending))
+                pending, size = [], 0
+    except Truncated as e:
+        trace.findings.append(f"capture truncated: {e}; read up to there")
+    sink.write(b"".join(pending))
+    sink.close()
 
 
-def read_rtp(path: Path, args: list[str], trace: Trace) -> None:
-    fields = ["frame.number", "frame.time_epoch", "frame.interface_name", "ip.src", "ip.dst", "udp.srcport",
-              "udp.dstport", "rtp.ssrc", "rtp.p_type", "rtp.seq", "rtp.timestamp", "rtp.marker"]
-    argv = [require_tool("tshark"), "-r", str(path), *args, "-Y", "rtp && !rtcp && !icmp", "-T", "fields",
-            "-E", "separator=\t", "-E", "occurrence=f"]
-    for f in fields:
-        argv += ["-e", f]
-    with _tshark(argv) as proc:
-        for line in proc.stdout:
-            c = line.decode(errors="replace").rstrip("\n").split("\t")
-            if len(c) < len(fields) or not c[7]:
-                continue
-            trace.rtp.append(RtpPacket(int(c[0]), float(c[1]), c[2] or None, c[3], c[4], int(c[5]), int(c[6]),
-                                       "UDP", ssrc=int(c[7], 16) if c[7].startswith("0x") else int(c[7]),
-                                       pt=int(c[8]), seq=int(c[9]), ts=int(c[10]),
-                                       marker=c[11] in ("1", "True")))
-        proc.wait(timeout=120)
-        err = proc.stderr.read().decode(errors="replace")
-    _note_tshark_errors(trace, err)
-
-
-def _note_tshark_errors(trace: Trace, stderr: str) -> None:
+def _tshark_complaints(stderr: str) -> list[str]:
+    """tshark's stderr as reader findings, without its root warning."""
+    out = []
     for line in stderr.splitlines():
         line = line.strip()
         if not line or "Running as user" in line or "dangerous" in line:
             continue
         if "appears to have been cut short" in line or "truncated" in line.lower():
-            trace.findings.append(f"capture truncated: {line}")
+            out.append(f"capture truncated: {line}")
         else:
-            trace.findings.append(f"tshark: {line}")
+            out.append(f"tshark: {line}")
+    return out
+
+
+@contextmanager
+def _pcap_or_pcapng(path: Path) -> Iterator[BinaryIO]:
+    """The capture opened for reading; another format tshark knows (gzip, snoop, ...) is converted to pcapng in a
+    temporary file first with editcap, which comes with tshark."""
+    with path.open("rb") as f:
+        if is_pcap_or_pcapng(f.read(4)):
+            f.seek(0)
+            yield f
+            return
+    with tempfile.TemporaryDirectory(prefix="sipqual-") as tmp:
+        converted = Path(tmp) / "capture.pcapng"
+        cp = subprocess.run([require_tool("editcap"), "-F", "pcapng", str(path), str(converted)],
+                            capture_output=True, timeout=600)
+        if cp.returncode != 0:
+            raise LabError(f"capture {path} is not in a format tshark reads: "
+                           f"{cp.stderr.decode(errors='replace').strip()}")
+        with converted.open("rb") as f:
+            yield f
 
 
 def read_trace(path: str | Path, keylog: Path | None = None, tls_ports: list[int] = (),
                sip_tcp_ports: list[int] = ()) -> Trace:
-    """Read SIP and RTP from a pcap/pcapng. Raises :class:`LabError` only when the file cannot be read at all."""
+    """Read SIP and media from a capture. Raises :class:`LabError` only when the file cannot be read at all."""
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         raise LabError(f"capture {path} is missing or empty")
     trace = Trace(path)
     args = tshark_args(keylog, list(tls_ports), list(sip_tcp_ports))
-    read_sip(path, args, trace)
-    read_rtp(path, args, trace)
+    with _pcap_or_pcapng(path) as capture:
+        _read(capture, args, trace)
     trace.sip.sort(key=lambda p: (p.time, p.frame))  # pcapng from several interfaces is not in time order
-    trace.rtp.sort(key=lambda p: (p.time, p.frame))
+    trace.media.apply_sdp(trace.sdp_bodies())
     return trace

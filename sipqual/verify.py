@@ -68,7 +68,8 @@ def write_verify_results(out_dir: Path, profile, result: CaseResult, started: st
     out_dir.mkdir(parents=True, exist_ok=True)
     return write_results(out_dir, profile, [result], started,
                          {"kind": "offline", "capture": {"path": str(trace.path), "sip_messages": len(trace.sip),
-                                                         "rtp_packets": len(trace.rtp)}})
+                                                         "rtp_streams": len(trace.rtp),
+                                                         "rtp_packets": trace.media.packets}})
 
 
 __all__ = ["verify_capture", "write_verify_results", "profile_view", "now_iso"]

@@ -1,5 +1,6 @@
 """TLS facts from captures (pyshark) and the TLS-01/TLS-03 judgement of the handshakes on the wire."""
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -67,3 +68,10 @@ def test_reads_a_real_tls13_capture_and_leaves_no_tshark():
     assert {c.version for c in conns} == {"TLS 1.3"} and all(c.cipher.startswith("TLS_AES") for c in conns)
     assert len(conns) == 2 and all(c.server.endswith(":5061") for c in conns)
     assert _children() <= before
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="../shared/captures is not beside this checkout")
+def test_works_after_asyncio_run_left_no_current_loop():
+    asyncio.run(asyncio.sleep(0))  # leaves the main thread without a current event loop
+    conns = read_tls_facts(CAPTURES / "ng911--BCF_010_tls_sip.pcap", None, [5061])
+    assert conns and _children() == set()

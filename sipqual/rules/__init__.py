@@ -17,8 +17,11 @@ __all__ = ["REGISTRY", "Rule", "Scope", "evaluate", "run_all", "run_passive"]
 
 
 def run_all(trace: Trace, dut_addresses: set[str]) -> list[Finding]:
-    """Every rule on every message, transaction, dialog and offer/answer with a DUT end; held outcomes included."""
-    return list(evaluate(Model(trace, dut_addresses)))
+    """Every rule on every message, transaction, dialog and offer/answer with a DUT end, and every media rule on
+    the streams the DUT sent; held outcomes included."""
+    from .media import evaluate_media  # media rules live in their own table (MEDIA_RULES), see rules/media.py
+
+    return list(evaluate(Model(trace, dut_addresses))) + list(evaluate_media(trace, dut_addresses))
 
 
 def run_passive(trace: Trace, dut_addresses: set[str]) -> list[Finding]:

@@ -1,0 +1,555 @@
+"""The media model of a capture: RTP streams, RTCP flows and RFC 4733 events, built in one streaming pass.
+
+Why a model and not a packet list: a qualification capture is mostly RTP, and checks ask per-stream questions (did
+media flow both ways, in which payload type, with gaps, at what jitter, is it SRTP where SRTP was negotiated, did
+RTCP come often enough). Each stream keeps counters and a few bounded samples (the first payload bytes, the sequence
+gaps, the candidate telephone-event packets), so memory does not grow with the length of a call.
+
+Conventions: a stream is one direction, keyed by (src, sport, dst, dport, SSRC), as RFC 3550 defines a source.
+Jitter is RFC 3550 section 6.4.1 / A.8 interarrival jitter per payload type; the clock rate is 8000 for the static
+G.711/G.722/CN types, the SDP ``rtpmap`` rate for a dynamic type when the SDP is in the capture, else 8000 (jitter
+for dynamic types is computed for all likely clock rates while streaming, and the right one is picked once the SDP
+is known). SDP facts are attached by :meth:`MediaModel.apply_sdp` after the SIP side is read: a stream is described
+by the SDP of its *receiver* (the ``c=``/``m=`` address it is sent to).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable
+
+from .sdp import Media, Sdp
+
+STATIC_CLOCK = {0: 8000, 3: 8000, 4: 8000, 8: 8000, 9: 8000, 13: 8000, 18: 8000}
+G711 = (0, 8)
+DYNAMIC_CLOCKS = (8000, 16000, 48000)
+SDP_SLACK = 1.0              # s: an SDP captured on another interface may be stamped just after the media
+MIN_PORT = 1024              # RTP/RTCP use dynamic ports (RFC 3551 section 8); lower ports are other services
+OTHER_SERVICES = frozenset({1900, 3702, 5060, 5061, 5353, 5355})   # SSDP, WS-Discovery, SIP, mDNS, LLMNR
+MAX_DROPOUT, MAX_MISORDER = 3000, 100    # RFC 3550 A.1: larger jumps are a sequence restart, not loss
+MAX_GAPS = 16                # sequence discontinuities kept per stream (all are counted)
+MAX_SIZES = 16               # distinct payload sizes / timestamp steps kept per payload type
+MAX_EVENT_PACKETS = 4096     # candidate RFC 4733 packets kept per stream
+ENTROPY_SAMPLE = 2048        # payload bytes per stream sampled for the cleartext test, then dropped
+RANDOM_ENTROPY = 7.5         # bits/byte: encrypted payloads measure ~7.9 on 2 KB; G.711 audio well below
+SRTP_TAGS = {"AES_CM_128_HMAC_SHA1_80": 10, "AES_CM_128_HMAC_SHA1_32": 4, "AES_256_CM_HMAC_SHA1_80": 10,
+             "AES_256_CM_HMAC_SHA1_32": 4, "AES_192_CM_HMAC_SHA1_80": 10, "AES_192_CM_HMAC_SHA1_32": 4,
+             "F8_128_HMAC_SHA1_80": 10}
+RTCP_SR, RTCP_RR, RTCP_SDES, RTCP_BYE, RTCP_APP = 200, 201, 202, 203, 204
+SDES_CNAME = 1
+
+
+def classify(payload: bytes, sport: int, dport: int) -> str | None:
+    """"rtp", "rtcp" or None for a UDP payload, by RFC 3550 header structure (version 2, lengths that add up) and
+    the RFC 5761 payload-type split (second byte 192-223 is RTCP)."""
+    n = len(payload)
+    if n < 8 or payload[0] >> 6 != 2 or sport < MIN_PORT or dport < MIN_PORT or dport in OTHER_SERVICES \
+            or sport in OTHER_SERVICES:
+        return None
+    if 192 <= payload[1] <= 223:
+        return "rtcp" if (int.from_bytes(payload[2:4], "big") + 1) * 4 <= n else None
+    if n < 12:
+        return None
+    b0 = payload[0]
+    hlen = 12 + 4 * (b0 & 0x0F)
+    if b0 & 0x10:
+        if n < hlen + 4:
+            return None
+        hlen += 4 + 4 * int.from_bytes(payload[hlen + 2:hlen + 4], "big")
+    if hlen > n or (b0 & 0x20 and (payload[-1] == 0 or hlen + payload[-1] > n)):
+        return None
+    return "rtp"
+
+
+@dataclass
+class SeqGap:
+    """A sequence discontinuity: at ``frame`` the sequence number was ``observed`` where ``expected`` was due.
+    ``missing`` counts down as skipped packets turn up late: a gap that reaches 0 was reordering, not loss."""
+
+    frame: int
+    expected: int
+    observed: int
+    kind: str                 # "gap" (packets skipped) or "restart" (a jump beyond RFC 3550 A.1 limits)
+    missing: int = 0
+
+    def covers(self, seq: int) -> bool:
+        return self.kind == "gap" and (seq - self.expected) & 0xFFFF < (self.observed - self.expected) & 0xFFFF
+
+
+def entropy(data: bytes) -> float:
+    """Shannon entropy of a byte string in bits per byte."""
+    if not data:
+        return 0.0
+    n = len(data)
+    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())
+
+
+class PtStats:
+    """Per payload type within a stream: count, jitter, timestamp steps, payload sizes."""
+
+    __slots__ = ("pt", "packets", "clocks", "jitter", "transit", "prev_seq", "prev_ts", "first_ts", "last_ts",
+                 "first_time", "last_time", "ts_steps", "sizes")
+
+    def __init__(self, pt: int):
+        self.pt = pt
+        self.packets = 0
+        self.clocks = (STATIC_CLOCK[pt],) if pt in STATIC_CLOCK else DYNAMIC_CLOCKS
+        self.jitter = [0.0] * len(self.clocks)
+        self.transit: list[float] | None = None
+        self.prev_seq = self.prev_ts = self.first_ts = self.last_ts = -1
+        self.first_time = self.last_time = 0.0
+        self.ts_steps: dict[int, int] = {}
+        self.sizes: dict[int, int] = {}
+
+    def add(self, when: float, seq: int, ts: int, plen: int) -> None:
+        if self.packets == 0:
+            self.first_ts, self.first_time = ts, when
+        self.packets += 1
+        transit = [when * c - ts for c in self.clocks]
+        if self.transit is not None:
+            for i, t in enumerate(transit):
+                d = t - self.transit[i]
+                # timestamps wrap at 2**32: a wrapped difference shows up as a huge jump, which is not jitter
+                if abs(d) < 2 ** 31:
+                    self.jitter[i] += (abs(d) - self.jitter[i]) / 16
+        self.transit = transit
+        if self.packets > 1 and seq == (self.prev_seq + 1) & 0xFFFF:
+            step = (ts - self.prev_ts) & 0xFFFFFFFF
+            _count(self.ts_steps, step)
+        _count(self.sizes, plen)
+        self.prev_seq, self.prev_ts, self.last_ts, self.last_time = seq, ts, ts, when
+
+    def jitter_at(self, clock: int) -> float:
+        """Interarrival jitter in timestamp units for this clock rate (falls back to the first computed one)."""
+        return self.jitter[self.clocks.index(clock)] if clock in self.clocks else self.jitter[0]
+
+    def observed_clock(self) -> float | None:
+        """Timestamp units per second of arrival time over the whole run of this payload type (None if too short)."""
+        span = self.last_time - self.first_time
+        if self.packets < 10 or span < 0.5:
+            return None
+        return ((self.last_ts - self.first_ts) & 0xFFFFFFFF) / span
+
+
+def _count(d: dict[int, int], key: int) -> None:
+    if key in d:
+        d[key] += 1
+    elif len(d) < MAX_SIZES:
+        d[key] = 1
+
+
+@dataclass
+class SdpRef:
+    """The receiver's SDP media section that describes a stream, and the frame carrying it."""
+
+    frame: int
+    time: float
+    media: Media
+
+    @property
+    def srtp(self) -> bool:
+        return "SAVP" in self.media.proto.upper()
+
+    @cached_property
+    def rtpmap(self) -> dict[int, tuple[str, int, str | None]]:
+        return self.media.rtpmap
+
+
+class RtpStream:
+    """One RTP source in one direction. Counters are exact; samples are bounded (see module constants)."""
+
+    def __init__(self, src: str, sport: int, dst: str, dport: int, ssrc: int, interface: str | None):
+        self.src, self.sport, self.dst, self.dport, self.ssrc = src, sport, dst, dport, ssrc
+        self.interface = interface
+        self.packets = 0
+        self.first_frame = self.last_frame = 0
+        self.first_time = self.last_time = 0.0
+        self.by_pt: dict[int, PtStats] = {}
+        self.markers = 0
+        # sequence accounting, RFC 3550 A.1 style
+        self.max_seq = 0
+        self.cycles = 0
+        self.received_window = 0      # bit i: max_seq - i was received (duplicate detection over 64 packets)
+        self.duplicates = self.late = self.in_sequence = self.restarts = 0
+        self._missing = 0            # sequence numbers skipped, less those that turned up late
+        self.gaps: list[SeqGap] = []
+        self.gap_count = 0
+        self.event_packets: list[tuple[int, float, int, int, bool, int, bytes]] = []
+        self._sample: bytearray | None = bytearray()
+        self._entropy: float | None = None
+        self.bad_version: list[int] = []   # frames on this stream's address pair that were not RTP version 2
+        self.sdp: SdpRef | None = None
+        self.events: list[DtmfEvent] = []
+
+    @property
+    def key(self) -> tuple[str, int, str, int, int]:
+        return self.src, self.sport, self.dst, self.dport, self.ssrc
+
+    def add(self, frame: int, when: float, payload: bytes, hlen: int) -> None:
+        b1 = payload[1]
+        pt, marker = b1 & 0x7F, bool(b1 & 0x80)
+        seq = (payload[2] << 8) | payload[3]
+        ts = int.from_bytes(payload[4:8], "big")
+        plen = len(payload) - hlen - (payload[-1] if payload[0] & 0x20 else 0)
+        if self.packets == 0:
+            self.first_frame, self.first_time = frame, when
+            self.max_seq = seq
+            self.received_window = 1
+        else:
+            self._sequence(frame, seq)
+        self.packets += 1
+        self.last_frame, self.last_time = frame, when
+        if marker:
+            self.markers += 1
+        stats = self.by_pt.get(pt)
+        if stats is None:
+            stats = self.by_pt[pt] = PtStats(pt)
+        stats.add(when, seq, ts, plen)
+        if pt >= 96 and plen == 4 and len(self.event_packets) < MAX_EVENT_PACKETS:
+            self.event_packets.append((frame, when, seq, ts, marker, pt, payload[hlen:hlen + 4]))
+        if self._sample is not None:
+            self._sample += payload[hlen:hlen + plen]
+            if len(self._sample) >= ENTROPY_SAMPLE:
+                self._entropy, self._sample = entropy(self._sample), None
+
+    def _sequence(self, frame: int, seq: int) -> None:
+        delta = (seq - self.max_seq) & 0xFFFF
+        if delta == 0:
+            self.duplicates += 1
+        elif delta < MAX_DROPOUT:
+            if seq < self.max_seq:
+                self.cycles += 1 << 16
+            if delta == 1:
+                self.in_sequence += 1
+            else:
+                self._missing += delta - 1
+                self._gap(frame, (self.max_seq + 1) & 0xFFFF, seq, "gap", delta - 1)
+            self.max_seq = seq
+            self.received_window = ((self.received_window << delta) | 1) & 0xFFFFFFFFFFFFFFFF
+        elif 0x10000 - delta <= MAX_MISORDER:
+            back = 0x10000 - delta
+            if back < 64 and self.received_window >> back & 1:
+                self.duplicates += 1
+            else:
+                self.late += 1
+                self._missing -= 1  # it was counted missing when the sequence moved past it
+                if back < 64:
+                    self.received_window |= 1 << back
+                for g in reversed(self.gaps):
+                    if g.covers(seq):
+                        g.missing -= 1
+                        break
+        else:
+            self.restarts += 1
+            self._gap(frame, (self.max_seq + 1) & 0xFFFF, seq, "restart")
+            self.max_seq, self.received_window = seq, 1
+
+    def _gap(self, frame: int, expected: int, observed: int, kind: str, missing: int = 0) -> None:
+        self.gap_count += 1
+        if len(self.gaps) < MAX_GAPS:
+            self.gaps.append(SeqGap(frame, expected, observed, kind, missing))
+
+    @property
+    def discontinuities(self) -> list[SeqGap]:
+        """Recorded gaps that stayed gaps (packets never seen) and restarts; reorderings left out."""
+        return [g for g in self.gaps if g.kind == "restart" or g.missing > 0]
+
+    @property
+    def reordered(self) -> int:
+        """Recorded gaps whose skipped packets all arrived later (the sender or a relay reordered them)."""
+        return sum(1 for g in self.gaps if g.kind == "gap" and g.missing <= 0)
+
+    # ---- facts checks read ---------------------------------------------------------------------------------------
+    @property
+    def payload_types(self) -> list[int]:
+        return sorted(self.by_pt)
+
+    @property
+    def main_pt(self) -> int:
+        """The payload type carrying most packets (the codec; events and comfort noise are fewer)."""
+        return max(self.by_pt.values(), key=lambda s: s.packets).pt
+
+    @property
+    def confirmed(self) -> bool:
+        """Real media rather than a stray datagram that happened to parse: a run of consecutive sequence numbers, or
+        a destination some SDP in the capture announced."""
+        return self.in_sequence >= 2 or self.sdp is not None
+
+    def clock_rate(self, pt: int) -> int:
+        if pt in STATIC_CLOCK:
+            return STATIC_CLOCK[pt]
+        mapped = self.sdp.rtpmap.get(pt) if self.sdp else None
+        return mapped[1] if mapped else 8000
+
+    def encoding(self, pt: int) -> str | None:
+        mapped = self.sdp.rtpmap.get(pt) if self.sdp else None
+        return mapped[0] if mapped else None
+
+    @property
+    def jitter_ms(self) -> float:
+        """RFC 3550 interarrival jitter of the main payload type, in milliseconds."""
+        stats = self.by_pt[self.main_pt]
+        clock = self.clock_rate(stats.pt)
+        return 1000.0 * stats.jitter_at(clock) / clock
+
+    @property
+    def lost(self) -> int:
+        """Packets missing from the sequence (RFC 3550 A.3 cumulative loss, never negative), restarts excluded."""
+        return max(0, self._missing)
+
+    @property
+    def expected(self) -> int:
+        """Packets the sequence numbers say were sent (RFC 3550 A.3), restarts excluded."""
+        return self.packets - self.duplicates + self.lost
+
+    @property
+    def payload_entropy(self) -> float:
+        """Shannon entropy in bits per byte of the first payload bytes (encrypted payloads are close to 8)."""
+        return self._entropy if self._entropy is not None else entropy(self._sample or b"")
+
+    @property
+    def entropy_sample_size(self) -> int:
+        return ENTROPY_SAMPLE if self._sample is None else len(self._sample)
+
+    @property
+    def typical_payload_len(self) -> int:
+        stats = self.by_pt[self.main_pt]
+        return max(stats.sizes, key=stats.sizes.get) if stats.sizes else 0
+
+    @property
+    def looks_cleartext_g711(self) -> bool:
+        """G.711 on the wire as plain audio: a static G.711 payload type, payloads a whole number of 10 ms frames (no
+        authentication tag after them), and payload bytes far from random. SRTP's tag makes 160 bytes of 20 ms audio
+        170 (HMAC-SHA1-80) or 164 (-32), and its encrypted bytes measure ~8 bits/byte."""
+        if self.main_pt not in G711 or self.entropy_sample_size < 320:
+            return False
+        size = self.typical_payload_len
+        return size > 0 and size % 80 == 0 and self.payload_entropy < RANDOM_ENTROPY
+
+
+@dataclass
+class DtmfEvent:
+    """One RFC 4733 event: all packets sharing one RTP timestamp on a telephone-event payload type."""
+
+    stream: RtpStream
+    pt: int
+    ts: int
+    code: int
+    first_frame: int
+    first_time: float
+    marker_first: bool
+    frames: list[int] = field(default_factory=list)
+    durations: list[int] = field(default_factory=list)
+    codes: set[int] = field(default_factory=set)
+    end_frames: list[int] = field(default_factory=list)
+    end_cleared_frame: int | None = None      # a packet without E after one with E (RFC 4733 2.5.1.4)
+    markers_later: list[int] = field(default_factory=list)   # frames of marked packets after the first
+
+    @property
+    def duration(self) -> int:
+        return max(self.durations) if self.durations else 0
+
+    @property
+    def end_count(self) -> int:
+        return len(self.end_frames)
+
+    @property
+    def duration_regressions(self) -> list[int]:
+        """Frames where the duration went down within the event (it must only grow)."""
+        return [self.frames[i] for i in range(1, len(self.durations)) if self.durations[i] < self.durations[i - 1]]
+
+
+def build_events(stream: RtpStream, pt: int) -> list[DtmfEvent]:
+    """Group a stream's candidate packets of ``pt`` into RFC 4733 events by their shared timestamp."""
+    events: dict[int, DtmfEvent] = {}
+    for frame, when, _seq, ts, marker, p, body in stream.event_packets:
+        if p != pt:
+            continue
+        code, flags, duration = body[0], body[1], int.from_bytes(body[2:4], "big")
+        end = bool(flags & 0x80)
+        ev = events.get(ts)
+        if ev is None:
+            ev = events[ts] = DtmfEvent(stream, pt, ts, code, frame, when, marker)
+        elif marker:
+            ev.markers_later.append(frame)
+        if ev.end_frames and not end and ev.end_cleared_frame is None:
+            ev.end_cleared_frame = frame
+        ev.frames.append(frame)
+        ev.durations.append(duration)
+        ev.codes.add(code)
+        if end:
+            ev.end_frames.append(frame)
+    return sorted(events.values(), key=lambda e: e.first_frame)
+
+
+class RtcpFlow:
+    """RTCP in one direction between two transport addresses: compound packets and what they were made of."""
+
+    def __init__(self, src: str, sport: int, dst: str, dport: int, interface: str | None):
+        self.src, self.sport, self.dst, self.dport, self.interface = src, sport, dst, dport, interface
+        self.compounds = 0
+        self.first_frame = self.last_frame = 0
+        self.first_time = self.last_time = 0.0
+        self.types: dict[int, int] = {}
+        self.ssrcs: set[int] = set()
+        self.cnames: set[str] = set()
+        self.opaque = 0                    # compounds that do not parse past the first packet: SRTCP or malformed
+        self.bad_start: int | None = None  # first frame whose compound does not start with SR or RR
+        self.no_cname: int | None = None   # first frame of a readable compound without SDES CNAME
+        self.bye_frame: int | None = None
+        self.max_gap = 0.0
+        self.max_gap_frame: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int, str, int]:
+        return self.src, self.sport, self.dst, self.dport
+
+    def add(self, frame: int, when: float, payload: bytes) -> None:
+        if self.compounds == 0:
+            self.first_frame, self.first_time = frame, when
+        elif when - self.last_time > self.max_gap:
+            self.max_gap, self.max_gap_frame = when - self.last_time, frame
+        self.compounds += 1
+        self.last_frame, self.last_time = frame, when
+        if payload[1] not in (RTCP_SR, RTCP_RR) and self.bad_start is None:
+            self.bad_start = frame
+        if len(payload) >= 8 and len(self.ssrcs) < 16:
+            self.ssrcs.add(int.from_bytes(payload[4:8], "big"))
+        off, n, cname = 0, len(payload), False
+        while off + 4 <= n:
+            if payload[off] >> 6 != 2:
+                break
+            ptype, length = payload[off + 1], (int.from_bytes(payload[off + 2:off + 4], "big") + 1) * 4
+            if off + length > n:
+                break
+            self.types[ptype] = self.types.get(ptype, 0) + 1
+            if ptype == RTCP_SDES:
+                cname = self._sdes(payload[off + 4:off + length], payload[off] & 0x1F) or cname
+            elif ptype == RTCP_BYE and self.bye_frame is None:
+                self.bye_frame = frame
+            off += length
+        if off != n:
+            self.opaque += 1
+        elif not cname and self.no_cname is None:
+            self.no_cname = frame
+
+    def _sdes(self, body: bytes, chunks: int) -> bool:
+        """Walk SDES chunks (SSRC, then items until a zero type, padded to 32 bits); True if a CNAME was there."""
+        off, found = 0, False
+        for _ in range(chunks):
+            off += 4
+            while off < len(body) and body[off] != 0:
+                if off + 2 > len(body):
+                    return found
+                itype, ilen = body[off], body[off + 1]
+                if itype == SDES_CNAME:
+                    found = True
+                    if len(self.cnames) < 16:
+                        self.cnames.add(body[off + 2:off + 2 + ilen].decode("utf-8", "replace"))
+                off += 2 + ilen
+            off = (off + 4) & ~3     # the terminating zero, then padding to the next 32-bit boundary
+        return found
+
+
+class MediaModel:
+    """All RTP streams and RTCP flows of a capture. Feed it UDP datagrams in file order with :meth:`feed`; then
+    :meth:`apply_sdp` with the SIP side's SDP bodies to attach negotiated facts and decode RFC 4733 events."""
+
+    def __init__(self):
+        self.streams: dict[tuple, RtpStream] = {}
+        self.rtcp: dict[tuple, RtcpFlow] = {}
+        self._pairs: dict[tuple, RtpStream] = {}     # (src, sport, dst, dport) -> latest stream, for version checks
+
+    def feed(self, frame: int, when: float, interface: str | None, src: str, sport: int, dst: str, dport: int,
+             payload: bytes) -> bool:
+        """Take one UDP datagram; True when it was RTP or RTCP (and is now accounted for)."""
+        kind = classify(payload, sport, dport)
+        if kind == "rtp":
+            ssrc = int.from_bytes(payload[8:12], "big")
+            key = (src, sport, dst, dport, ssrc)
+            stream = self.streams.get(key)
+            if stream is None:
+                stream = self.streams[key] = RtpStream(src, sport, dst, dport, ssrc, interface)
+                self._pairs[key[:4]] = stream
+            b0 = payload[0]
+            hlen = 12 + 4 * (b0 & 0x0F)
+            if b0 & 0x10:
+                hlen += 4 + 4 * int.from_bytes(payload[hlen + 2:hlen + 4], "big")
+            stream.add(frame, when, payload, hlen)
+            return True
+        if kind == "rtcp":
+            key = (src, sport, dst, dport)
+            flow = self.rtcp.get(key)
+            if flow is None:
+                flow = self.rtcp[key] = RtcpFlow(src, sport, dst, dport, interface)
+            flow.add(frame, when, payload)
+            return True
+        known = self._pairs.get((src, sport, dst, dport))
+        if known is not None and payload and payload[0] >> 6 != 2 and len(known.bad_version) < MAX_GAPS:
+            known.bad_version.append(frame)
+        return False
+
+    # ---- after the pass ------------------------------------------------------------------------------------------
+    @property
+    def rtp_streams(self) -> list[RtpStream]:
+        return sorted(self.streams.values(), key=lambda s: (s.first_time, s.first_frame))
+
+    @property
+    def rtcp_flows(self) -> list[RtcpFlow]:
+        return sorted(self.rtcp.values(), key=lambda f: (f.first_time, f.first_frame))
+
+    @property
+    def packets(self) -> int:
+        return sum(s.packets for s in self.streams.values())
+
+    def apply_sdp(self, offers: Iterable[tuple[int, float, Sdp]]) -> None:
+        """Attach to each stream the receiver's SDP media section (the latest one announcing the stream's destination
+        before it started, else the first after), then decode its RFC 4733 events: the telephone-event payload
+        type from that SDP, or 101 (the Microsoft default) where no SDP describes the stream."""
+        by_dest: dict[tuple[str, int], list[SdpRef]] = {}
+        for frame, when, sdp in sorted(offers, key=lambda o: o[1]):
+            for media in sdp.media:
+                conn = media.effective_connection
+                if conn is None or media.port <= 0:
+                    continue
+                by_dest.setdefault((conn.address.split("/")[0], media.port), []).append(SdpRef(frame, when, media))
+        times = {dest: [r.time for r in refs] for dest, refs in by_dest.items()}
+        for s in self.streams.values():
+            refs = by_dest.get((s.dst, s.dport))
+            if refs:    # one address may be announced thousands of times (an agent reusing its media port)
+                i = bisect_right(times[(s.dst, s.dport)], s.first_time + SDP_SLACK)
+                s.sdp = refs[i - 1] if i else refs[0]
+            for pt in telephone_event_pts(s):
+                s.events.extend(build_events(s, pt))
+
+    def events(self) -> list[DtmfEvent]:
+        return sorted((e for s in self.streams.values() for e in s.events), key=lambda e: e.first_frame)
+
+
+def telephone_event_pts(stream: RtpStream) -> list[int]:
+    if stream.sdp is None:
+        return [101] if any(p[5] == 101 for p in stream.event_packets) else []
+    return [pt for pt, (enc, _clock, _ch) in stream.sdp.rtpmap.items() if enc.lower() == "telephone-event"]
+
+
+def srtp_tag_len(media: Media) -> int | None:
+    """Authentication tag length of the first crypto line's suite (RFC 4568 / RFC 3711), if the suite is known."""
+    for c in media.crypto:
+        if c.suite.upper() in SRTP_TAGS:
+            return SRTP_TAGS[c.suite.upper()]
+    return None
+
+
+def mki_len(media: Media) -> int:
+    """MKI length in bytes from the first crypto line's ``|MKI:len`` (0 when there is no MKI)."""
+    for c in media.crypto:
+        if c.mki:
+            value = c.mki.partition(":")[2]
+            return int(value) if value.isdigit() else 0
+        return 0
+    return 0
+
