@@ -68,7 +68,6 @@ class Capture:
                 "-a", f"duration:{self.max_seconds}", "-w", str(self.path)]
         for i in self.interfaces:
             argv += ["-i", i]
-        self.baseline = interface_packets(self.netns, self.interfaces)
         self.proc = self.sup.start("dumpcap", argv, netns=self.netns, log_dir=self.path.parent)
         deadline = time.monotonic() + timeout
         delay = 0.01
@@ -76,6 +75,9 @@ class Capture:
         while True:
             err = self.proc.stderr_path.read_text(errors="replace") if self.proc.stderr_path.exists() else ""
             if "File:" in err and self.path.exists() and self.path.stat().st_size > 0:
+                # counted only once dumpcap captures: whatever passes from here on is in the file too (on a busy
+                # real network, counting earlier would demand packets that went by before dumpcap was ready)
+                self.baseline = interface_packets(self.netns, self.interfaces)
                 return self
             if not self.proc.alive():
                 raise LabError(f"dumpcap exited ({self.proc.returncode}) before capturing: {self.proc.stderr_tail(2)}")
@@ -93,8 +95,10 @@ class Capture:
             return self.path
         deadline = time.monotonic() + drain_timeout
         delay = 0.01
+        # everything the kernel counted up to now; later packets (background traffic on real gear's network) need
+        # not be waited for
+        want = interface_packets(self.netns, self.interfaces) - self.baseline
         while self.proc.alive():
-            want = interface_packets(self.netns, self.interfaces) - self.baseline
             if pcapng_packet_count(self.path) >= want:
                 self.complete = True
                 break

@@ -192,15 +192,91 @@ class Model:
         """The INVITE transaction a CANCEL or ACK from the same sender on the same leg refers to: the same branch,
         else the same Call-ID and CSeq number (so a CANCEL with a wrong branch is still matched)."""
         m = p.msg
-        candidates = [t for t in self.transactions.values()
-                      if t.method == "INVITE" and t.leg == leg_of(p) and t.client == p.src
-                      and t.request.time <= p.time]
         top = m.vias[0].branch if m.vias else None
-        same_branch = [t for t in candidates if top and t.branch == top]
-        same_cseq = [t for t in candidates if t.request.msg.call_id == m.call_id
-                     and t.request.msg.cseq.seq == m.cseq.seq]
+        leg = leg_of(p)
+        same_branch = [t for t in self._invites_by_branch.get((leg, p.src, top), ()) if top
+                       and t.request.time <= p.time]
+        same_cseq = [t for t in self._invites_by_cseq.get((leg, p.src, m.call_id, m.cseq.seq), ())
+                     if t.request.time <= p.time]
         found = same_branch or same_cseq
         return found[-1] if found else None
+
+    def invite_cancelled_at(self, t: Transaction) -> Transaction | None:
+        """The first INVITE transaction a received CANCEL transaction matches (RFC 3261 section 9.2): same leg, same
+        server, same top Via branch."""
+        found = self._invites_by_server_branch.get((t.leg, t.server, t.branch))
+        return found[0] if found else None
+
+    def new_branch_transactions(self, client: str, branch: str | None) -> list[Transaction]:
+        """Transactions other than ACK and CANCEL that ``client`` started with top Via ``branch``, in order."""
+        return self._new_branch_txns.get((client, branch), [])
+
+    def packets_with_call_id(self, call_id: str | None) -> list[SipPacket]:
+        """Every SIP message with this Call-ID, in capture order."""
+        return self._by_call_id.get(call_id, [])
+
+    def requests_to(self, address: str, method: str | None) -> list[SipPacket]:
+        """Every ``method`` request sent to ``address``, in capture order."""
+        return self._requests_to.get((address, method), [])
+
+    def exchanges_offered_in(self, t: Transaction) -> list[Exchange]:
+        """The exchanges with a DUT end whose offer belongs to transaction ``t``, in ``dut_exchanges`` order."""
+        return self._exchanges_by_txn.get(id(t), [])
+
+    # ---- indexes -------------------------------------------------------------------------------------------------
+    # Rules relate each item to a few others (a CANCEL to its INVITE, a PRACK to its 18x, ...). Looking those up by
+    # key instead of scanning every transaction or packet keeps the analysis linear in the size of the capture. Each
+    # list keeps the order of the collection it indexes, so the first/last match is the one a scan would find.
+    def _invites_by(self, key) -> dict[tuple, list[Transaction]]:
+        index: dict[tuple, list[Transaction]] = {}
+        for t in self.transactions.values():
+            if t.method == "INVITE":
+                index.setdefault(key(t), []).append(t)
+        return index
+
+    @cached_property
+    def _invites_by_branch(self) -> dict[tuple, list[Transaction]]:
+        return self._invites_by(lambda t: (t.leg, t.client, t.branch))
+
+    @cached_property
+    def _invites_by_server_branch(self) -> dict[tuple, list[Transaction]]:
+        return self._invites_by(lambda t: (t.leg, t.server, t.branch))
+
+    @cached_property
+    def _invites_by_cseq(self) -> dict[tuple, list[Transaction]]:
+        return self._invites_by(lambda t: (t.leg, t.client, t.request.msg.call_id, t.request.msg.cseq.seq))
+
+    @cached_property
+    def _new_branch_txns(self) -> dict[tuple, list[Transaction]]:
+        index: dict[tuple, list[Transaction]] = {}
+        for t in self.transactions.values():
+            if t.method not in ("ACK", "CANCEL"):
+                index.setdefault((t.client, t.branch), []).append(t)
+        return index
+
+    @cached_property
+    def _by_call_id(self) -> dict[str | None, list[SipPacket]]:
+        index: dict[str | None, list[SipPacket]] = {}
+        for p in self.packets:
+            index.setdefault(p.msg.call_id, []).append(p)
+        return index
+
+    @cached_property
+    def _requests_to(self) -> dict[tuple, list[SipPacket]]:
+        index: dict[tuple, list[SipPacket]] = {}
+        for p in self.packets:
+            if p.msg.is_request:
+                index.setdefault((p.dst, p.msg.method), []).append(p)
+        return index
+
+    @cached_property
+    def _exchanges_by_txn(self) -> dict[int, list[Exchange]]:
+        index: dict[int, list[Exchange]] = {}
+        for x in self.dut_exchanges:
+            t = self.transaction_of(x.offer)
+            if t is not None:
+                index.setdefault(id(t), []).append(x)
+        return index
 
     # ---- building ------------------------------------------------------------------------------------------------
     def _add_to_transaction(self, p: SipPacket) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import unquote
 
 __all__ = [
@@ -462,6 +462,15 @@ class SipMessage:
 
     Accessors are case-insensitive and accept compact forms, so callers never
     need to care how the device spelled a header.
+
+    The views the dialog model and the rules use to relate messages (Call-ID,
+    CSeq, From, To, Via) are parsed on first use and kept: they are asked for
+    many times per message, and re-parsing them made a long capture's
+    analysis slow.  Other views are parsed on each access, because a capture
+    keeps every message and caching them too would cost memory for little
+    time.  Caching is sound because nothing changes ``headers`` after
+    :func:`parse_message` builds the message; callers must treat the cached
+    views as read-only.
     """
 
     is_request: bool
@@ -512,11 +521,11 @@ class SipMessage:
     def request_uri(self) -> SipUri | None:
         return parse_uri(self.ruri) if self.ruri is not None else None
 
-    @property
+    @cached_property
     def call_id(self) -> str | None:
         return self.get("Call-ID")
 
-    @property
+    @cached_property
     def cseq(self) -> CSeq | None:
         value = self.get("CSeq")
         return _parse_cseq(value) if value is not None else None
@@ -530,15 +539,15 @@ class SipMessage:
         value = self.get(name)
         return parse_name_addr(value) if value is not None else None
 
-    @property
+    @cached_property
     def from_(self) -> NameAddr | None:
         return self._name_addr("From")
 
-    @property
+    @cached_property
     def to(self) -> NameAddr | None:
         return self._name_addr("To")
 
-    @property
+    @cached_property
     def vias(self) -> list[Via]:
         """Via hops, topmost first."""
         return [parse_via(v) for v in self.values("Via")]
@@ -739,8 +748,7 @@ def _check_headers(msg: SipMessage) -> None:
 
     if msg.ruri is not None:
         d.extend(f"Request-URI: {x}" for x in parse_uri(msg.ruri).defects)
-    for name in ("From", "To"):
-        na = msg._name_addr(name)
+    for name, na in (("From", msg.from_), ("To", msg.to)):
         if na is not None:
             d.extend(f"{name}: {x}" for x in na.defects)
     for via in msg.vias:

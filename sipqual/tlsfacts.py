@@ -75,6 +75,7 @@ def _certs(layer) -> list[dict]:
 def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_ports=()) -> list[TlsConnection]:
     """One :class:`TlsConnection` per TCP stream that carried a TLS handshake."""
     import pyshark
+    from pyshark.capture.capture import TSharkCrashException
 
     require_tool("tshark")
     capture = Path(capture)
@@ -91,6 +92,7 @@ def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_po
     except BaseException:
         loop.close()
         raise
+    read_to_end = False
     try:
         for pkt in cap:
             if "tls" not in pkt or "tcp" not in pkt:
@@ -111,9 +113,18 @@ def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_po
                     certs = _certs(layer)
                     is_server = (c.server == src) if c.server else not c.client_certs
                     (c.server_certs if is_server else c.client_certs).extend(certs)
+        read_to_end = True
     finally:
         try:
             cap.close()
+        except TSharkCrashException:
+            # pyshark judges tshark by its exit status when closing, also after the whole output was read; seen
+            # intermittently (status 255, nothing on stderr) with complete output. Only a read that did not reach
+            # the end is a failure. The process has exited either way; forget it so pyshark's __del__ does not try
+            # to close it again on a closed loop.
+            cap._running_processes.clear()
+            if not read_to_end:
+                raise
         finally:
             loop.close()
     return sorted(conns.values(), key=lambda c: c.frames[0] if c.frames else 0)

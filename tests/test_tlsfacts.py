@@ -53,7 +53,8 @@ def _children() -> set[int]:
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
-                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == me:
+                state, ppid = (d / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+                if int(ppid) == me and state != "Z":  # a zombie has exited; asyncio's watcher reaps it
                     out.add(int(d.name))
             except (OSError, IndexError, ValueError):
                 pass

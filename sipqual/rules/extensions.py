@@ -69,8 +69,8 @@ def rack(p, model):
         yield broken(want, repr(m.get("RAck")), p.frame)
         return
     rseq, num, method = int(parsed.group(1)), int(parsed.group(2)), parsed.group(3)
-    match = [q for q in model.packets if q.dst == p.src and leg_of(q) == leg_of(p) and q.time <= p.time
-             and q.msg.call_id == m.call_id and is_reliable(q.msg) and _int(q.msg.get("RSeq")) == rseq
+    match = [q for q in model.packets_with_call_id(m.call_id) if q.dst == p.src and leg_of(q) == leg_of(p)
+             and q.time <= p.time and is_reliable(q.msg) and _int(q.msg.get("RSeq")) == rseq
              and q.msg.cseq.seq == num and q.msg.cseq.method == method]
     yield held(want, match[-1].frame, p.frame) if match else broken(want, f"RAck {parsed.group(0)} matches none",
                                                                      p.frame)

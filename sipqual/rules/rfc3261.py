@@ -62,8 +62,8 @@ def branch(t, model):
         yield held(want, p.frame) if b == inv.branch else broken(want, repr(b), p.frame)
         return
     want = "a new branch for each new transaction"
-    earlier = [u for u in model.transactions.values() if u is not t and u.client == t.client and u.branch == b
-               and u.method not in ("ACK", "CANCEL") and u.request.time <= p.time and u.request.frame != p.frame]
+    earlier = [u for u in model.new_branch_transactions(t.client, b) if u is not t
+               and u.request.time <= p.time and u.request.frame != p.frame]
     if earlier:
         yield broken(want, f"branch {b!r} reused from frame {earlier[0].request.frame}", p.frame)
         return
@@ -85,9 +85,8 @@ def max_forwards(p, model):
     want = f"Max-Forwards: 70 in {m.method}"
     if value is not None and value < 70:
         # a B2BUA relays with a new Call-ID, often back over the same address pair (hairpin)
-        relayed = next((q for q in model.packets if q.dst == p.src and q.msg.call_id != m.call_id
-                        and q.time <= p.time and q.msg.is_request and q.msg.method == m.method
-                        and (q.msg.max_forwards or 0) > value), None)
+        relayed = next((q for q in model.requests_to(p.src, m.method) if q.msg.call_id != m.call_id
+                        and q.time <= p.time and (q.msg.max_forwards or 0) > value), None)
         if relayed is not None:
             yield held(f"Max-Forwards below the {relayed.msg.max_forwards} of a relayed {m.method}", relayed.frame,
                        p.frame)
@@ -187,8 +186,7 @@ def cancel(t, model):
         what = f"CANCEL only after a provisional response to the INVITE {src}"
         yield held(what, provisional[0].frame, p.frame) if provisional else broken(what, "none before it", p.frame)
     if t.server in model.dut:
-        inv = next((u for u in model.transactions.values() if u.method == "INVITE" and u.server == t.server
-                    and u.leg == t.leg and u.branch == t.branch), None)
+        inv = model.invite_cancelled_at(t)
         if inv is None:
             return
         for r in t.responses[:1]:
@@ -206,11 +204,11 @@ def ack_2xx(t, model):
         if not 200 <= r.msg.status < 300 or r.src in model.dut:
             continue
         tag = r.msg.to.tag if r.msg.to else None
-        acks = [q for q in model.sent if q.time >= r.time and q.msg.is_request and q.msg.method == "ACK"
-                and leg_of(q) == t.leg and q.msg.call_id == inv.call_id and q.msg.to and q.msg.to.tag == tag]
+        sent = [q for q in model.packets_with_call_id(inv.call_id) if q.src in model.dut]
+        acks = [q for q in sent if q.time >= r.time and q.msg.is_request and q.msg.method == "ACK"
+                and leg_of(q) == t.leg and q.msg.to and q.msg.to.tag == tag]
         if not acks:
-            later = [q for q in model.sent if q.time > r.time and leg_of(q) == t.leg and q.msg.is_request
-                     and q.msg.call_id == inv.call_id]
+            later = [q for q in sent if q.time > r.time and leg_of(q) == t.leg and q.msg.is_request]
             if later or model.end_time - r.time >= 64 * T1:
                 yield broken(f"an ACK for the {r.msg.status} (frame {r.frame})", "none", r.frame)
             continue
@@ -301,9 +299,9 @@ def _uas_offer_answer(t, model):
 
 
 def _uac_answers(t, model):
-    for x in model.dut_exchanges:
+    for x in model.exchanges_offered_in(t):
         o = x.offer
-        if o.msg.is_request or o.src in model.dut or model.transaction_of(o) is not t:
+        if o.msg.is_request or o.src in model.dut:
             continue
         method = "ACK" if o.msg.status >= 200 else "PRACK"
         d = x.dialog
