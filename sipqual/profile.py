@@ -145,16 +145,18 @@ class Profile:
     def masked(self) -> dict:
         """The profile as it may appear in a report or bundle: every value under a secret-looking key (password,
         secret, token, passphrase, private key) replaced by "***"."""
-        def mask(node):
-            if isinstance(node, dict):
-                return {k: "***" if SECRET_KEY.search(str(k)) else mask(v) for k, v in node.items()}
-            if isinstance(node, list):
-                return [mask(v) for v in node]
-            return node
-
-        d = mask(copy.deepcopy(self.data))
+        d = mask_secrets(copy.deepcopy(self.data))
         d.pop("extends", None)
         return d
+
+
+def mask_secrets(node):
+    """Every value under a secret-looking key (password, secret, token, private, *_key) replaced by "***"."""
+    if isinstance(node, dict):
+        return {k: "***" if SECRET_KEY.search(str(k)) else mask_secrets(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [mask_secrets(v) for v in node]
+    return node
 
 
 def _line_of(node: yaml.Node, path: list) -> int:

@@ -12,15 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
-from ..profile import SECRET_KEY
-
-def mask(node):
-    """Every value under a secret-looking key (password, secret, token, private, *_key) replaced by "***"."""
-    if isinstance(node, dict):
-        return {k: "***" if SECRET_KEY.search(str(k)) else mask(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [mask(v) for v in node]
-    return node
+from ..profile import mask_secrets as mask  # results written by anyone: mask again before showing
 
 
 DEFAULT_PORTS = {"tcp": [5066, 5068], "tls": [5067]}   # Lync defaults (DUT 5066/5067, Mediation 5068/5067)
