@@ -188,6 +188,16 @@ class Model:
     def dut_exchanges(self) -> list[Exchange]:
         return [x for d in self.dut_dialogs for x in d.exchanges]
 
+    @cached_property
+    def dut_update_use(self) -> SipPacket | None:
+        """The first message showing that the DUT implements UPDATE: an UPDATE it sent, or its 2xx to one."""
+        for p in self.sent:
+            m = p.msg
+            if (m.is_request and m.method == "UPDATE") or (
+                    m.is_response and m.cseq and m.cseq.method == "UPDATE" and 200 <= m.status < 300):
+                return p
+        return None
+
     def invite_for(self, p: SipPacket) -> Transaction | None:
         """The INVITE transaction a CANCEL or ACK from the same sender on the same leg refers to: the same branch,
         else the same Call-ID and CSeq number (so a CANCEL with a wrong branch is still matched)."""

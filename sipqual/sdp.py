@@ -127,6 +127,18 @@ def _is_rtp(proto: str) -> bool:
     return "RTP/" in proto.upper()
 
 
+def event_codes(spec: str | None) -> set[int] | None:
+    """The event codes a telephone-event ``a=fmtp`` value names (``0-15``, ``0-11,16``); no fmtp means 0-15 (RFC 4733
+    section 7.1.1); None when the value does not parse."""
+    codes: set[int] = set()
+    for part in (spec if spec is not None else "0-15").split(","):
+        lo, dash, hi = part.strip().partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()):
+            return None
+        codes.update(range(int(lo), int(hi if dash else lo) + 1))
+    return codes
+
+
 @dataclass
 class Media:
     """One ``m=`` section with its media-level lines.
@@ -158,6 +170,10 @@ class Media:
 
     def has_attribute(self, name: str) -> bool:
         return bool(self.attribute_values(name))
+
+    @property
+    def is_rtp(self) -> bool:
+        return _is_rtp(self.proto)
 
     @property
     def rtpmap(self) -> dict[int, tuple[str, int, str | None]]:

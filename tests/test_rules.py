@@ -124,3 +124,85 @@ def test_number_matching_tolerates_format_changes():
     assert checks.number_matches("0015550002000", "+15550002000")
     assert not checks.number_matches("+15550009999", "+15550002000")
     assert not checks.number_matches(None, "+15550002000")
+
+
+# ---- rules whose fixtures show one fault; the other paths of the same rule --------------------------------------
+
+REQUEST_100REL = REQUEST.replace("Content-Length: 0", "Supported: 100rel\r\nContent-Length: 0")
+
+
+def reliable(status: int, rseq: str, tag: str = "d1") -> str:
+    reason = {180: "Ringing", 183: "Session Progress"}[status]
+    return (RESPONSE.replace("200 OK", f"{status} {reason}").replace("tag=d1", f"tag={tag}")
+            .replace("Content-Length: 0", f"Require: 100rel\r\nRSeq: {rseq}\r\nContent-Length: 0"))
+
+
+def outcomes(rule, *messages):
+    """Every outcome of ``rule`` on a capture of (text, src, dst) messages, held ones included."""
+    sip = [pkt(text, src=src, dst=dst, frame=i + 1, t=i * 0.1) for i, (text, src, dst) in enumerate(messages)]
+    return [f for f in rules.run_all(Trace(path=None, sip=sip), {DUT}) if f.rule == rule]
+
+
+def test_rseq_grows_by_one_per_new_reliable_response_and_repeats_on_retransmission():
+    good = outcomes("RFC3262-02", (REQUEST_100REL, MS, DUT), (reliable(180, "7"), DUT, MS),
+                    (reliable(180, "7"), DUT, MS), (reliable(183, "8"), DUT, MS))
+    assert [f.ok for f in good] == [True, True]            # the retransmission is not a new response
+    bad = outcomes("RFC3262-02", (REQUEST_100REL, MS, DUT), (reliable(180, "7"), DUT, MS),
+                   (reliable(183, "9"), DUT, MS))
+    assert [f.ok for f in bad] == [True, False] and "expected RSeq 8" in bad[1].message and "(frame 3)" in \
+        bad[1].message
+
+
+def test_rseq_spaces_are_per_early_dialog():
+    found = outcomes("RFC3262-02", (REQUEST_100REL, MS, DUT), (reliable(180, "7", "a"), DUT, MS),
+                     (reliable(180, "500", "b"), DUT, MS), (reliable(183, "8", "a"), DUT, MS))
+    assert [f.ok for f in found] == [True, True, True]
+
+
+def test_rseq_of_responses_the_dut_received_is_not_judged():
+    assert outcomes("RFC3262-02", (REQUEST_100REL.replace("z9hG4bK-ms1", "z9hG4bK-x"), DUT, MS),
+                    (reliable(180, "0"), MS, DUT)) == []
+
+
+def test_allow_is_judged_only_when_the_dut_uses_update():
+    allow = RESPONSE.replace("Content-Length: 0", "Allow: INVITE, ACK, BYE\r\nContent-Length: 0")
+    assert outcomes("RFC3311-03", (REQUEST, MS, DUT), (allow, DUT, MS)) == []
+    update = (REQUEST.replace("INVITE sip:+15550002000@sbc.lab.example", "UPDATE sip:ms@192.0.2.10")
+              .replace("CSeq: 1 INVITE", "CSeq: 2 UPDATE").replace("z9hG4bK-ms1", "z9hG4bK-u1"))
+    found = outcomes("RFC3311-03", (REQUEST, MS, DUT), (allow, DUT, MS), (update, DUT, MS))
+    assert [f.ok for f in found] == [False] and "observed Allow: INVITE, ACK, BYE" in found[0].message
+    compact = allow.replace("Allow: INVITE, ACK, BYE", "allow: INVITE\r\nALLOW: bye, Update")
+    assert [f.ok for f in outcomes("RFC3311-03", (REQUEST, MS, DUT), (compact, DUT, MS), (update, DUT, MS))] == [True]
+
+
+def with_sdp(message: str, *media_lines: str) -> str:
+    body = "v=0\r\no=x 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n" + \
+        "".join(line + "\r\n" for line in media_lines)
+    return message.replace("Content-Length: 0\r\n\r\n", f"Content-Type: application/sdp\r\nContent-Length: "
+                                                         f"{len(body)}\r\n\r\n{body}")
+
+
+TE = ("a=rtpmap:101 telephone-event/8000",)
+
+
+@pytest.mark.parametrize("offer, answer, verdicts", [
+    (("m=audio 4000 RTP/AVP 0 101", *TE), ("m=audio 5000 RTP/AVP 0 101", *TE), [True]),        # fmtp absent: 0-15
+    (("m=audio 4000 RTP/AVP 0 101", *TE), ("m=audio 5000 RTP/AVP 0 96", "a=rtpmap:96 telephone-event/8000",
+                                           "a=fmtp:96 0-11,12-16"), [True]),                    # its own PT
+    (("m=audio 4000 RTP/AVP 0 101", *TE), ("m=audio 5000 RTP/AVP 0 101", *TE, "a=fmtp:101 0-11"), [False]),
+    (("m=audio 4000 RTP/AVP 0 101", *TE), ("m=audio 5000 RTP/AVP 0",), [False]),
+    (("m=audio 4000 RTP/AVP 0",), ("m=audio 5000 RTP/AVP 0",), []),         # not offered: the answer is not judged
+    (("m=audio 4000 RTP/AVP 0 101", *TE), ("m=audio 0 RTP/AVP 0",), []),    # stream refused
+])
+def test_telephone_event_in_the_dut_answer(offer, answer, verdicts):
+    found = outcomes("RFC4733-01", (with_sdp(REQUEST, *offer), MS, DUT), (with_sdp(RESPONSE, *answer), DUT, MS))
+    assert [f.ok for f in found] == verdicts
+
+
+def test_telephone_event_in_the_dut_offer():
+    offer = with_sdp(INVITE, "m=audio 4000 RTP/AVP 0 8", "m=video 4002 RTP/AVP 96", "a=rtpmap:96 H264/90000")
+    via = "192.0.2.10:15060;branch=z9hG4bK-ms1;received=192.0.2.10"
+    ringing = (RESPONSE.replace("200 OK", "180 Ringing").replace(via, "192.0.2.1:5066;branch=z9hG4bK-abc")
+               .replace("tag=m1", "tag=f1").replace("ms-call@lab", "c1@lab"))
+    found = outcomes("RFC4733-01", (offer, DUT, FAR), (ringing, FAR, DUT))
+    assert [f.ok for f in found] == [False] and "offered m= line 1" in found[0].message

@@ -57,6 +57,35 @@ def reliable_only_if_offered(t, model):
         yield held(want, r.frame) if asked else broken(want, "request without 100rel", r.frame)
 
 
+RSEQ_MAX = 2 ** 31 - 1
+
+
+@rule("RFC3262-02", "O", Scope.TRANSACTION, "RSeq of the first reliable provisional response in 1..2^31-1, one "
+      "higher for each further one to the same request; a retransmission repeats its RSeq (3)")
+def rseq_sequence(t, model):
+    """Per early dialog (To tag): a downstream fork gives each UAS its own RSeq space. Retransmissions (same status,
+    tag and RSeq) are not new responses. Whether the DUT retransmits an unacknowledged reliable 18x is an active
+    test (the suite withholds the PRACK), not a passive rule."""
+    if t.server not in model.dut:
+        return
+    last: dict[str | None, tuple[int, int]] = {}     # To tag -> (RSeq, frame) of the latest new reliable 18x
+    for r in t.responses:
+        m = r.msg
+        if not is_reliable(m) or model.is_retransmission(r):
+            continue
+        rseq, tag = _int(m.get("RSeq")), m.to.tag if m.to else None
+        prev = last.get(tag)
+        if prev is None:
+            want = f"RSeq of the first reliable {m.status} in 1..{RSEQ_MAX}"
+            ok = rseq is not None and 1 <= rseq <= RSEQ_MAX
+        else:
+            want = f"RSeq {prev[0] + 1} on the reliable {m.status} after RSeq {prev[0]} (frame {prev[1]})"
+            ok = rseq == prev[0] + 1
+        yield held(want, r.frame) if ok else broken(want, f"RSeq: {m.get('RSeq')}", r.frame)
+        if rseq is not None:
+            last[tag] = (rseq, r.frame)
+
+
 @rule("RFC3262-03", "O", Scope.MESSAGE, "PRACK carries RAck: <RSeq> <CSeq number> <method> of a reliable 18x "
       "received on the leg (7.2)")
 def rack(p, model):

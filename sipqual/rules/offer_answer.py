@@ -10,7 +10,8 @@ import base64
 import binascii
 import re
 
-from ..dialogs import sdp_content, sdp_body
+from ..dialogs import option_tags, sdp_body, sdp_content
+from ..sdp import event_codes
 from .registry import Scope, broken, held, rule
 
 #: RFC 3264 section 6.1: what an answer may say for each offered direction.
@@ -65,16 +66,25 @@ def _codec(media, pt: str):
     return (mapping[0].upper(), mapping[1]) if mapping else pt
 
 
-@rule("RFC3264-02", "M", Scope.OFFER_ANSWER, "every accepted answered stream keeps at least one offered format (6.1)")
+#: formats that ride along a codec: an answer sharing only these with the offer has no media in common
+AUXILIARY = {("TELEPHONE-EVENT", 8000), ("CN", 8000)}
+
+
+@rule("RFC3264-02", "M", Scope.OFFER_ANSWER, "every accepted answered stream keeps at least one offered format, a "
+      "codec rather than only telephone-event or CN when the offer had one (6.1)")
 def answer_formats(x, model):
     """Formats the offer did not list are not a fault: RFC 3264 6.1 lets the answerer add them (real gear adds
-    telephone-event or its whole codec list), they are just never used toward the offerer."""
+    telephone-event or its whole codec list), they are just never used toward the offerer. The catalogue's stricter
+    "answer codecs a subset of the offer" is therefore not applied; what the DUT then *sends* is judged on the wire
+    by the media rules (RFC4733-06 for events)."""
     if not _dut_answer(x, model):
         return
     for i, (om, am) in enumerate(_pairs(x)):
         if am.port == 0:
             continue
         offered = {_codec(om, f) for f in om.formats}
+        if offered - AUXILIARY:      # telephone-event or comfort noise alone carry no audio
+            offered -= AUXILIARY
         common = [f for f in am.formats if _codec(am, f) in offered]
         want = f"m= line {i + 1} with a format from the offer (frame {x.offer.frame}): {om.formats}"
         yield held(want, x.answer.frame) if common else broken(want, f"{am.formats}", x.answer.frame)
@@ -96,7 +106,7 @@ def directions(x, model):
 @rule("RFC3264-04", "M", Scope.DIALOG, "each new SDP in a dialog keeps the o= line but for a version one higher; an "
       "unchanged SDP keeps its version (8)")
 def origin_versions(d, model):
-    for sender in d.leg & model.dut:
+    for sender in sorted(d.leg & model.dut):      # sorted: findings in the same order on every run
         previous = None
         for p in d.packets:
             sdp = model.sdp(p)
@@ -149,6 +159,22 @@ def update_offer(d, model):
         want = "no outstanding offer when sending an UPDATE with an offer"
         yield broken(want, f"offer of frame {open_[0].offer.frame} unanswered", p.frame) if open_ else \
             held(want, p.frame)
+
+
+@rule("RFC3311-03", "R", Scope.MESSAGE, "a DUT that uses UPDATE (sends one, or accepts one with 2xx) lists UPDATE "
+      "in every Allow header it sends (RFC 3311 5.1; RFC 3261 20.5)")
+def allow_lists_update(p, model):
+    """Support is shown by behaviour in the same capture; a DUT that never uses UPDATE is not judged here (whether
+    it should is a PICS question for the UPDATE suite)."""
+    m = p.msg
+    if not m.has("Allow"):
+        return
+    used = model.dut_update_use
+    if used is None:
+        return
+    want = f"UPDATE in Allow (the DUT uses UPDATE: frame {used.frame})"
+    yield held(want, p.frame) if "update" in option_tags(m, "Allow") else \
+        broken(want, f"Allow: {', '.join(m.values('Allow'))}", p.frame)
 
 
 def _key_salt_octets(b64: str) -> int | None:
@@ -209,3 +235,42 @@ def crypto_over_tls(p, model):
     if sdp is not None and any(m.crypto for m in sdp.media):
         want = "a=crypto only over TLS"
         yield held(want, p.frame) if p.transport == "TLS" else broken(want, f"a=crypto over {p.transport}", p.frame)
+
+
+# ---- RFC 4733 in SDP ------------------------------------------------------------------------------------------------
+
+def _telephone_event(media) -> tuple[int, str | None] | None:
+    """(PT, fmtp) of the first telephone-event/8000 format listed on the m= line."""
+    for f in media.formats:
+        mapped = media.rtpmap.get(int(f)) if f.isdigit() else None
+        if mapped and mapped[0].lower() == "telephone-event" and mapped[1] == 8000:
+            return int(f), media.fmtp.get(int(f))
+    return None
+
+
+def _te_outcome(media, label: str, frame: int):
+    want = f"a=rtpmap:<pt> telephone-event/8000 with events 0-15 on {label}"
+    te = _telephone_event(media)
+    if te is None:
+        return broken(want, f"formats {media.formats} without telephone-event/8000", frame)
+    codes = event_codes(te[1])
+    if codes is None or not set(range(16)) <= codes:
+        return broken(want, f"a=fmtp:{te[0]} {te[1]}", frame)
+    return held(f"{want} (PT {te[0]}{', fmtp ' + te[1] if te[1] else ''})", frame)
+
+
+@rule("RFC4733-01", "M", Scope.OFFER_ANSWER, "the DUT's SDP lists telephone-event/8000 on every audio stream it "
+      "offers, and in its answer wherever the offer had it, with events 0-15 (fmtp absent = 0-15) (RFC 4733 7.1.1; "
+      "MED-03)", requirements=["MED-03"])
+def telephone_event_in_sdp(x, model):
+    """Lync/SfB Mediation Servers carry DTMF only as RFC 4733 events (PT 101, events 0-16); a trunk peer that does
+    not negotiate telephone-event loses DTMF. An answer to an offer without telephone-event cannot add a usable one,
+    so it is not judged; neither is an audio stream refused with port 0."""
+    if x.offer.src in model.dut:
+        for i, m in enumerate(x.offer_sdp.media):
+            if m.kind == "audio" and m.port != 0 and m.is_rtp:
+                yield _te_outcome(m, f"offered m= line {i + 1}", x.offer.frame)
+    if _dut_answer(x, model):
+        for i, (om, am) in enumerate(_pairs(x)):
+            if am.kind == "audio" and am.port != 0 and am.is_rtp and _telephone_event(om) is not None:
+                yield _te_outcome(am, f"answered m= line {i + 1} (offered in frame {x.offer.frame})", x.answer.frame)
