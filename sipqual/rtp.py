@@ -2,15 +2,18 @@
 
 Why a model and not a packet list: a qualification capture is mostly RTP, and checks ask per-stream questions (did
 media flow both ways, in which payload type, with gaps, at what jitter, is it SRTP where SRTP was negotiated, did
-RTCP come often enough). Each stream keeps counters and a few bounded samples (the first payload bytes, the sequence
-gaps, the candidate telephone-event packets), so memory does not grow with the length of a call.
+RTCP come often enough, did it stop while on hold, did it say BYE, is its RTCP SRTCP). Each stream keeps counters and
+a few bounded samples (the first payload bytes, the sequence gaps, the candidate telephone-event packets, the first
+comfort-noise level bytes, its runs of activity between silences), and each RTCP flow its BYEs and the tail bytes of
+its first compounds, so memory does not grow with the length of a call.
 
 Conventions: a stream is one direction, keyed by (src, sport, dst, dport, SSRC), as RFC 3550 defines a source.
 Jitter is RFC 3550 section 6.4.1 / A.8 interarrival jitter per payload type; the clock rate is 8000 for the static
 G.711/G.722/CN types, the SDP ``rtpmap`` rate for a dynamic type when the SDP is in the capture, else 8000 (jitter
 for dynamic types is computed for all likely clock rates while streaming, and the right one is picked once the SDP
 is known). SDP facts are attached by :meth:`MediaModel.apply_sdp` after the SIP side is read: a stream is described
-by the SDP of its *receiver* (the ``c=``/``m=`` address it is sent to).
+by the SDP of its *receiver* (the ``c=``/``m=`` address it is sent to), an RTCP flow by the receiver's SDP whose
+RTCP address it is sent to.
 """
 
 from __future__ import annotations
@@ -35,6 +38,14 @@ MAX_GAPS = 16                # sequence discontinuities kept per stream (all are
 MAX_SIZES = 16               # distinct payload sizes / timestamp steps kept per payload type
 MAX_EVENT_PACKETS = 4096     # candidate RFC 4733 packets kept per stream
 ENTROPY_SAMPLE = 2048        # payload bytes per stream sampled for the cleartext test, then dropped
+ACTIVITY_GAP = 1.0           # s: a longer silence between two packets of a stream starts a new activity run
+MAX_ACTIVITY = 64            # activity runs kept per stream; past that the last run absorbs the rest (overflow)
+SMALL_PAYLOAD = 24           # bytes: dynamic-PT payloads up to this size are sampled as possible comfort noise
+MAX_CN_PTS = 8               # payload types sampled that way per stream
+MAX_CN_SAMPLE = 4            # (frame, first byte) kept per such payload type
+MAX_RTCP_TAILS = 64          # RTCP compounds per flow whose tail bytes are kept (SRTCP trailer check)
+RTCP_TAIL = 32               # bytes kept from the end of each of those compounds
+MAX_BYES = 16                # RTCP BYE packets kept per flow (the last one always)
 RANDOM_ENTROPY = 7.5         # bits/byte: encrypted payloads measure ~7.9 on 2 KB; G.711 audio well below
 SRTP_TAGS = {"AES_CM_128_HMAC_SHA1_80": 10, "AES_CM_128_HMAC_SHA1_32": 4, "AES_256_CM_HMAC_SHA1_80": 10,
              "AES_256_CM_HMAC_SHA1_32": 4, "AES_192_CM_HMAC_SHA1_80": 10, "AES_192_CM_HMAC_SHA1_32": 4,
@@ -159,6 +170,39 @@ class SdpRef:
         return self.media.rtpmap
 
 
+@dataclass(frozen=True)
+class Activity:
+    """A run of packets of one stream without a silence longer than :data:`ACTIVITY_GAP` inside it."""
+
+    start: float
+    end: float
+    first_frame: int
+    packets: int
+    open_ended: bool = False   # the run cap was reached: this last run absorbed later runs, silences unknown
+
+
+class SmallPayloads:
+    """Possible comfort noise (RFC 3389) on one payload type: PT 13 packets of any size, dynamic-PT packets of up to
+    :data:`SMALL_PAYLOAD` bytes. Counts are exact, the sample is the first :data:`MAX_CN_SAMPLE` packets, and the
+    first packet whose first byte (the noise level) has its top bit set, or that has no byte, is kept."""
+
+    __slots__ = ("packets", "sample", "high", "first_high")
+
+    def __init__(self):
+        self.packets = self.high = 0
+        self.sample: list[tuple[int, int]] = []          # (frame, first byte or -1 for an empty payload)
+        self.first_high: tuple[int, int] | None = None
+
+    def add(self, frame: int, level: int) -> None:
+        self.packets += 1
+        if len(self.sample) < MAX_CN_SAMPLE:
+            self.sample.append((frame, level))
+        if level > 127 or level < 0:
+            self.high += 1
+            if self.first_high is None:
+                self.first_high = (frame, level)
+
+
 class RtpStream:
     """One RTP source in one direction. Counters are exact; samples are bounded (see module constants)."""
 
@@ -184,6 +228,11 @@ class RtpStream:
         self.bad_version: list[int] = []   # frames on this stream's address pair that were not RTP version 2
         self.sdp: SdpRef | None = None
         self.events: list[DtmfEvent] = []
+        self.small: dict[int, SmallPayloads] = {}      # PT -> possible comfort noise (see SmallPayloads)
+        # activity runs: (start time, first frame, packets before it) per run, end time of each closed run
+        self._run_starts: list[tuple[float, int, int]] = []
+        self._run_ends: list[float] = []
+        self.activity_overflow = False
 
     @property
     def key(self) -> tuple[str, int, str, int, int]:
@@ -199,8 +248,11 @@ class RtpStream:
             self.first_frame, self.first_time = frame, when
             self.max_seq = seq
             self.received_window = 1
+            self._run_starts.append((when, frame, 0))
         else:
             self._sequence(frame, seq)
+            if when - self.last_time > ACTIVITY_GAP:
+                self._new_run(frame, when)
         self.packets += 1
         self.last_frame, self.last_time = frame, when
         if marker:
@@ -209,12 +261,29 @@ class RtpStream:
         if stats is None:
             stats = self.by_pt[pt] = PtStats(pt)
         stats.add(when, seq, ts, plen)
-        if pt >= 96 and plen == 4 and len(self.event_packets) < MAX_EVENT_PACKETS:
-            self.event_packets.append((frame, when, seq, ts, marker, pt, payload[hlen:hlen + 4]))
+        if pt == 13 or (pt >= 96 and plen <= SMALL_PAYLOAD):
+            if plen == 4 and pt >= 96 and len(self.event_packets) < MAX_EVENT_PACKETS:
+                self.event_packets.append((frame, when, seq, ts, marker, pt, payload[hlen:hlen + 4]))
+            self._small_payload(pt, frame, payload[hlen] if plen > 0 else -1)
         if self._sample is not None:
             self._sample += payload[hlen:hlen + plen]
             if len(self._sample) >= ENTROPY_SAMPLE:
                 self._entropy, self._sample = entropy(self._sample), None
+
+    def _new_run(self, frame: int, when: float) -> None:
+        if len(self._run_starts) < MAX_ACTIVITY:
+            self._run_ends.append(self.last_time)
+            self._run_starts.append((when, frame, self.packets))
+        else:
+            self.activity_overflow = True
+
+    def _small_payload(self, pt: int, frame: int, level: int) -> None:
+        sample = self.small.get(pt)
+        if sample is None:
+            if len(self.small) >= MAX_CN_PTS:
+                return
+            sample = self.small[pt] = SmallPayloads()
+        sample.add(frame, level)
 
     def _sequence(self, frame: int, seq: int) -> None:
         delta = (seq - self.max_seq) & 0xFFFF
@@ -264,6 +333,19 @@ class RtpStream:
         return sum(1 for g in self.gaps if g.kind == "gap" and g.missing <= 0)
 
     # ---- facts checks read ---------------------------------------------------------------------------------------
+    @property
+    def activity(self) -> list[Activity]:
+        """The stream's runs of packets, split at silences longer than :data:`ACTIVITY_GAP`, in time order. At most
+        :data:`MAX_ACTIVITY`: past that the last run is ``open_ended`` (it covers later silences too)."""
+        runs = []
+        ends = self._run_ends + [self.last_time]
+        counts = [p for _t, _f, p in self._run_starts[1:]] + [self.packets]
+        for (start, frame, before), end, after in zip(self._run_starts, ends, counts):
+            runs.append(Activity(start, end, frame, after - before))
+        if runs and self.activity_overflow:
+            runs[-1] = Activity(runs[-1].start, runs[-1].end, runs[-1].first_frame, runs[-1].packets, True)
+        return runs
+
     @property
     def payload_types(self) -> list[int]:
         return sorted(self.by_pt)
@@ -386,6 +468,24 @@ def build_events(stream: RtpStream, pt: int) -> list[DtmfEvent]:
     return sorted(events.values(), key=lambda e: e.first_frame)
 
 
+@dataclass(frozen=True)
+class RtcpTail:
+    """The end of one RTCP compound as sent: where an SRTCP trailer (E flag and index, MKI, tag) would be."""
+
+    frame: int
+    length: int
+    tail: bytes                 # the last RTCP_TAIL bytes (all of them for a shorter compound)
+    ends: tuple[int, ...]       # offsets where an RTCP packet of the compound ended, as walked from its start
+    parsed: bool                # the walk ended exactly at the end: the whole compound reads as plain RTCP
+
+    def word_before(self, trailer: int) -> int | None:
+        """The 32-bit word ``trailer`` bytes before the end (an SRTCP E flag || index), if it was kept."""
+        if trailer > len(self.tail) or trailer < 4:
+            return None
+        at = len(self.tail) - trailer
+        return int.from_bytes(self.tail[at:at + 4], "big")
+
+
 class RtcpFlow:
     """RTCP in one direction between two transport addresses: compound packets and what they were made of."""
 
@@ -401,8 +501,14 @@ class RtcpFlow:
         self.bad_start: int | None = None  # first frame whose compound does not start with SR or RR
         self.no_cname: int | None = None   # first frame of a readable compound without SDES CNAME
         self.bye_frame: int | None = None
+        self.byes: list[tuple[int, float, tuple[int, ...]]] = []   # (frame, time, SSRCs named) of BYE packets
         self.max_gap = 0.0
         self.max_gap_frame: int | None = None
+        self.max_gap_end = 0.0             # time of the compound that ended the longest gap
+        # the first compounds' (frame, length, last RTCP_TAIL bytes, offsets where a packet of the compound ends,
+        # whether the whole compound parsed as RTCP): enough to check an SRTCP trailer once the SDP is known
+        self.tails: list[RtcpTail] = []
+        self.sdp: SdpRef | None = None     # the receiver's SDP media section (see MediaModel.apply_sdp)
 
     @property
     def key(self) -> tuple[str, int, str, int]:
@@ -412,7 +518,7 @@ class RtcpFlow:
         if self.compounds == 0:
             self.first_frame, self.first_time = frame, when
         elif when - self.last_time > self.max_gap:
-            self.max_gap, self.max_gap_frame = when - self.last_time, frame
+            self.max_gap, self.max_gap_frame, self.max_gap_end = when - self.last_time, frame, when
         self.compounds += 1
         self.last_frame, self.last_time = frame, when
         if payload[1] not in (RTCP_SR, RTCP_RR) and self.bad_start is None:
@@ -420,6 +526,7 @@ class RtcpFlow:
         if len(payload) >= 8 and len(self.ssrcs) < 16:
             self.ssrcs.add(int.from_bytes(payload[4:8], "big"))
         off, n, cname = 0, len(payload), False
+        ends: list[int] = []
         while off + 4 <= n:
             if payload[off] >> 6 != 2:
                 break
@@ -429,13 +536,26 @@ class RtcpFlow:
             self.types[ptype] = self.types.get(ptype, 0) + 1
             if ptype == RTCP_SDES:
                 cname = self._sdes(payload[off + 4:off + length], payload[off] & 0x1F) or cname
-            elif ptype == RTCP_BYE and self.bye_frame is None:
-                self.bye_frame = frame
+            elif ptype == RTCP_BYE:
+                self._bye(frame, when, payload[off + 4:off + 4 + 4 * min(payload[off] & 0x1F, (length - 4) // 4)])
             off += length
+            if len(ends) < 16:
+                ends.append(off)
         if off != n:
             self.opaque += 1
         elif not cname and self.no_cname is None:
             self.no_cname = frame
+        if len(self.tails) < MAX_RTCP_TAILS:
+            self.tails.append(RtcpTail(frame, n, bytes(payload[-RTCP_TAIL:]), tuple(ends), off == n))
+
+    def _bye(self, frame: int, when: float, ssrcs: bytes) -> None:
+        if self.bye_frame is None:
+            self.bye_frame = frame
+        entry = (frame, when, tuple(int.from_bytes(ssrcs[i:i + 4], "big") for i in range(0, len(ssrcs), 4)))
+        if len(self.byes) < MAX_BYES:
+            self.byes.append(entry)
+        else:
+            self.byes[-1] = entry
 
     def _sdes(self, body: bytes, chunks: int) -> bool:
         """Walk SDES chunks (SSRC, then items until a zero type, padded to 32 bits); True if a CNAME was there."""
@@ -509,25 +629,58 @@ class MediaModel:
     def apply_sdp(self, offers: Iterable[tuple[int, float, Sdp]]) -> None:
         """Attach to each stream the receiver's SDP media section (the latest one announcing the stream's destination
         before it started, else the first after), then decode its RFC 4733 events: the telephone-event payload
-        type from that SDP, or 101 (the Microsoft default) where no SDP describes the stream."""
+        type from that SDP, or 101 (the Microsoft default) where no SDP describes the stream. Each RTCP flow gets
+        the receiver's media section whose RTCP destination it is sent to (see :func:`rtcp_destinations`)."""
         by_dest: dict[tuple[str, int], list[SdpRef]] = {}
+        by_rtcp: dict[tuple[str, int], list[SdpRef]] = {}
         for frame, when, sdp in sorted(offers, key=lambda o: o[1]):
             for media in sdp.media:
                 conn = media.effective_connection
                 if conn is None or media.port <= 0:
                     continue
-                by_dest.setdefault((conn.address.split("/")[0], media.port), []).append(SdpRef(frame, when, media))
-        times = {dest: [r.time for r in refs] for dest, refs in by_dest.items()}
+                ref = SdpRef(frame, when, media)
+                by_dest.setdefault((conn.address.split("/")[0], media.port), []).append(ref)
+                for dest in rtcp_destinations(media):
+                    by_rtcp.setdefault(dest, []).append(ref)
+        dest_times = {dest: [r.time for r in refs] for dest, refs in by_dest.items()}
+        rtcp_times = {dest: [r.time for r in refs] for dest, refs in by_rtcp.items()}
         for s in self.streams.values():
-            refs = by_dest.get((s.dst, s.dport))
-            if refs:    # one address may be announced thousands of times (an agent reusing its media port)
-                i = bisect_right(times[(s.dst, s.dport)], s.first_time + SDP_SLACK)
-                s.sdp = refs[i - 1] if i else refs[0]
+            key = (s.dst, s.dport)
+            s.sdp = _latest(by_dest.get(key), dest_times.get(key), s.first_time)
             for pt in telephone_event_pts(s):
                 s.events.extend(build_events(s, pt))
+        for f in self.rtcp.values():
+            key = (f.dst, f.dport)
+            f.sdp = _latest(by_rtcp.get(key), rtcp_times.get(key), f.first_time)
 
     def events(self) -> list[DtmfEvent]:
         return sorted((e for s in self.streams.values() for e in s.events), key=lambda e: e.first_frame)
+
+
+def _latest(refs: list[SdpRef] | None, times: list[float] | None, start: float) -> SdpRef | None:
+    """The latest of ``refs`` (in time order, made at ``times``) made before ``start`` (with the slack), else the
+    first one. One address may be announced thousands of times (an agent reusing its media port): bisect."""
+    if not refs or not times:
+        return None
+    i = bisect_right(times, start + SDP_SLACK)
+    return refs[i - 1] if i else refs[0]
+
+
+def rtcp_destinations(media: Media) -> list[tuple[str, int]]:
+    """Where RTCP for an SDP media section is sent: the RTP port + 1 (RFC 3550 section 11), the RTP port itself
+    with ``a=rtcp-mux`` (RFC 5761), and the ``a=rtcp:`` port and address (RFC 3605)."""
+    conn = media.effective_connection
+    if conn is None or media.port <= 0:
+        return []
+    addr = conn.address.split("/")[0]
+    dests = [(addr, media.port + 1)]
+    if media.has_attribute("rtcp-mux"):
+        dests.append((addr, media.port))
+    for value in media.attribute_values("rtcp"):
+        parts = (value or "").split()
+        if parts and parts[0].isdigit():
+            dests.append((parts[3] if len(parts) >= 4 else addr, int(parts[0])))
+    return list(dict.fromkeys(dests))
 
 
 def telephone_event_pts(stream: RtpStream) -> list[int]:
@@ -542,6 +695,22 @@ def srtp_tag_len(media: Media) -> int | None:
         if c.suite.upper() in SRTP_TAGS:
             return SRTP_TAGS[c.suite.upper()]
     return None
+
+
+def srtcp_trailers(media: Media) -> list[tuple[int, int, bool, str]]:
+    """Per ``a=crypto`` line with a known suite (RFC 4568): (tag length, MKI length, E flag expected, suite). The E
+    flag is clear only with the ``UNENCRYPTED_SRTCP`` session parameter (RFC 4568 section 6.3.2)."""
+    found = []
+    for c in media.crypto:
+        tag = SRTP_TAGS.get(c.suite.upper())
+        if tag is None:
+            continue
+        mki = c.mki.partition(":")[2] if c.mki else ""
+        encrypted = "UNENCRYPTED_SRTCP" not in {p.upper() for p in c.session_params}
+        entry = (tag, int(mki) if mki.isdigit() else 0, encrypted, c.suite.upper())
+        if entry not in found:
+            found.append(entry)
+    return found
 
 
 def mki_len(media: Media) -> int:

@@ -3,6 +3,7 @@
 capture made for it, it reports the faulty frame, with no other media rule broken (the fault is exactly what the rule
 judges)."""
 
+import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,18 +21,38 @@ CASES = {
     "RFC3550-01": ("good-call", 11),     # two sequence numbers skipped
     "RFC3550-02": ("good-call", 26),     # a new SSRC with no SDP exchanged
     "RFC3550-03": ("good-call", 14),     # RTCP compound starting with SDES
-    "RFC3550-04": ("good-call", 78),     # 32 s without RTCP during a 36 s stream
+    "RFC3550-04": ("good-call", 81),     # 32 s without RTCP during a 36 s stream
+    "RFC3550-05": ("good-call", 44),     # no RTCP BYE after the stream's last packet (the capture goes on 36 s)
     "RFC3551-01": ("good-call", 3),      # PCMU timestamps running at 16 kHz
+    "RFC3389-01": ("good-call", 42),     # comfort noise whose first byte (the level) has the top bit set
     "RFC4733-02": ("good-call", 19),     # event code 20 where 0-15 was negotiated
     "RFC4733-03": ("good-call", 19),     # first event packet without the marker
     "RFC4733-04": ("good-call", 23),     # one end packet instead of three
+    "RFC4733-06": ("good-call", 19),     # events on the DUT's own PT 96 where the peer's SDP says 101
     "RFC3711-01": ("good-srtp", 3),      # RTP/SAVP negotiated, cleartext G.711 sent
+    "RFC3711-02": ("good-srtp", 14),     # RTP/SAVP negotiated, plain RTCP sent (no SRTCP trailer)
+    "RFC3264-06": ("good-hold", 17),     # RTP sent while the peer's re-INVITE said a=sendonly
+}
+
+#: further faults built on the fly by make_fixtures.VARIANTS: name -> (rule, frame of the violation)
+VARIANT_CASES = {
+    "RFC3389-01-unlisted": ("RFC3389-01", 42),   # CN sent, PT 13 not on the peer's m= line
+    "RFC3264-06-rtcp": ("RFC3264-06", 30),       # no RTCP during a 22 s hold (frame: the next compound)
+    "RFC3264-06-own": ("RFC3264-06", 17),        # the DUT's own answer said inactive, it sent anyway
+    "RFC3711-02-index": ("RFC3711-02", 45),      # SRTCP index 3 after 1
 }
 
 
+def make_fixtures():
+    spec = importlib.util.spec_from_file_location("make_media_fixtures", FIXTURES / "make_fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @lru_cache(maxsize=None)
-def findings(name: str) -> tuple:
-    trace = read_trace(FIXTURES / f"{name}.pcapng")
+def findings(name: str, directory: Path = FIXTURES) -> tuple:
+    trace = read_trace(directory / f"{name}.pcapng")
     assert trace.sip and trace.rtp and not trace.findings, f"{name}: reader problems {trace.findings}"
     return tuple(evaluate_media(trace, {DUT}))
 
@@ -49,10 +70,7 @@ def test_rule_holds_on_its_good_capture(rule):
     assert any(f.ok and f.rule == rule for f in good), f"{rule} was not exercised by {CASES[rule][0]}"
 
 
-@pytest.mark.parametrize("rule", sorted(CASES))
-def test_rule_fails_on_its_failing_capture_at_the_right_frame(rule):
-    frame = CASES[rule][1]
-    bad = [f for f in findings(f"fail-{rule}") if not f.ok]
+def assert_only(bad: list, rule: str, frame: int) -> None:
     assert {f.rule for f in bad} == {rule}, [f.message for f in bad]
     assert any(frame in f.frames for f in bad), [f.message for f in bad]
     for f in bad:
@@ -60,5 +78,59 @@ def test_rule_fails_on_its_failing_capture_at_the_right_frame(rule):
         assert f.message.endswith(f"(frame {', '.join(map(str, f.frames))})")
 
 
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_rule_fails_on_its_failing_capture_at_the_right_frame(rule):
+    assert_only([f for f in findings(f"fail-{rule}") if not f.ok], rule, CASES[rule][1])
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANT_CASES))
+def test_further_faults_are_caught_by_their_rule_alone(variant, tmp_path):
+    make_fixtures().VARIANTS[variant]().write(tmp_path / f"{variant}.pcapng")
+    rule, frame = VARIANT_CASES[variant]
+    assert_only([f for f in findings(variant, tmp_path) if not f.ok], rule, frame)
+
+
+def test_fixtures_regenerate_byte_for_byte(tmp_path):
+    make_fixtures().main(tmp_path)
+    made = sorted(p.name for p in tmp_path.iterdir())
+    assert made == sorted(p.name for p in FIXTURES.glob("*.pcapng"))
+    for name in made:
+        assert (tmp_path / name).read_bytes() == (FIXTURES / name).read_bytes(), name
+        assert (tmp_path / name).stat().st_size < 20_000, name
+
+
+def test_srtcp_bye_is_not_judged_and_plain_bye_is_seen():
+    """RFC3550-05 says nothing on SRTCP flows (a BYE would be encrypted), and holds on the plain call's BYE."""
+    assert not [f for f in findings("good-srtp") if f.rule == "RFC3550-05"]
+    assert [f.frames for f in findings("good-call") if f.rule == "RFC3550-05"] == [[45]]
+
+
 def test_media_the_dut_did_not_send_is_not_judged():
     assert not list(evaluate_media(read_trace(FIXTURES / "fail-RFC3550-01.pcapng"), {"192.0.2.99"}))
+
+
+@pytest.mark.parametrize("e_flag, held", [(0, True), (1, False)])
+def test_srtcp_trailer_follows_the_crypto_line(e_flag, held):
+    """A 4-byte tag (*_32), a 2-byte MKI and UNENCRYPTED_SRTCP: the index sits 10 bytes before the end, E clear."""
+    import struct
+
+    from sipqual.rtp import MediaModel
+    from sipqual.rules.media import MediaContext, srtcp_packets
+    from sipqual.sdp import parse_sdp
+    from sipqual.trace import Trace
+
+    sdp = parse_sdp("v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+                    "m=audio 16000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_32 "
+                    "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^31|1:2 UNENCRYPTED_SRTCP\r\n")
+    rr = struct.pack(">BBHI", 0x80, 201, 1, 0x1234)
+    sdes = struct.pack(">BBHI", 0x81, 202, 2, 0x1234) + b"\x01\x02ab"
+    m = MediaModel()
+    for i in range(5, 9):
+        trailer = struct.pack(">I", e_flag << 31 | i) + b"\x00\x07" + bytes([i]) * 4
+        assert m.feed(i, 10.0 + 5 * i, None, DUT, 30001, "192.0.2.10", 16001, rr + sdes + trailer)
+    m.apply_sdp([(1, 9.0, sdp)])
+    (flow,) = m.rtcp_flows
+    (outcome,) = srtcp_packets(flow, MediaContext(Trace(Path("x.pcapng"), media=m), {DUT}))
+    assert (outcome.observed is None) == held, outcome
+    assert "a 2-byte MKI and a 4-byte tag" in outcome.expected
+    assert held or outcome.observed.startswith("E flag 1")

@@ -186,3 +186,71 @@ def test_memory_per_stream_does_not_grow_with_its_length():
 
     small, large = model_size(500), model_size(30_000)
     assert large - small < 400 * 1024, (small, large)
+
+
+def test_activity_runs_split_at_silences_and_are_capped():
+    from sipqual.rtp import ACTIVITY_GAP, MAX_ACTIVITY
+    m = MediaModel()
+    times = [0.0, 0.02, 0.04, 0.04 + ACTIVITY_GAP + 0.5, 0.04 + ACTIVITY_GAP + 0.52, 10.0]
+    for i, t in enumerate(times):
+        m.feed(i + 1, 100.0 + t, None, A, 16000, B, 30000, rtp(i, 160 * i))
+    runs = one_stream(m).activity
+    assert [(r.first_frame, r.packets, round(r.end - r.start, 2)) for r in runs] == [(1, 3, 0.04), (4, 2, 0.02),
+                                                                                     (6, 1, 0.0)]
+    assert not any(r.open_ended for r in runs) and not one_stream(m).activity_overflow
+    capped = MediaModel()
+    for i in range(MAX_ACTIVITY + 10):                 # a packet every 2 s: each one a run of its own
+        capped.feed(i + 1, 2.0 * i, None, A, 16000, B, 30000, rtp(i, 16000 * i))
+    runs = one_stream(capped).activity
+    assert len(runs) == MAX_ACTIVITY and runs[-1].open_ended and runs[-1].packets == 11
+    assert runs[-1].end == 2.0 * (MAX_ACTIVITY + 9) and sum(r.packets for r in runs) == MAX_ACTIVITY + 10
+
+
+def test_comfort_noise_levels_sampled_per_payload_type():
+    from sipqual.rtp import MAX_CN_SAMPLE
+    m = MediaModel()
+    pkts = [rtp(i, 160 * i, pt=13, payload=bytes([40 + i, 1, 2])) for i in range(6)]
+    pkts += [rtp(6, 960, pt=13, payload=b"\x90"), rtp(7, 1120, pt=13, payload=b"")]     # top bit set; no level
+    pkts += [rtp(8, 1280, pt=118, payload=b"\x30")]                                     # a dynamic small payload
+    pkts += [rtp(9, 1440, pt=118, payload=bytes(100))]                                  # too big to be CN
+    feed(m, pkts)
+    s = one_stream(m)
+    cn = s.small[13]
+    assert cn.packets == 8 and len(cn.sample) == MAX_CN_SAMPLE and cn.sample[0] == (1, 40)
+    assert cn.high == 2 and cn.first_high == (7, 0x90)
+    assert s.small[118].packets == 1 and s.small[118].sample == [(9, 0x30)]
+    assert s.by_pt[118].packets == 2
+
+
+def test_rtcp_byes_tails_and_gap_end():
+    from sipqual.rtp import MAX_BYES, MAX_RTCP_TAILS
+    rr = struct.pack(">BBHI", 0x80, 201, 1, 0x1234)
+    bye = struct.pack(">BBHII", 0x82, 203, 2, 0x1234, 0x5678)
+    m = MediaModel()
+    m.feed(1, 10.0, None, A, 16001, B, 30001, rr)
+    m.feed(2, 17.0, None, A, 16001, B, 30001, rr + bye)
+    (f,) = m.rtcp_flows
+    assert f.byes == [(2, 17.0, (0x1234, 0x5678))] and f.bye_frame == 2
+    assert f.max_gap == 7.0 and f.max_gap_end == 17.0
+    assert [(t.frame, t.length, t.ends, t.parsed) for t in f.tails] == [(1, 8, (8,), True), (2, 20, (8, 20), True)]
+    assert f.tails[1].word_before(12) == 0x82CB_0002 and f.tails[1].word_before(40) is None
+    for i in range(MAX_RTCP_TAILS + MAX_BYES):
+        m.feed(3 + i, 20.0 + i, None, A, 16001, B, 30001, rr + bye)
+    assert len(f.tails) == MAX_RTCP_TAILS and len(f.byes) == MAX_BYES and f.byes[-1][0] == 2 + MAX_RTCP_TAILS + MAX_BYES
+    assert f.bye_frame == 2
+
+
+@pytest.mark.parametrize("extra, dport", [("", 16001), ("a=rtcp-mux\r\n", 16000), ("a=rtcp:17000\r\n", 17000),
+                                          ("a=rtcp:17002 IN IP4 192.0.2.99\r\n", 17002)])
+def test_rtcp_flow_gets_the_receivers_sdp_by_its_rtcp_address(extra, dport):
+    dst = "192.0.2.99" if "192.0.2.99" in extra else B
+    sdp = parse_sdp(f"v=0\r\no=- 1 1 IN IP4 {B}\r\ns=-\r\nc=IN IP4 {B}\r\nt=0 0\r\nm=audio 16000 RTP/SAVP 0\r\n"
+                    "a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^31|1:4 "
+                    f"UNENCRYPTED_SRTCP\r\n{extra}")
+    m = MediaModel()
+    m.feed(1, 10.0, None, A, 30001, dst, dport, struct.pack(">BBHI", 0x80, 201, 1, 0x1234))
+    m.apply_sdp([(7, 9.0, sdp)])
+    (f,) = m.rtcp_flows
+    assert f.sdp is not None and f.sdp.frame == 7 and f.sdp.srtp
+    from sipqual.rtp import srtcp_trailers
+    assert srtcp_trailers(f.sdp.media) == [(4, 4, False, "AES_CM_128_HMAC_SHA1_32")]

@@ -1,5 +1,5 @@
-"""Media rules (RFC 3550, RFC 3551, RFC 4733, RFC 3711) on what the DUT sends: its RTP streams, its RTCP flows and
-its RFC 4733 events, read from the media model (:mod:`sipqual.rtp`).
+"""Media rules (RFC 3264 directions, RFC 3550, RFC 3551, RFC 3389, RFC 4733, RFC 3711) on what the DUT sends: its RTP
+streams, its RTCP flows and its RFC 4733 events, read from the media model (:mod:`sipqual.rtp`).
 
 They follow the registry's pattern (a :class:`~sipqual.rules.registry.Rule` per ID with severity, requirement IDs and
 description; a check yields one held or broken :class:`~sipqual.rules.registry.Outcome` per thing it examined), with
@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable, Iterable, Iterator
 
-from ..rtp import G711, STATIC_CLOCK, DtmfEvent, RtcpFlow, RtpStream, mki_len, srtp_tag_len
+from ..rtp import G711, SDP_SLACK, STATIC_CLOCK, DtmfEvent, RtcpFlow, RtpStream, mki_len, srtcp_trailers, \
+    srtp_tag_len
+from ..sdp import Media, event_codes
 from ..trace import Trace
 from ..verdict import Finding
 from .registry import Outcome, Rule, broken, held
@@ -26,7 +28,10 @@ RTCP_WATCHDOG_S = 30.0      # Lync/SfB drops a call after 30 s without RTCP (req
 SIGNALLING_SLACK_S = 0.5    # an SSRC change this close to an SDP exchange counts as caused by it
 CLOCK_TOLERANCE = 0.05      # observed timestamp rate within 5 % of the payload type's clock
 STATIC_NAMES = {0: "PCMU", 8: "PCMA", 13: "CN"}
-DEFAULT_EVENTS = "0-15"     # RFC 4733 section 7.1.1: no fmtp means events 0-15
+BYE_QUIET_S = 2.0           # a source left when the capture goes on this long (at least) without its RTP and RTCP
+RTCP_NOMINAL_S = 5.0        # RFC 3550 6.2 minimum RTCP interval, for a flow whose own interval is unknown
+HOLD_RTCP_S = 15.0          # a hold this long must show RTCP from the DUT inside it (RFC 3264 5.1, RFC 3550 6)
+DEFAULT_SRTCP = ((10, 0, True, "HMAC_SHA1_80"), (4, 0, True, "HMAC_SHA1_32"))   # no a=crypto (DTLS-SRTP)
 
 
 class MediaScope(str, Enum):
@@ -46,17 +51,37 @@ class MediaContext:
     sdp_times: dict[str, list[float]] = field(default_factory=dict)   # media address -> times of SDP naming it
     by_pair: dict[tuple, list[RtpStream]] = field(default_factory=dict)   # (src, sport, dst, dport) -> streams
     rtcp_by_pair: dict[tuple, list[RtcpFlow]] = field(default_factory=dict)   # (src, dst) -> RTCP flows
+    # (address, port) of an m= line -> (frame, time, media section) of every SDP announcing it, in time order
+    sdp_by_addr: dict[tuple[str, int], list[tuple[int, float, Media]]] = field(default_factory=dict)
+    start: float = 0.0          # time of the first packet the reader kept (SIP, RTP or RTCP)
+    end: float = 0.0            # time of the last one
+    session_ends: list[tuple[float, int, str]] = field(default_factory=list)   # SIP BYE/CANCEL to or from the DUT
 
     def __post_init__(self):
-        for _frame, when, sdp in self.trace.sdp_bodies():
+        for frame, when, sdp in self.trace.sdp_bodies():
             for media in sdp.media:
                 conn = media.effective_connection
                 if conn is not None:
-                    self.sdp_times.setdefault(conn.address.split("/")[0], []).append(when)
+                    addr = conn.address.split("/")[0]
+                    self.sdp_times.setdefault(addr, []).append(when)
+                    if media.port > 0:
+                        self.sdp_by_addr.setdefault((addr, media.port), []).append((frame, when, media))
+        for entries in self.sdp_by_addr.values():
+            entries.sort(key=lambda e: (e[1], e[0]))
         for s in self.trace.media.rtp_streams:
             self.by_pair.setdefault(s.key[:4], []).append(s)
         for f in self.trace.media.rtcp_flows:
             self.rtcp_by_pair.setdefault((f.src, f.dst), []).append(f)
+        media = self.trace.media
+        sip_times = [p.time for p in self.trace.sip]
+        firsts = sip_times[:1] and [min(sip_times)]
+        lasts = sip_times[:1] and [max(sip_times)]
+        firsts += [s.first_time for s in media.streams.values()] + [f.first_time for f in media.rtcp.values()]
+        lasts += [s.last_time for s in media.streams.values()] + [f.last_time for f in media.rtcp.values()]
+        self.start, self.end = (min(firsts), max(lasts)) if firsts else (0.0, 0.0)
+        self.session_ends = [(p.time, p.frame, p.msg.method) for p in self.trace.sip
+                             if p.msg.is_request and p.msg.method in ("BYE", "CANCEL")
+                             and (p.src in self.dut or p.dst in self.dut)]
 
     def units(self, scope: MediaScope) -> list:
         media = self.trace.media
@@ -65,6 +90,28 @@ class MediaContext:
         if scope is MediaScope.RTCP_FLOW:
             return [f for f in media.rtcp_flows if f.src in self.dut]
         return [e for e in media.events() if e.stream.src in self.dut]
+
+    def media_at(self, addr: str, port: int, when: float) -> tuple[int, float, Media] | None:
+        """The latest SDP media section announcing ``addr:port`` made by ``when`` (with the SDP slack), else the
+        first one made after."""
+        entries = self.sdp_by_addr.get((addr, port))
+        if not entries:
+            return None
+        made = [e for e in entries if e[1] <= when + SDP_SLACK]
+        return made[-1] if made else entries[0]
+
+    def flow_streams(self, f: RtcpFlow) -> list[RtpStream]:
+        """The real RTP streams an RTCP flow reports on: same addresses, RTP port one below (RFC 3550 section 11)
+        or the same port (rtcp-mux, RFC 5761)."""
+        pairs = ((f.src, f.sport - 1, f.dst, f.dport - 1), (f.src, f.sport, f.dst, f.dport))
+        return [s for pair in pairs for s in self.by_pair.get(pair, ()) if s.confirmed]
+
+    def stream_flows(self, s: RtpStream) -> list[RtcpFlow]:
+        return [f for f in self.rtcp_by_pair.get((s.src, s.dst), ()) if f.sport in (s.sport + 1, s.sport)]
+
+    def t(self, when: float) -> str:
+        """A capture time as seconds from the capture's first packet."""
+        return f"t={when - self.start:.1f} s"
 
     def signalled_between(self, stream: RtpStream, start: float, end: float) -> bool:
         """An SDP naming either end of the stream was exchanged in [start, end] (widened by the slack)."""
@@ -100,6 +147,99 @@ def _name(s: RtpStream) -> str:
 
 def _ptime_ms(s: RtpStream) -> int:
     return (s.sdp.media.ptime if s.sdp and s.sdp.media.ptime else None) or 20
+
+
+# ---- RFC 3264 -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Forbidden:
+    """A time span in which negotiated directions forbid a stream: from the SDP that forbade it (``start``) to the
+    SDP that allowed it again (``end``, None while the capture ends first)."""
+
+    start: float
+    frame: int
+    who: str                    # the address whose SDP forbade it
+    direction: str
+    end: float | None = None
+    end_frame: int | None = None
+
+
+def _forbidden_periods(s: RtpStream, ctx: MediaContext) -> list[_Forbidden]:
+    """When the DUT must not send ``s``: while the receiver's latest SDP for the stream's destination says sendonly
+    or inactive, or the DUT's own latest SDP for its source address says recvonly or inactive (RFC 3264 5.1, 6.1)."""
+    changes = sorted([(when, frame, s.dst, m.direction, m.direction in ("sendonly", "inactive"))
+                      for frame, when, m in ctx.sdp_by_addr.get((s.dst, s.dport), ())]
+                     + [(when, frame, s.src, m.direction, m.direction in ("recvonly", "inactive"))
+                        for frame, when, m in ctx.sdp_by_addr.get((s.src, s.sport), ())])
+    state = {s.dst: False, s.src: False}
+    periods: list[_Forbidden] = []
+    for when, frame, who, direction, forbids in changes:
+        before = any(state.values())
+        state[who] = forbids
+        if not before and forbids:
+            periods.append(_Forbidden(when, frame, who, direction))
+        elif before and not any(state.values()):
+            periods[-1].end, periods[-1].end_frame = when, frame
+    return periods
+
+
+def _rtcp_inside(f: RtcpFlow, a: float, b: float) -> bool | None:
+    """Whether flow ``f`` sent a compound between times a and b, from its first/last times and its longest gap
+    (None when those cannot tell)."""
+    if f.last_time < a or f.first_time > b:
+        return False
+    if a <= f.first_time <= b or a <= f.last_time <= b or f.max_gap < b - a:
+        return True
+    if f.max_gap_end - f.max_gap <= a and f.max_gap_end >= b:
+        return False
+    return None
+
+
+@media_rule("RFC3264-06", "R", MediaScope.RTP_STREAM, "no RTP in a direction the negotiated attributes forbid (the "
+            "receiver said sendonly/inactive, or the DUT said recvonly/inactive); RTCP keeps flowing meanwhile "
+            "(5.1, 6.1)", ["MED-05"])
+def direction_respected(s: RtpStream, ctx: MediaContext):
+    """Forbidden periods come from every SDP in the capture naming the stream's destination (the receiver's
+    sendonly/inactive) or its source (the DUT's recvonly/inactive), by address and port, whatever dialog carried
+    them: a period starts SIGNALLING_SLACK_S after the SDP that forbids and ends at the next SDP for either address
+    that allows again (less the slack). An SDP in a request that was then rejected still counts (no transaction
+    analysis here), and a hold by ``c=0.0.0.0`` names no address, so only the DUT's answer to it can forbid.
+    Activity comes from the stream's runs of packets (rtp.Activity, split at silences over rtp.ACTIVITY_GAP): a run
+    reaching into a period is a violation. Runs past the model's cap are not split, so a period they cover is not
+    judged. RTCP half: for a period closed by an allowing SDP and longer than HOLD_RTCP_S, the DUT's RTCP flow for
+    the stream (if it sends RTCP at all) must have a compound inside it."""
+    runs = s.activity
+    for p in _forbidden_periods(s, ctx):
+        start = p.start + SIGNALLING_SLACK_S
+        end = (p.end if p.end is not None else ctx.end + 1.0) - SIGNALLING_SLACK_S
+        if end <= start or p.start > s.last_time + SIGNALLING_SLACK_S \
+                or (p.end is not None and p.end < s.first_time - SIGNALLING_SLACK_S):
+            continue                  # too short to judge, or outside this stream's life
+        said = f"{p.who} said {p.direction} in frame {p.frame}"
+        where = f"{s.dst}:{s.dport}" + (f" from {s.src}:{s.sport}" if p.who == s.src else "")
+        inside = [r for r in runs if r.start <= end and r.end >= start]
+        if inside:
+            r = inside[0]
+            if r.open_ended and r.start < start:
+                continue              # the capped last run may hide a silence: cannot tell
+            sent = (f"{r.packets} packets from frame {r.first_frame} ({ctx.t(r.start)}) to {ctx.t(r.end)}, during "
+                    f"{ctx.t(start)}-" + (ctx.t(p.end) if p.end is not None else "the end"))
+            yield broken(f"no RTP to {where} after {said}", sent, r.first_frame)
+        else:
+            until = f" until frame {p.end_frame}" if p.end_frame is not None else ""
+            yield held(f"no RTP to {where} while {said}{until} ({_name(s)})", p.frame)
+        if p.end is None or p.end - p.start < HOLD_RTCP_S:
+            continue
+        for f in ctx.stream_flows(s)[:1]:
+            sent = _rtcp_inside(f, start, end)
+            want = f"RTCP on {_rtcp_name(f)} kept flowing while {said} ({ctx.t(p.start)}-{ctx.t(p.end)})"
+            if sent is True:
+                yield held(want, p.frame)
+            elif sent is False and f.first_time < start and f.last_time > end:
+                yield broken(want, f"no RTCP for {f.max_gap:.1f} s, from {ctx.t(f.max_gap_end - f.max_gap)} to "
+                             f"{ctx.t(f.max_gap_end)}", f.max_gap_frame)
+            elif sent is False:
+                yield broken(want, f"no RTCP from {ctx.t(start)} to {ctx.t(end)}", p.frame)
 
 
 # ---- RFC 3550 -----------------------------------------------------------------------------------------------------
@@ -167,8 +307,7 @@ def rtcp_compound(f: RtcpFlow, ctx: MediaContext):
 def rtcp_interval(s: RtpStream, ctx: MediaContext):
     if s.last_time - s.first_time <= RTCP_WATCHDOG_S:
         return                        # too short to judge
-    flows = [f for f in ctx.rtcp_by_pair.get((s.src, s.dst), ())
-             if f.sport in (s.sport + 1, s.sport)]      # RFC 3550 port + 1, or rtcp-mux (RFC 5761)
+    flows = ctx.stream_flows(s)      # RFC 3550 port + 1, or rtcp-mux (RFC 5761)
     want = f"RTCP from {s.src} at least every {RTCP_WATCHDOG_S:.0f} s during {_name(s)}"
     if not flows:
         yield broken(want, f"no RTCP in {s.last_time - s.first_time:.0f} s of RTP", s.first_frame)
@@ -181,6 +320,51 @@ def rtcp_interval(s: RtpStream, ctx: MediaContext):
         yield broken(want, f"{gap:.1f} s without RTCP", frame)
     else:
         yield held(f"RTCP at most {gap:.1f} s apart during {_name(s)}", f.first_frame)
+
+
+def _rtcp_name(f: RtcpFlow) -> str:
+    return f"RTCP {f.src}:{f.sport} -> {f.dst}:{f.dport}"
+
+
+def _source_left(f: RtcpFlow, end: float, ctx: MediaContext) -> str | None:
+    """Why the source of ``f`` is known to have left after its RTP ended at ``end``, or None (the capture may have
+    stopped while it still ran): the capture goes on without its RTP and RTCP for longer than 1.5 of its RTCP
+    intervals (and at least BYE_QUIET_S), or a SIP BYE/CANCEL to or from the DUT came after its last RTP packet, no
+    periodic RTCP followed it, and the capture goes on for BYE_QUIET_S after it (time for the RTCP BYE to show)."""
+    interval = (f.last_time - f.first_time) / (f.compounds - 1) if f.compounds > 1 else RTCP_NOMINAL_S
+    quiet = ctx.end - max(end, f.last_time)
+    if quiet >= max(BYE_QUIET_S, 1.5 * interval):
+        return f"the capture goes on for {quiet:.1f} s without its RTP or RTCP"
+    for when, frame, method in ctx.session_ends:
+        if when >= end - SIGNALLING_SLACK_S and f.last_time <= when + RTCP_NOMINAL_S and ctx.end - when >= BYE_QUIET_S:
+            return f"SIP {method} in frame {frame}"
+    return None
+
+
+@media_rule("RFC3550-05", "R", MediaScope.RTCP_FLOW, "an RTCP BYE when a source leaves: after the last RTP packet "
+            "of a stream that ended within the capture (6.3.7, 6.6)")
+def rtcp_bye(f: RtcpFlow, ctx: MediaContext):
+    """Judged per RTCP flow of the DUT, against the latest-ending RTP stream it reports on (RTP port one below, or
+    the same port with rtcp-mux): held when the flow carried a BYE at or after that stream's last packet (less the
+    signalling slack). Broken only when the source is known to have left (:func:`_source_left`); a capture that
+    stops while the media still runs says nothing. An SRTCP flow (compounds that do not parse past the first
+    packet) is not judged without a visible BYE: SRTCP encrypts everything after the first packet's 8 header bytes
+    (RFC 3711 3.4), so a BYE in it cannot be seen, and its absence proves nothing."""
+    streams = ctx.flow_streams(f)
+    if not streams:
+        return                        # RTCP without RTP of its own: no source end to relate a BYE to
+    last = max(streams, key=lambda s: (s.last_time, s.last_frame))
+    bye = next((b for b in reversed(f.byes) if b[1] >= last.last_time - SIGNALLING_SLACK_S), None)
+    if bye is not None:
+        named = f" naming SSRC {', '.join(f'0x{x:08x}' for x in bye[2])}" if bye[2] else ""
+        yield held(f"an RTCP BYE{named} on {_rtcp_name(f)} after the last packet of {_name(last)}", bye[0])
+        return
+    if f.opaque:
+        return                        # SRTCP: a BYE would be encrypted
+    why = _source_left(f, last.last_time, ctx)
+    if why is not None:
+        yield broken(f"an RTCP BYE on {_rtcp_name(f)} when {_name(last)} ended ({why})",
+                     "no RTCP BYE after the stream's last packet", last.last_frame)
 
 
 # ---- RFC 3551 -----------------------------------------------------------------------------------------------------
@@ -203,21 +387,52 @@ def static_payload_types(s: RtpStream, ctx: MediaContext):
             yield held(want, s.first_frame)
 
 
+# ---- RFC 3389 -----------------------------------------------------------------------------------------------------
+
+@media_rule("RFC3389-01", "R", MediaScope.RTP_STREAM, "comfort noise (PT 13, or a dynamic PT the receiver maps to "
+            "CN) only where the receiver's SDP lists it on the m= line; its first byte is a noise level 0-127 (3, 4)",
+            ["MED-04"])
+def comfort_noise(s: RtpStream, ctx: MediaContext):
+    """CN packets are PT 13 (any size) and dynamic payload types the receiver's SDP maps to CN, as sampled by the
+    model (dynamic ones only up to rtp.SMALL_PAYLOAD bytes, which real CN payloads are: a level byte and a few
+    spectral coefficients). Without a receiver's SDP in the capture nothing is judged (the payload might be SRTP);
+    on RTP/SAVP the level byte is encrypted, so only the m= line is judged."""
+    if s.sdp is None:
+        return
+    media = s.sdp.media
+    for pt, cn in sorted(s.small.items()):
+        if pt != 13 and (s.encoding(pt) or "").upper() != "CN":
+            continue
+        first = cn.sample[0][0]
+        count = s.by_pt[pt].packets
+        if str(pt) not in media.formats:
+            yield broken(f"comfort noise only on a payload type the receiver's SDP in frame {s.sdp.frame} lists "
+                         f"(m={media.kind} {media.port} {media.proto} {' '.join(media.formats)})",
+                         f"{count} CN packet(s) on PT {pt} on {_name(s)}", first)
+        elif s.sdp.srtp:
+            yield held(f"CN on PT {pt} listed in the receiver's SDP in frame {s.sdp.frame} (SRTP: the noise level "
+                       "is encrypted, not judged)", first)
+        elif cn.first_high is not None:
+            frame, level = cn.first_high
+            yield broken(f"a CN noise level 0-127 (first payload byte, top bit clear) on {_name(s)}",
+                         (f"level byte {level} (0x{level:02x})" if level >= 0 else "an empty CN payload")
+                         + f" in {cn.high} of {cn.packets} CN packets", frame)
+        else:
+            levels = ", ".join(str(v) for _f, v in cn.sample)
+            yield held(f"CN on PT {pt} listed in the receiver's SDP in frame {s.sdp.frame}, levels 0-127 "
+                       f"({count} packets; first levels {levels}) on {_name(s)}", first)
+
+
 # ---- RFC 4733 -----------------------------------------------------------------------------------------------------
 
 def _event_range(e: DtmfEvent) -> set[int]:
-    fmtp = e.stream.sdp.media.fmtp.get(e.pt) if e.stream.sdp else None
-    codes: set[int] = set()
-    for part in (fmtp or DEFAULT_EVENTS).split(","):
-        lo, _, hi = part.strip().partition("-")
-        if lo.isdigit() and (hi.isdigit() or not hi):
-            codes.update(range(int(lo), int(hi or lo) + 1))
-    return codes
+    """The event codes the receiver's telephone-event fmtp allows (none when it does not parse)."""
+    return event_codes(e.stream.sdp.media.fmtp.get(e.pt) if e.stream.sdp else None) or set()
 
 
 @media_rule("RFC4733-02", "M", MediaScope.DTMF_EVENT, "event codes within the negotiated events (0-9, 10 *, 11 #, "
             "12-15 A-D, 16 flash), one code per event (2.3)", ["MED-03"])
-def event_codes(e: DtmfEvent, ctx: MediaContext):
+def event_code_range(e: DtmfEvent, ctx: MediaContext):
     allowed = _event_range(e)
     span = f"{min(allowed)}-{max(allowed)}" if allowed else "none"
     want = f"an event code in {span} (the telephone-event fmtp) with one code per event at timestamp {e.ts}"
@@ -254,6 +469,44 @@ def event_end(e: DtmfEvent, ctx: MediaContext):
         yield held(want, e.end_frames[0])
 
 
+def _looks_like_events(packets: list[tuple]) -> bool:
+    """Candidate 4-byte payloads read as RFC 4733 events: the reserved R bit clear in all, and either an end (E)
+    bit or one timestamp shared by several packets (an event's packets share its timestamp)."""
+    if any(p[6][1] & 0x40 for p in packets):
+        return False
+    return any(p[6][1] & 0x80 for p in packets) or len({p[3] for p in packets}) < len(packets)
+
+
+@media_rule("RFC4733-06", "M", MediaScope.RTP_STREAM, "RFC 4733 events are sent with the telephone-event payload "
+            "type of the receiver's SDP; the payload types may differ per direction (RFC 3264 6.1)", ["MED-03"])
+def event_payload_type(s: RtpStream, ctx: MediaContext):
+    """Candidate event packets are 4-byte payloads on dynamic payload types (the model keeps them). A payload type
+    the receiver's SDP maps to telephone-event holds; one it maps to another encoding is that codec, not events;
+    one it does not map at all, carrying packets that read as events, is events on the wrong payload type (they
+    are invisible to the other RFC 4733 rules, which decode the receiver's telephone-event types only)."""
+    if s.sdp is None or not s.event_packets:
+        return
+    rtpmap = s.sdp.rtpmap
+    wanted = sorted(pt for pt, (enc, _clock, _ch) in rtpmap.items() if enc.lower() == "telephone-event")
+    by_pt: dict[int, list[tuple]] = {}
+    for p in s.event_packets:
+        by_pt.setdefault(p[5], []).append(p)
+    for pt, packets in sorted(by_pt.items()):
+        if pt in wanted:
+            yield held(f"RFC 4733 events on PT {pt}, the receiver's telephone-event PT (SDP in frame "
+                       f"{s.sdp.frame}), on {_name(s)}", packets[0][0])
+        elif pt in rtpmap or not _looks_like_events(packets):
+            continue                  # another codec's small payloads
+        else:
+            want = (f"events on PT {'/'.join(map(str, wanted))}, the receiver's telephone-event PT (SDP in frame "
+                    f"{s.sdp.frame})") if wanted else \
+                f"events on PT none: the receiver's SDP in frame {s.sdp.frame} offers no telephone-event"
+            own = ctx.media_at(s.src, s.sport, packets[0][1])
+            mine = own is not None and (own[2].rtpmap.get(pt, ("",))[0].lower() == "telephone-event")
+            yield broken(want, f"PT {pt}" + (" (the DUT's own telephone-event PT)" if mine else "")
+                         + f": {len(packets)} event packet(s) on {_name(s)}", packets[0][0])
+
+
 # ---- RFC 3711 -----------------------------------------------------------------------------------------------------
 
 @media_rule("RFC3711-01", "M", MediaScope.RTP_STREAM, "where RTP/SAVP was negotiated, packets are SRTP: no "
@@ -279,3 +532,70 @@ def srtp_packets(s: RtpStream, ctx: MediaContext):
         yield held(expected, s.first_frame)
     else:
         yield held(f"encrypted-looking payloads on {name} ({s.payload_entropy:.1f} bits/byte)", s.first_frame)
+
+
+def _srtcp_check(f: RtcpFlow, tag: int, mki: int, encrypted: bool) -> tuple[int, tuple[int, str] | None, str]:
+    """Walk the flow's sampled compounds as SRTCP with this trailer (E flag || index, MKI, tag): (compounds checked,
+    (frame, what) of the first that is not SRTCP or None, index range seen)."""
+    trailer = 4 + mki + tag
+    prev, first, checked, last_tail = None, None, 0, None
+    for c in f.tails:
+        if c.tail == last_tail:
+            continue                  # the same compound captured twice
+        last_tail = c.tail
+        checked += 1
+        if c.length - trailer < 8:
+            what = "plain RTCP" if c.parsed else "a malformed compound"
+            return checked, (c.frame, f"{what} of {c.length} bytes, too short for the 8-byte header and a "
+                                      f"{trailer}-byte trailer"), ""
+        if c.parsed and c.length - trailer not in c.ends:
+            return checked, (c.frame, f"plain RTCP: all {c.length} bytes of the compound parse as RTCP packets, "
+                                      "no room for an SRTCP trailer"), ""
+        word = c.word_before(trailer)
+        if word is None:
+            return 0, None, ""        # an MKI so long the model did not keep the index: cannot tell
+        e_flag, index = word >> 31, word & 0x7FFFFFFF
+        if e_flag != encrypted:
+            why = "unencrypted SRTCP without UNENCRYPTED_SRTCP" if encrypted else "encrypted despite UNENCRYPTED_SRTCP"
+            return checked, (c.frame, f"E flag {e_flag} ({why})"), ""
+        if prev is not None and index != (prev + 1) & 0x7FFFFFFF:
+            return checked, (c.frame, f"SRTCP index {index} after {prev}"), ""
+        prev = index
+        first = index if first is None else first
+    return checked, None, f"index {first}..{prev}"
+
+
+@media_rule("RFC3711-02", "M", MediaScope.RTCP_FLOW, "where RTP/SAVP was negotiated, RTCP is SRTCP: each compound "
+            "is followed by the E flag and a 31-bit index growing by 1, the MKI and the authentication tag (3.4)",
+            ["SRTP-04"])
+def srtcp_packets(f: RtcpFlow, ctx: MediaContext):
+    """Judged on flows sent to an RTCP destination (RTP port + 1, the RTP port with rtcp-mux, or the ``a=rtcp:``
+    port) of a receiver's SDP media section that is RTP/SAVP, over the first rtp.MAX_RTCP_TAILS compounds (the
+    model keeps their last rtp.RTCP_TAIL bytes). The trailer is E || index (4 bytes), then the MKI and the tag of
+    the a=crypto suite (10 bytes for *_80, 4 for *_32); when the receiver's SDP lists several crypto lines, the
+    flow holds if it fits one of them (without crypto lines, as with DTLS-SRTP, both tag lengths are tried). The E
+    flag must be set unless the crypto line says UNENCRYPTED_SRTCP, and the index must grow by exactly 1 per
+    compound (a compound captured twice is skipped). A compound whose bytes all parse as plain RTCP with no packet
+    boundary where the trailer would start is cleartext RTCP. This proves the trailer's structure and index, not
+    its authentication: checking the HMAC needs the session keys derived from the a=crypto inline key (RFC 3711
+    4.3), which needs AES, which the project does not carry."""
+    if f.sdp is None or not f.sdp.srtp or not f.tails:
+        return
+    options = srtcp_trailers(f.sdp.media) or list(DEFAULT_SRTCP)
+    name = _rtcp_name(f)
+    results = []
+    for tag, mki, encrypted, suite in options:
+        checked, failure, seen = _srtcp_check(f, tag, mki, encrypted)
+        if not checked:
+            continue
+        desc = (f"SRTCP on {name} (RTP/SAVP in frame {f.sdp.frame}): after each compound the E flag "
+                + ("set" if encrypted else "clear (UNENCRYPTED_SRTCP)") + ", a 31-bit index +1 per compound"
+                + (f", a {mki}-byte MKI" if mki else "") + f" and a {tag}-byte tag ({suite})")
+        if failure is None:
+            yield held(f"{desc}: {checked} compounds, {seen} (trailer structure checked, not the HMAC)",
+                       f.tails[0].frame)
+            return
+        results.append((desc, failure))
+    if results:
+        desc, (frame, what) = min(results, key=lambda r: -r[1][0])   # the option that fitted longest
+        yield broken(desc, what, frame)
