@@ -7,20 +7,31 @@
 
 ``needs`` lists PICS features the case depends on: when the DUT profile does not claim one, the case is N/A.
 Declaring the same case ID twice is an error at import time, so the report can never merge two cases.
+
+The ID must be one of the requirement catalogue's (:mod:`sipqual.catalogue`, requirements.md section 6), and the
+declared severity must be the catalogue's, as :attr:`~sipqual.catalogue.CatalogueCase.declared_severity` spells it:
+``M``, ``R``, ``O`` or ``I`` as written; ``M`` for the conditional ``M*`` (SRTP & TLS) and ``M†`` (media bypass)
+cases, because whether the condition holds is a property of the DUT, judged against its PICS when the run is
+judged (:mod:`sipqual.report.verdicts`), not of the case; ``I`` for the SIPconnect add-ons (``SC``), which never
+change the Lync cover. Leave ``severity`` out to take the catalogue's. Anything else is a ValueError at import time.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
+from . import catalogue
 from .profile import PICS_FEATURES
 
 CASE_ID = re.compile(r"^TC-[A-Z0-9]+-\d{2}$")
 REQ_ID = re.compile(r"^(?:[A-Z0-9]+-\d{2}|RFC\d{4}-\d{2})$")
 _REGISTRY: dict[str, str] = {}
+SUITES = Path(__file__).resolve().parent.parent / "suites"
 
 
 @dataclass(frozen=True)
@@ -35,11 +46,20 @@ class CaseInfo:
     extra: dict = field(default_factory=dict)
 
 
-def case(case_id: str, title: str, *, requirements: list[str], severity: str = "M", needs: list[str] = (),
+def case(case_id: str, title: str, *, requirements: list[str], severity: str | None = None, needs: list[str] = (),
          procedure: str = "", expected: str = ""):
     """Mark a test function as qualification case ``case_id`` (see module docstring)."""
     if not CASE_ID.match(case_id):
         raise ValueError(f"case id {case_id!r} does not look like TC-XXX-NN")
+    entry = catalogue.get(case_id)
+    if entry is None:
+        raise ValueError(f"{case_id} is not in the requirement catalogue (requirements.md section 6, "
+                         "sipqual/catalogue.py): take the ID of the catalogue case this test implements")
+    if severity is None:
+        severity = entry.declared_severity
+    elif severity != entry.declared_severity:
+        raise ValueError(f"{case_id}: severity {severity!r} differs from the catalogue's {entry.severity} "
+                         f"(declare {entry.declared_severity!r} or leave severity out)")
     bad = [r for r in requirements if not REQ_ID.match(r)]
     if bad or not requirements:
         raise ValueError(f"{case_id}: requirement IDs must come from the catalogue (e.g. OPT-01, RFC3261-03): {bad}")
@@ -58,6 +78,26 @@ def case(case_id: str, title: str, *, requirements: list[str], severity: str = "
         return pytest.mark.sipqual_case(info)(fn)
 
     return wrap
+
+
+def implemented_case_ids(suites_dir: Path = SUITES) -> set[str]:
+    """Case IDs this sipqual implements: every ``@case("TC-...")`` in ``suites_dir`` (read, not imported, so a run
+    that collects only some suites still knows the others) and every case declared in this process."""
+    ids = set(_REGISTRY)
+    for path in sorted(Path(suites_dir).glob("**/*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for dec in node.decorator_list:
+                    f = dec.func if isinstance(dec, ast.Call) else None
+                    name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                    if name == "case" and dec.args and isinstance(dec.args[0], ast.Constant) \
+                            and isinstance(dec.args[0].value, str) and CASE_ID.match(dec.args[0].value):
+                        ids.add(dec.args[0].value)
+    return ids
 
 
 def case_info(item) -> CaseInfo | None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
 
 from . import __version__
-from .case import case_info
+from .case import case_info, implemented_case_ids
 from .context import CaseContext
 from .errors import CheckFailed, DutDied, UsageError
 from .results import CaseResult, new_run_dir, now_iso, one_line, write_results
@@ -288,7 +288,11 @@ def pytest_sessionfinish(session, exitstatus):
     if state.lab is not None:
         lab_info = {"tag": state.lab.tag, "kind": state.profile.kind, "topology": state.lab.describe(),
                     "timings_s": {k: round(v, 3) for k, v in state.lab.timings.items()}}
-    write_results(state.run_dir, state.profile, cases, state.started, lab_info)
+    from .report.verdicts import coverage_snapshot
+
+    transports = list(state.profile.transports) if state.profile is not None else None
+    coverage = coverage_snapshot([asdict(c) for c in cases], implemented_case_ids(), transports, __version__)
+    write_results(state.run_dir, state.profile, cases, state.started, lab_info, coverage)
     _write_allure_extras(session.config, state)
 
 

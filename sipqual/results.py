@@ -14,8 +14,8 @@ from pathlib import Path
 from . import __version__
 from .verdict import Verdict
 
-SCHEMA_VERSION = "1.1"  # 1.1 added (all optional to readers): profile, lab.topology, case procedure/expected/
-#     verification
+SCHEMA_VERSION = "1.2"  # 1.1 added (all optional to readers): profile, lab.topology, case procedure/expected/
+#     verification; 1.2 added coverage (the requirement catalogue the run was judged against; qualification runs)
 
 
 @dataclass
@@ -66,7 +66,10 @@ def new_run_dir(root: Path) -> Path:
     return run
 
 
-def write_results(run_dir: Path, profile, cases: list[CaseResult], started: str, lab: dict | None = None) -> Path:
+def write_results(run_dir: Path, profile, cases: list[CaseResult], started: str, lab: dict | None = None,
+                  coverage: dict | None = None) -> Path:
+    """Write ``run_dir/results.json``. ``coverage`` (a qualification run's catalogue coverage, built by
+    :func:`sipqual.report.verdicts.coverage_snapshot`) is left out when None (``sipqual verify`` results)."""
     counts = {v.value: 0 for v in Verdict}
     for c in cases:
         counts[c.verdict] += 1
@@ -84,6 +87,8 @@ def write_results(run_dir: Path, profile, cases: list[CaseResult], started: str,
         "lab": lab or {},
         "cases": [asdict(c) for c in cases],
     }
+    if coverage is not None:
+        doc["coverage"] = coverage
     path = run_dir / "results.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, indent=2))

@@ -1,6 +1,8 @@
 """Runs for the report and bundle tests: a hand-made run directory (one case per verdict and an R failure, hostile
-text in reasons and profiles, a password in the profile, private keys lying where a real run keeps them), and a
-short real lab run through ``sipqual qualify`` (one case, TCP; needs root)."""
+text in reasons and profiles, a password in the profile, private keys lying where a real run keeps them; written as
+schema 1.1, without ``coverage``, unless a coverage is given), crafted case lists against the requirement catalogue
+(every mandatory case, the real suites' shape), and a short real lab run through ``sipqual qualify`` (one case,
+TCP; needs root)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from sipqual import catalogue
+from sipqual.report.verdicts import counts_as, coverage_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the namespace lab needs root")
@@ -52,8 +57,33 @@ PROFILE = {
 }
 
 
-def write_run(root: Path, cases: list[dict] | None = None, name: str = "20260101-120000") -> Path:
-    """Write the run directory ``root/name`` and return it."""
+IMPLEMENTED = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02")   # what sipqual's suites implement today
+REAL_SHAPE = [case(i, t, "PASS") for i in IMPLEMENTED for t in ("tcp", "tls")]
+
+
+def catalogue_case(cid: str, transport: str | None, verdict: str, **extra) -> dict:
+    """A case dict for catalogue case ``cid`` with the severity its declaration would carry."""
+    entry = catalogue.get(cid)
+    return case(cid, transport, verdict, entry.declared_severity, requirements=list(entry.requirements),
+                title=entry.title, **extra)
+
+
+def every_mandatory(pics: dict | None = PROFILE["pics"], verdict: str = "PASS") -> list[dict]:
+    """One TCP case per catalogue case that is mandatory for a DUT with these PICS."""
+    return [catalogue_case(c.id, "tcp", verdict) for c in catalogue.LYNC_CASES
+            if counts_as(c.severity, pics) == "M"]
+
+
+def coverage_of(cases: list[dict], implemented=None, transports=("tcp", "tls")) -> dict:
+    """The coverage object the plugin would write for ``cases`` (implemented: their IDs unless given)."""
+    ids = {c["id"] for c in cases} if implemented is None else set(implemented)
+    return coverage_snapshot(cases, ids, list(transports), "0.1.0")
+
+
+def write_run(root: Path, cases: list[dict] | None = None, name: str = "20260101-120000",
+              coverage: dict | None = None, profile: dict | None = PROFILE) -> Path:
+    """Write the run directory ``root/name`` and return it: schema 1.2 with ``coverage`` when one is given, else an
+    older results.json (schema 1.1, no coverage record); ``profile=None`` leaves the profile (and its PICS) out."""
     run = root / name
     (run / "cases" / "TC-OPT-01-tcp" / "sipp-ms").mkdir(parents=True)
     (run / "cases" / "TC-OPT-01-tcp" / "capture.pcapng").write_bytes(b"not really a capture")
@@ -66,11 +96,16 @@ def write_run(root: Path, cases: list[dict] | None = None, name: str = "20260101
     (run / "junit.xml").write_text("<testsuites/>\n")
     cases = CASES if cases is None else cases
     counts = {v: sum(c["verdict"] == v for c in cases) for v in ("PASS", "FAIL", "NA", "ERROR", "NOT_RUN")}
-    doc = {"schema_version": "1.1", "suite_version": "0.1.0", "started": "2026-01-01T12:00:00+00:00",
+    doc = {"schema_version": "1.1" if coverage is None else "1.2", "suite_version": "0.1.0",
+           "started": "2026-01-01T12:00:00+00:00",
            "finished": "2026-01-01T12:01:00+00:00",
            "dut": {"vendor": PROFILE["identity"]["vendor"], "product": "Edge 9000", "version": "1.2.3", "role": "sbc",
                    "profile": "/nonexistent/acme.yaml", "kind": "external"},
-           "summary": counts, "profile": PROFILE, "lab": {"tag": "abc123"}, "cases": cases}
+           "summary": counts, "profile": profile, "lab": {"tag": "abc123"}, "cases": cases}
+    if profile is None:
+        del doc["profile"]
+    if coverage is not None:
+        doc["coverage"] = coverage
     (run / "results.json").write_text(json.dumps(doc, indent=2))
     return run
 

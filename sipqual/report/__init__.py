@@ -1,9 +1,10 @@
 """The qualification report of a saved run: ``report.html`` (self-contained, the primary product) and
 ``report.pdf`` (the same printed by headless Chromium), written into the run directory.
 
-Modules: :mod:`.rundata` (reading results.json), :mod:`.verdicts` (cover verdict rules), :mod:`.listing` (OIP-style
-notes, limitations, listing row), :mod:`.casefiles` + :mod:`.ladder` (per-case appendix from the
-capture), :mod:`.topology`, :mod:`.html`, :mod:`.pdf`, :mod:`.bundle` (evidence bundle and its verification).
+Modules: :mod:`.rundata` (reading results.json), :mod:`.verdicts` (cover verdict rules, catalogue coverage),
+:mod:`.listing` (OIP-style notes, limitations, listing row), :mod:`.casefiles` + :mod:`.ladder` (per-case appendix
+from the capture), :mod:`.topology`, :mod:`.html`, :mod:`.pdf`, :mod:`.bundle` (evidence bundle and its
+verification).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 files except the relative links to the run's evidence).
 
 Sections follow the OIP lab reports (requirements.md §5): cover, revision history, executive summary, scope and
-approach with entry/exit criteria, topology, configuration (PICS/PIXIT, secrets masked), results table,
-configuration notes and known limitations with the ready-to-publish listing row, and a per-case appendix (SIP
-ladder, RTP streams, rule findings, evidence links). Every string that comes from results, profiles or captures is
-escaped.
+approach with entry/exit criteria, coverage of the requirement catalogue (per suite and case by case), topology,
+configuration (PICS/PIXIT, secrets masked), results table, configuration notes and known limitations with the
+ready-to-publish listing row, and a per-case appendix (SIP ladder, RTP streams, rule findings, evidence links).
+Every string that comes from results, profiles or captures is escaped.
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ import shlex
 from urllib.parse import quote
 
 from .. import __version__
+from ..catalogue import GROUP_TITLES
 from .casefiles import CaseCapture
 from .listing import ROLE, configuration_notes, known_limitations, listing_row
 from .rundata import RunData
 from .style import CSS
 from .svg import esc
 from .topology import topology_svg
-from .verdicts import (NOT_QUALIFIED, QUALIFIED, SEVERITY_LABEL, VERDICT_LABEL, VERDICTS, Cover, counts,
-                       counts_per_suite, cover_verdict, label, out_of_scope)
+from .verdicts import (INCOMPLETE, NOT_IMPLEMENTED, NOT_IN_RUN, NOT_QUALIFIED, NOT_RUN, OUT_OF_SCOPE, QUALIFIED,
+                       SEVERITY_LABEL, VERDICT_LABEL, VERDICTS, Cover, CoverageSummary, counts, counts_per_suite,
+                       cover_verdict, label, out_of_scope)
 
 COVER_REASONS = 4   # reasons listed on the cover (all of them in the executive summary); the cover is one page
 PROFILE_NAME = "Microsoft Lync Server 2013 / Skype for Business Server 2015 — Direct SIP (Mediation Server)"
@@ -74,7 +76,7 @@ def _tested_transports(cases: list[dict]) -> list[str]:
 
 
 def _outcome_class(outcome: str) -> str:
-    return {QUALIFIED: "o-qualified", NOT_QUALIFIED: "o-not"}.get(outcome, "o-limited")
+    return {QUALIFIED: "o-qualified", NOT_QUALIFIED: "o-not", INCOMPLETE: "o-incomplete"}.get(outcome, "o-limited")
 
 
 # ---- sections --------------------------------------------------------------------------------------------------------
@@ -115,6 +117,8 @@ def cover_section(run: RunData, cover: Cover) -> str:
 <h1>{esc(dut.get('vendor') or '?')} — {esc(dut.get('product') or '?')} {esc(dut.get('version') or '')}</h1>
 <div class="muted">{esc(PROFILE_NAME)}</div>
 <div class="outcome {_outcome_class(cover.outcome)}" id="cover-verdict">{esc(cover.outcome)}</div>
+<div class="scope-line" id="cover-scope">{esc(cover.coverage.scope_line())} <a href="#coverage">(see Coverage)</a>
+</div>
 {f'<ul class="plain" id="cover-reasons">{why}</ul>' if why else ''}
 {_kv(rows, "cover-table")}
 </section>"""
@@ -129,28 +133,38 @@ def summary_section(run: RunData, cover: Cover, limitations) -> str:
     rows.append(["Overall", *[f'<span data-verdict="{v}" data-scope="overall">{total[v]}</span>' for v in VERDICTS],
                  str(sum(total.values()))])
     table = _table(head, rows, "counts", "summary-counts").replace("<tr><td>Overall", '<tr class="total"><td>Overall')
-    blocking = [r for r in cover.reasons if cover.outcome == NOT_QUALIFIED]
-    text = {QUALIFIED: "The DUT met every mandatory and recommended requirement the executed cases cover.",
+    blocking = [r for r in cover.reasons if cover.outcome in (NOT_QUALIFIED, INCOMPLETE)]
+    text = {QUALIFIED: "Every mandatory case of the requirement catalogue passed (or is N/A or out of transport "
+                       "scope), and every recommended case the run executed passed.",
             NOT_QUALIFIED: "The DUT is not qualified: see the blocking items below and the per-case appendix.",
-            }.get(cover.outcome, "The DUT met every mandatory requirement; recommended or optional requirements "
-                                 "listed below were not met.")
+            INCOMPLETE: "No qualification can be claimed from this run: mandatory cases of the requirement catalogue "
+                        "were not executed (sipqual does not implement them, or the run did not select them). The "
+                        "executed cases' results stand as recorded below; see Coverage for what is missing.",
+            }.get(cover.outcome, "Every mandatory case of the requirement catalogue passed (or is N/A or out of "
+                                 "transport scope); recommended or optional requirements listed below were not met.")
     heads = [esc(r) for r in blocking] + [esc(li.text) for li in limitations[:6]]
     items = "".join(f"<li>{h}</li>" for h in heads) or "<li>none</li>"
     return f"""<section id="summary"><h2>1 Executive summary</h2>
 <p><strong>{esc(cover.outcome)}.</strong> {text}</p>
+<p id="summary-scope">{esc(cover.coverage.scope_line())}.</p>
 {table}
 <h3>Headline {'issues and ' if blocking else ''}limitations</h3><ul class="plain">{items}</ul>
 </section>"""
 
 
-def _criteria(run: RunData) -> tuple[list[tuple[str, bool | None, str]], list[tuple[str, bool | None, str]]]:
+def _criteria(run: RunData, cover: Cover) -> tuple[list[tuple[str, bool | None, str]],
+                                                  list[tuple[str, bool | None, str]]]:
     cases, transports = run.cases, run.transports
+    sev = {e["id"]: e["counts_as"] for e in cover.coverage.entries}
     executed = [c for c in cases if c.get("verdict") in ("PASS", "FAIL")]
     bad_profile = [c for c in cases if str(c.get("reason", "")).startswith("bad DUT profile")]
     no_capture = [c for c in executed if run.verification(c) is None]
     certs = run.topology.get("certificates")
-    m_missing = [c for c in cases if c.get("severity", "M") == "M" and
+    m_missing = [c for c in cases if sev.get(str(c.get("id")), c.get("severity", "M")) == "M" and
                  (c.get("verdict") == "ERROR" or (c.get("verdict") == "NOT_RUN" and not out_of_scope(c, transports)))]
+    gaps = cover.coverage.missing
+    unmet = ([f"{len(gaps)} of {len(cover.coverage.mandatory)} mandatory catalogue cases not executed (see Coverage)"]
+             if gaps else []) + ([", ".join(label(c) for c in m_missing)] if m_missing else [])
     died = [c for c in cases if "DutDied" in str(c.get("reason", ""))]
     entry = [
         ("DUT profile valid (identity, PIXIT, PICS; schema-checked)", not bad_profile,
@@ -164,8 +178,8 @@ def _criteria(run: RunData) -> tuple[list[tuple[str, bool | None, str]], list[tu
          ", ".join(label(c) for c in no_capture) or "capture.pcapng per case"),
     ]
     exit_ = [
-        ("Every mandatory case executed (no ERROR, no NOT_RUN in scope)", not m_missing,
-         ", ".join(label(c) for c in m_missing) or "all executed"),
+        ("Every mandatory catalogue case executed (no ERROR, no NOT_RUN in scope, none left unimplemented)",
+         not unmet, "; ".join(unmet) or "all executed"),
         ("No DUT crash (the DUT process alive after every case)", not died,
          ", ".join(label(c) for c in died) or "alive after every case"),
         ("Every PASS/FAIL verdict backed by a capture", not no_capture, "see the appendix"),
@@ -178,8 +192,10 @@ def _met(flag: bool | None) -> str:
         flag, '<span class="muted">unknown</span>')
 
 
-def scope_section(run: RunData) -> str:
-    entry, exit_ = _criteria(run)
+def scope_section(run: RunData, cover: Cover) -> str:
+    entry, exit_ = _criteria(run, cover)
+    cov = cover.coverage
+    unexecuted = [e for e in cov.lync if not e.get("executed")]
     tested = "".join(f"<li><a href=\"#{esc(case_anchor(c))}\">{esc(label(c))}</a> {esc(c.get('title', ''))}</li>"
                      for c in run.cases if c.get("verdict") in ("PASS", "FAIL", "ERROR")) or "<li>none</li>"
     not_tested = "".join(f"<li>{esc(label(c))} {esc(c.get('title', ''))}: {verdict_badge(c.get('verdict'))} "
@@ -197,8 +213,98 @@ find out), NOT_RUN. Severity per case: M mandatory, R recommended, O optional, I
 <h3>Entry criteria</h3>{crit(entry)}
 <h3>Exit criteria</h3>{crit(exit_)}
 <h3>Tested</h3><ul class="plain">{tested}</ul>
-<h3>Not tested, and why</h3><ul class="plain">{not_tested}<li class="muted">Requirements of the catalogue
-without a case in sipqual {esc(run.doc.get('suite_version') or '?')}: not tested, not listed.</li></ul>
+<h3>Not tested, and why</h3><ul class="plain">{not_tested}<li id="scope-coverage">Catalogue cases not executed in
+this run: {len(unexecuted)} of {cov.total.cases} ({sum(e["status"] == NOT_IMPLEMENTED for e in unexecuted)} not
+implemented in sipqual {esc(cov.version)}; {sum(e["counts_as"] == "M" for e in unexecuted)} of them mandatory for
+this DUT), each listed with its status in <a href="#coverage">Coverage</a>.</li></ul>
+</section>"""
+
+
+_STATUS_TEXT = {OUT_OF_SCOPE: "transport out of scope", NOT_IN_RUN: "not collected in this run"}  # else the badge
+
+
+def _coverage_status(run: RunData, cov: CoverageSummary, e: dict) -> str:
+    status = e["status"]
+    if status == NOT_IMPLEMENTED:
+        return f'<span class="muted">not implemented in sipqual {esc(cov.version)}</span>'
+    per = e.get("transports") or {}
+    detail = ", ".join(f"{t.upper()} {VERDICT_LABEL.get(v, v)}" for t, v in per.items() if t != "any")
+    if status == NOT_RUN:
+        why = next((c.get("reason") for c in run.cases if c.get("id") == e["id"] and c.get("verdict") == "NOT_RUN"
+                    and not out_of_scope(c, run.transports)), "")
+        detail = "; ".join(x for x in (detail, str(why or "")) if x)
+    text = esc(_STATUS_TEXT.get(status, "")) or f'<span class="nowrap">{verdict_badge(e["verdict"])}</span>'
+    return text + (f' <span class="muted small">({esc(detail)})</span>' if detail else "")
+
+
+def _coverage_severity(e: dict) -> str:
+    sev = str(e.get("severity") or "?")
+    if e.get("severity_text"):
+        return f'{esc(sev)} <span class="muted small">({esc(e["severity_text"])})</span>'
+    if sev in ("M*", "M†"):
+        here = "mandatory here" if e["counts_as"] == "M" else "not mandatory here"
+        return f'{esc(sev)} <span class="muted small">({here})</span>'
+    return esc(sev)
+
+
+def _coverage_rows(run: RunData, cov: CoverageSummary, entries: list[dict]) -> str:
+    anchors = {}
+    for c in run.cases:
+        anchors.setdefault(str(c.get("id")), case_anchor(c))
+    rows, group = [], None
+    for e in entries:
+        if e.get("group") != group:
+            group = e.get("group")
+            title = GROUP_TITLES.get(str(group), "")
+            name = esc(group) + (f" — {esc(title)}" if title else "")
+            rows.append(f'<tr class="group"><td colspan="5">{name}</td></tr>')
+        cid = esc(e["id"])
+        idcell = f'<a href="#{esc(anchors[e["id"]])}">{cid}</a>' if e["id"] in anchors else cid
+        gap = ' class="gap"' if e["counts_as"] == "M" and e["status"] in (NOT_RUN, NOT_IN_RUN, NOT_IMPLEMENTED) else ""
+        rows.append(f'<tr{gap} data-id="{cid}" data-status="{esc(e["status"])}"><td class="id">{idcell}</td>'
+                    f'<td>{_coverage_severity(e)}</td><td>{esc(e.get("title") or "")}</td>'
+                    f'<td>{_req_ids(e.get("requirements"))}</td><td>{_coverage_status(run, cov, e)}</td></tr>')
+    return "".join(rows)
+
+
+def coverage_section(run: RunData, cover: Cover) -> str:
+    cov = cover.coverage
+    cat = run.coverage.get("catalogue") or {}
+    if cov.recorded:
+        source = (f"Judged against the catalogue snapshot recorded with this run ({esc(cat.get('source') or '?')}, "
+                  f"<code>{esc(cat.get('digest') or '?')}</code>); 'implemented' refers to sipqual "
+                  f"{esc(cov.version)}, which ran it.")
+    else:
+        source = f"<strong>{esc(cov.notes[-1])}</strong>"
+    notes = "".join(f"<li>{esc(n)}</li>" for n in (cov.notes if cov.recorded else cov.notes[:-1]))
+    head = ["Suite", "Cases", "Implemented", "Executed", "Passed", "Mandatory", "Mandatory met",
+            "Mandatory not executed"]
+
+    def cells(r) -> list[str]:
+        return [str(x) for x in (r.cases, r.implemented, r.executed, r.passed, r.mandatory, r.mandatory_met,
+                                 r.mandatory_missing)]
+    rows = [[f'{esc(r.group)} <span class="muted small">{esc(r.title)}</span>', *cells(r)] for r in cov.rows]
+    rows.append(["Total", *cells(cov.total)])
+    table = _table(head, rows, "counts", "coverage-table").replace("<tr><td>Total", '<tr class="total"><td>Total')
+    lync = [e for e in cov.entries if e.get("profile", "lync") == "lync"]
+    other = [e for e in cov.entries if e.get("profile", "lync") != "lync"]
+    thead = "<thead><tr><th>Test ID</th><th>Sev.</th><th>Title</th><th>Req. IDs</th><th>Status</th></tr></thead>"
+    other_html = (f'<h3>SIPconnect profile add-ons (not counted in the Lync figures)</h3><table class="catalogue" '
+                  f'id="coverage-sipconnect">{thead}<tbody>{_coverage_rows(run, cov, other)}</tbody></table>'
+                  if other else "")
+    return f"""<section class="major" id="coverage"><h2>3 Coverage of the requirement catalogue</h2>
+<p id="coverage-scope"><strong>{esc(cov.scope_line())}.</strong></p>
+<p>{source} "Met" means passed, N/A by the PICS or out of transport scope. Executed means Pass, Fail or Error on
+at least one transport; "passed" needs every transport in scope to pass (or be N/A).
+Mandatory cases not executed keep the run from qualifying (cover verdict "Incomplete").</p>
+{f'<ul class="plain small">{notes}</ul>' if notes else ''}
+{table}
+<h3>Catalogue cases and their status</h3>
+<p class="small muted">Severity as the catalogue writes it: M mandatory, M* mandatory when qualifying with SRTP &amp;
+TLS, M† mandatory when media bypass is claimed, R recommended, O optional, I informational. Rows in bold are
+mandatory for this DUT and were not executed.</p>
+<table class="catalogue" id="coverage-cases">{thead}<tbody>{_coverage_rows(run, cov, lync)}</tbody></table>
+{other_html}
 </section>"""
 
 
@@ -209,7 +315,7 @@ def topology_section(run: RunData) -> str:
              esc(c.get("not_after") or "?")] for c in certs]
     table = _table(["Certificate", "Subject", "SAN", "Issuer", "Not after"], rows) if rows else \
         '<p class="muted">No certificates recorded with this run.</p>'
-    return f"""<section class="major" id="topology"><h2>3 Topology</h2>
+    return f"""<section class="major" id="topology"><h2>4 Topology</h2>
 <div class="figure">{topology_svg(run.topology, run.profile)}</div>
 {table}</section>"""
 
@@ -227,7 +333,7 @@ def _flatten(prefix: str, node) -> list[tuple[str, str]]:
 def configuration_section(run: RunData) -> str:
     p = run.profile
     if not p:
-        return """<section id="configuration"><h2>4 Configuration</h2>
+        return """<section id="configuration"><h2>5 Configuration</h2>
 <p class="muted">The DUT profile was not recorded with this run.</p></section>"""
     pics = p.get("pics") or {}
     pics_rows = [[f"<code>{esc(k)}</code>", esc("yes" if v is True else "no" if v is False else v)]
@@ -239,7 +345,7 @@ def configuration_section(run: RunData) -> str:
              f"<code>{esc(' '.join(str(x.get('command', '')).split()))}</code>",
              f"<code>{esc(json.dumps(x.get('ready')))}</code>"] for x in procs]
     managed_html = f"<h3>Managed DUT processes</h3>{_table(['Name', 'Command', 'Ready when'], rows)}" if rows else ""
-    return f"""<section id="configuration"><h2>4 Configuration</h2>
+    return f"""<section id="configuration"><h2>5 Configuration</h2>
 <p>The DUT profile as used for this run (values under secret-looking keys are masked as <code>***</code>).</p>
 <h3>Identity</h3>{_table(["Key", "Value"], ident)}
 <h3>PICS (what the DUT claims)</h3>{_table(["Feature", "Claimed"], pics_rows)}
@@ -247,15 +353,21 @@ def configuration_section(run: RunData) -> str:
 {managed_html}</section>"""
 
 
-def _comment(case: dict, transports) -> str:
+def _comment(case: dict, transports, entry: dict | None = None) -> str:
     v, sev = case.get("verdict"), case.get("severity", "M")
     parts = [f"{sev} ({SEVERITY_LABEL.get(sev, '?')})"]
+    if entry is not None and entry.get("severity") != sev:   # M*, M†, SC: what it counts as for this DUT
+        parts = [f"{entry.get('severity')} ({SEVERITY_LABEL.get(entry.get('severity'), '?')}; counts as "
+                 f"{entry['counts_as']} here)"]
+        sev = entry["counts_as"]
     if v == "FAIL":
         parts.append("blocking" if sev == "M" else "known limitation" if sev in ("R", "O") else "recorded only")
     elif v == "ERROR":
         parts.append("unverified: blocks qualification" if sev == "M" else "unverified")
     elif v == "NOT_RUN" and out_of_scope(case, transports):
         parts.append("transport out of scope")
+    elif v == "NOT_RUN" and sev == "M":
+        parts.append("not executed: the run is incomplete")
     return "; ".join(parts)
 
 
@@ -273,18 +385,19 @@ def _req_ids(reqs) -> str:
     return ", ".join(f'<span class="nowrap">{esc(r)}</span>' for r in reqs or []) or "—"
 
 
-def results_section(run: RunData) -> str:
+def results_section(run: RunData, cover: Cover) -> str:
     transports = run.transports
+    entries = {e["id"]: e for e in cover.coverage.entries}
     rows = []
     for c in run.cases:
         rows.append([f'<a href="#{esc(case_anchor(c))}">{esc(label(c))}</a>', esc(c.get("title", "")),
                      _req_ids(c.get("requirements")), esc(c.get("procedure") or "—"),
                      esc(c.get("expected") or "—"), esc(c.get("reason") or ""), verdict_badge(c.get("verdict")),
-                     esc(_comment(c, transports)), _evidence_cell(run, c)])
+                     esc(_comment(c, transports, entries.get(str(c.get("id"))))), _evidence_cell(run, c)])
     table = _table(["Test ID", "Title", "Req. IDs", "Procedure", "Expected", "Observed", "Verdict", "Comment",
                     "Evidence"], rows, "results", "results-table").replace("<td><a href=\"#case-", '<td class="id">'
                                                                            '<a href="#case-')
-    return f"""<section class="major" id="results"><h2>5 Results</h2>{table}</section>"""
+    return f"""<section class="major" id="results"><h2>6 Results</h2>{table}</section>"""
 
 
 def listing_section(run: RunData, cover: Cover, limitations) -> str:
@@ -294,9 +407,10 @@ def listing_section(run: RunData, cover: Cover, limitations) -> str:
                    for li in limitations) or "<li>None.</li>"
     row = listing_row(run.dut, cover)
     table = _table(list(row), [[esc(v) for v in row.values()]], "listing", "listing-row")
-    return f"""<section class="major" id="listing"><h2>6 Configuration notes and known limitations</h2>
+    return f"""<section class="major" id="listing"><h2>7 Configuration notes and known limitations</h2>
 <h3>Listing row (ready to publish)</h3>{table}
-<p class="muted small">✔ = Qualified; ✔+S = Qualified with SRTP &amp; TLS. "Any model in this series running the
+<p class="muted small">✔ = Qualified; ✔+S = Qualified with SRTP &amp; TLS; no mark: not qualified or
+incomplete, not for publication. "Any model in this series running the
 qualified software version is supported" applies only when the vendor states it.</p>
 <h3>Configuration Notes</h3><ol>{notes}</ol>
 <h3>Known Limitations</h3><ol>{lims}</ol></section>"""
@@ -383,8 +497,8 @@ def appendix_section(run: RunData, captures: list[CaseCapture]) -> str:
 
 def render_html(run: RunData, captures: list[CaseCapture], generated: str) -> str:
     """The whole document. ``captures`` lines up with ``run.cases``."""
-    cover = cover_verdict(run.cases, run.transports)
-    limitations = known_limitations(run.cases, run.profile)
+    cover = cover_verdict(run.cases, run.transports, run.coverage, run.pics, run.coverage_recorded)
+    limitations = known_limitations(run.cases, run.profile, {e["id"]: e["counts_as"] for e in cover.coverage.entries})
     dut = run.dut
     title = f"sipqual report: {dut.get('vendor') or '?'} {dut.get('product') or '?'} {dut.get('version') or ''}"
     return f"""<!DOCTYPE html>
@@ -397,10 +511,11 @@ def render_html(run: RunData, captures: list[CaseCapture], generated: str) -> st
 {cover_section(run, cover)}
 {revision_history(generated)}
 {summary_section(run, cover, limitations)}
-{scope_section(run)}
+{scope_section(run, cover)}
+{coverage_section(run, cover)}
 {topology_section(run)}
 {configuration_section(run)}
-{results_section(run)}
+{results_section(run, cover)}
 {listing_section(run, cover, limitations)}
 {appendix_section(run, captures)}
 </body></html>

@@ -72,10 +72,13 @@ def configuration_notes(profile: dict | None) -> list[str]:
     return notes
 
 
-def known_limitations(cases: list[dict], profile: dict | None) -> list[Limitation]:
+def known_limitations(cases: list[dict], profile: dict | None, severity: dict[str, str] | None = None) \
+        -> list[Limitation]:
+    """``severity``: case ID -> the severity it counts as for this DUT (:attr:`Cover.coverage`), else as declared."""
     out = []
     for c in cases:
-        v, sev = c.get("verdict"), c.get("severity", "M")
+        v = c.get("verdict")
+        sev = (severity or {}).get(str(c.get("id")), c.get("severity", "M"))
         reason = str(c.get("reason") or "").strip()
         if v == "NA":
             out.append(Limitation(f"{c.get('title', '?')}: not supported ({label(c)}; {reason}).", "tested"))

@@ -1,5 +1,7 @@
 """A saved run as the report reads it: ``results.json`` plus the files it points at, with every key that a
-results.json from an older sipqual (schema 1.0) or a hand-crafted one may lack filled in or left empty.
+results.json from an older sipqual (schema 1.0, 1.1) or a hand-crafted one may lack filled in or left empty. A run
+without a ``coverage`` record (before schema 1.2) is judged against the installed catalogue, and says so
+(:attr:`RunData.coverage_recorded`).
 
 The report reads nothing but this (and the evidence files it names); paths from results.json are only followed when
 they stay inside the run directory.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import UsageError
@@ -65,6 +68,39 @@ class RunData:
             return mask(load_profile(path).masked())
         except UsageError:
             return None
+
+    @property
+    def pics(self) -> dict | None:
+        """The DUT's PICS as recorded with the run (None when the results hold no profile to read them from)."""
+        pics = (self.profile or {}).get("pics")
+        return pics if isinstance(pics, dict) else None
+
+    @property
+    def coverage_recorded(self) -> bool:
+        """The run recorded the catalogue it was judged against (results.json ``coverage``, schema 1.2)."""
+        cov = self.doc.get("coverage")
+        return isinstance(cov, dict) and isinstance(cov.get("cases"), list) and bool(cov["cases"])
+
+    @cached_property
+    def coverage(self) -> dict:
+        """The coverage object, its statuses computed again from this run's cases: over the recorded catalogue
+        snapshot and implementation flags when there are some, else over the installed catalogue and suites."""
+        from .. import __version__
+        from ..case import implemented_case_ids
+        from .verdicts import coverage_snapshot
+
+        keys = ("id", "severity", "requirements", "title", "group", "condition", "severity_text", "suite", "profile")
+        if self.coverage_recorded:
+            cov = self.doc["coverage"]
+            entries = [{k: e.get(k) for k in keys if k in e} for e in cov["cases"]
+                       if isinstance(e, dict) and isinstance(e.get("id"), str) and isinstance(e.get("severity"), str)]
+            implemented = {e["id"] for e in cov["cases"] if isinstance(e, dict) and e.get("implemented") is True}
+            version = str(cov.get("sipqual_version") or self.doc.get("suite_version") or "?")
+            snap = coverage_snapshot(self.cases, implemented, self.transports, version, entries)
+            if isinstance(cov.get("catalogue"), dict):
+                snap["catalogue"] = cov["catalogue"]
+            return snap
+        return coverage_snapshot(self.cases, implemented_case_ids(), self.transports, __version__)
 
     @property
     def transports(self) -> list[str] | None:

@@ -28,6 +28,13 @@ pre { background: #f6f8fa; border: 1px solid #dde2e6; padding: 8px; white-space:
 .outcome { font-size: 30px; font-weight: 700; padding: 8px 16px; border-radius: 8px; margin: 10px 0;
            display: inline-block; color: #fff; }
 .o-qualified { background: var(--pass); } .o-limited { background: #b7791f; } .o-not { background: var(--fail); }
+.o-incomplete { background: var(--notrun); }
+.scope-line { font-size: 15px; font-weight: 600; margin: 2px 0 10px; padding: 6px 10px; border-left: 5px solid #2c3e50;
+              background: #eef1f4; }
+.catalogue { table-layout: fixed; } .catalogue td { font-size: 11px; }
+.catalogue th:nth-child(1) { width: 10%; } .catalogue th:nth-child(2) { width: 9%; }
+.catalogue th:nth-child(3) { width: 40%; } .catalogue th:nth-child(4) { width: 17%; } .catalogue tr.group td { background: #eef1f4; font-weight: 700; }
+.catalogue tr.gap td { font-weight: 700; }
 .cover table th { width: 230px; }
 .cover th, .cover td { padding: 2px 6px; }
 .counts td, .counts th { text-align: center; } .counts td:first-child, .counts th:first-child { text-align: left; }
