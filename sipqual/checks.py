@@ -150,20 +150,11 @@ def basic_call(trace: Trace, *, spec: CallSpec, hangup_by: str) -> list[Finding]
     ``hangup_by`` is "caller" or "callee": who sends the BYE, so the other leg's BYE must come from the DUT.
     """
     out: list[Finding] = []
-    ours = stimulus(trace, "INVITE", spec.test_id, spec.caller_ip)
-    if ours is None:
-        raise_missing("our INVITE")
-    a = leg_of(trace, ours)
-    theirs = dut_invite_toward(trace, spec.dut_out_ip, spec.callee_ip, spec.called, ours.time)
-    if theirs is None:
-        final = a.final()
-        seen = f"{final.msg.status} {final.msg.reason} on the first leg (frame {final.frame})" if final else \
-            "nothing on the far leg and no final response"
-        return [violation("CALL-ROUTE", ["TRN-01"], "M", f"an INVITE from the DUT to {spec.callee_ip} for "
-                          f"{spec.called} after frame {ours.frame}", seen)]
-    b = leg_of(trace, theirs)
-    out.append(passed("CALL-ROUTE", ["TRN-01"], "M", f"DUT relayed the call to {spec.callee_ip} as "
-                      f"{theirs.msg.request_uri.raw if theirs.msg.request_uri else '?'}", theirs.frame))
+    routed = _route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, theirs, b = routed
+    out.append(_routed(theirs, spec))
     # transport and port toward the callee (TRN-01 / TRN-03)
     if spec.callee_transports and theirs.transport not in spec.callee_transports:
         out.append(violation("TRN-01", "TRN-01", "M", f"INVITE over {'/'.join(spec.callee_transports)}",
@@ -188,6 +179,90 @@ def basic_call(trace: Trace, *, spec: CallSpec, hangup_by: str) -> list[Finding]
     out.extend(_ack_relayed(a, b, spec))
     out.extend(_media(trace, ours, ok_a, b.invite, ok_b, spec))
     out.extend(_cleared(a, b, spec, hangup_by))
+    return out
+
+
+def _route(trace: Trace, spec: CallSpec) -> tuple[SipPacket, Leg, SipPacket, Leg] | Finding:
+    """Our INVITE and its leg, and the DUT's INVITE toward the callee and its leg; a CALL-ROUTE violation when the
+    DUT never sent the call on."""
+    ours = stimulus(trace, "INVITE", spec.test_id, spec.caller_ip)
+    if ours is None:
+        raise_missing("our INVITE")
+    a = leg_of(trace, ours)
+    theirs = dut_invite_toward(trace, spec.dut_out_ip, spec.callee_ip, spec.called, ours.time)
+    if theirs is None:
+        final = a.final()
+        seen = f"{final.msg.status} {final.msg.reason} on the first leg (frame {final.frame})" if final else \
+            "nothing on the far leg and no final response"
+        return violation("CALL-ROUTE", ["TRN-01"], "M", f"an INVITE from the DUT to {spec.callee_ip} for "
+                         f"{spec.called} after frame {ours.frame}", seen)
+    return ours, a, theirs, leg_of(trace, theirs)
+
+
+def _routed(theirs: SipPacket, spec: CallSpec) -> Finding:
+    return passed("CALL-ROUTE", ["TRN-01"], "M", f"DUT relayed the call to {spec.callee_ip} as "
+                  f"{theirs.msg.request_uri.raw if theirs.msg.request_uri else '?'}", theirs.frame)
+
+
+def _final_from(leg: Leg, src: str) -> SipPacket | None:
+    finals = [p for p in leg.responses() if p.src == src and p.msg.status and p.msg.status >= 200]
+    return finals[0] if finals else None
+
+
+def _status(p: SipPacket | None) -> str:
+    return f"{p.msg.status} {p.msg.reason}" if p is not None else "no final response"
+
+
+@check
+def call_rejected(trace: Trace, *, spec: CallSpec, status: int) -> list[Finding]:
+    """TC-BAS-07 (FO-01): the callee rejects the call with ``status`` for a user reason (486 busy); the DUT passes
+    the same response back to the caller, never a 503 that would make Lync retry another gateway."""
+    routed = _route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, theirs, b = routed
+    rejection = _final_from(b, spec.callee_ip)
+    if rejection is None or rejection.msg.status != status:
+        raise_missing(f"our {status} from {spec.callee_ip}")
+    final = _final_from(a, spec.dut_in_ip)
+    want = f"{status} to the caller after the callee's {status} (frame {rejection.frame})"
+    if final is None or final.msg.status != status:
+        return [_routed(theirs, spec), violation("FO-01", "FO-01", "M", want, _status(final),
+                                                 final.frame if final else None)]
+    return [_routed(theirs, spec), passed("FO-01", "FO-01", "M", f"{want}: {_status(final)} after "
+                                          f"{1000 * (final.time - rejection.time):.0f} ms", final.frame)]
+
+
+@check
+def call_cancelled(trace: Trace, *, spec: CallSpec) -> list[Finding]:
+    """TC-BAS-05 (RFC3261-09, FO-05): the caller cancels while the callee rings. The DUT answers the CANCEL with 200
+    and the INVITE with 487, never connects the call, and releases the callee's leg (a CANCEL, or a BYE if that leg
+    was answered meanwhile) after our CANCEL."""
+    routed = _route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, theirs, b = routed
+    cancels = [p for p in a.requests("CANCEL") if p.src == spec.caller_ip]
+    if not cancels:
+        raise_missing(f"our CANCEL from {spec.caller_ip}")
+    cancel = cancels[0]
+    out = [_routed(theirs, spec)]
+    ok = [p for p in a.responses("CANCEL") if p.src == spec.dut_in_ip and p.msg.status == 200]
+    want = f"200 OK to our CANCEL (frame {cancel.frame})"
+    out.append(passed("RFC3261-09", "RFC3261-09", "M", want, ok[0].frame) if ok else violation(
+        "RFC3261-09", "RFC3261-09", "M", want, ", ".join(f"{p.msg.status} (frame {p.frame})" for p in
+                                                          a.responses("CANCEL") if p.src == spec.dut_in_ip)
+        or "no response"))
+    final = _final_from(a, spec.dut_in_ip)
+    want = f"487 to the cancelled INVITE after our CANCEL (frame {cancel.frame})"
+    out.append(passed("RFC3261-09", "RFC3261-09", "M", want, final.frame) if final and final.msg.status == 487
+               else violation("RFC3261-09", "RFC3261-09", "M", want, _status(final), final.frame if final else None))
+    released = [p for p in b.requests("CANCEL") + b.requests("BYE") if p.src == spec.dut_out_ip
+                and p.time >= cancel.time]
+    want = f"the DUT releasing the callee's leg (CANCEL to {spec.callee_ip}) after our CANCEL (frame {cancel.frame})"
+    out.append(passed("FO-05", "FO-05", "M", f"{want}: {released[0].msg.method} after "
+                      f"{1000 * (released[0].time - cancel.time):.0f} ms", released[0].frame) if released
+               else violation("FO-05", "FO-05", "M", want, "no CANCEL or BYE on the callee's leg"))
     return out
 
 

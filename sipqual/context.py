@@ -178,6 +178,25 @@ class CaseContext:
                         timeout_s=20, pause_ms=hold_ms)
         self._wait_all()
 
+    def out_call_busy(self) -> None:
+        """Mediation side -> DUT -> far end, which rejects the call as a PSTN switch reports a busy subscriber (486,
+        Q.850 cause 17); the Mediation side ACKs whatever final response the DUT passes back."""
+        n = self.pixit["numbers"]
+        self._far_server("far-busy", "call_uas_busy.xml", timeout_s=10)
+        self._ms_client("ms-caller", "call_uac_rejected.xml",
+                        {"called": n["outbound_called"], "caller": n["outbound_caller"]}, timeout_s=10)
+        self._wait_all()
+
+    def out_call_cancelled(self, ring_ms: int = 1000) -> None:
+        """Mediation side -> DUT -> far end, which rings and never answers; the Mediation side cancels ``ring_ms``
+        after the 180 reached it."""
+        n = self.pixit["numbers"]
+        self._far_server("far-ringing", "call_uas_ring_cancel.xml", timeout_s=10)
+        self._ms_client("ms-caller", "call_uac_cancel.xml",
+                        {"called": n["outbound_called"], "caller": n["outbound_caller"]}, timeout_s=10,
+                        pause_ms=ring_ms)
+        self._wait_all()
+
     def in_call(self, hold_ms: int = 2000) -> None:
         """Far end -> DUT -> Mediation side; G.711 both ways; the Mediation side (callee) hangs up."""
         n = self.pixit["numbers"]

@@ -16,6 +16,8 @@ import pytest
 
 from sipqual.lab import STATE_ROOT
 from sipqual.replay import reverify_run
+from sipqual.report.rundata import load_run
+from sipqual.report.verdicts import INCOMPLETE, cover_verdict
 from sipqual.trace import read_trace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +108,10 @@ def suite(tmp_path, profile: str, select: str | None = None, *, popen=False):
     return cp
 
 
+#: every case in suites/, as the reference DUT must pass them
+CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07")
+
+
 def results(tmp_path) -> dict:
     return json.loads((tmp_path / "latest" / "results.json").read_text())
 
@@ -119,8 +125,15 @@ def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
     doc = results(tmp_path)
     v = verdicts(doc)
     assert {k: c["verdict"] for k, c in v.items()} == {
-        (i, t): "PASS" for i in ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02") for t in ("tcp", "tls")}, cp.stdout[-3000:]
+        (i, t): "PASS" for i in CASES for t in ("tcp", "tls")}, cp.stdout[-3000:]
     assert doc["schema_version"].startswith("1.") and doc["dut"]["role"] == "sbc"
+    # catalogue coverage: every implemented case passed, every other catalogue case is not implemented, so the cover
+    # is "Incomplete" (sipqual.report.verdicts) as long as sipqual lacks mandatory cases, however well the DUT does
+    cov, ran = {e["id"]: e for e in doc["coverage"]["cases"]}, {c["id"] for c in doc["cases"]}
+    assert len(cov) == 132 and all(cov[i]["status"] == "passed" and cov[i]["implemented"] for i in ran)
+    assert all(e["status"] == "not implemented" and e["verdict"] is None for i, e in cov.items() if i not in ran)
+    saved = load_run(tmp_path / "latest")
+    assert cover_verdict(saved.cases, saved.transports, saved.coverage, saved.pics).outcome == INCOMPLETE
     for c in doc["cases"]:
         assert c["requirements"] and c["evidence"], c
         assert any(e.endswith("capture.pcapng") for e in c["evidence"])
@@ -148,7 +161,7 @@ def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
 def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_path):
     suite(tmp_path, "reference-sbc-topoh.yaml", "tcp")
     v = verdicts(results(tmp_path))
-    assert [c["verdict"] for k, c in v.items() if k[1] == "tcp"] == ["PASS"] * 3, v
+    assert [c["verdict"] for k, c in v.items() if k[1] == "tcp"] == ["PASS"] * len(CASES), v
     tr = read_trace(tmp_path / "latest/cases/TC-TRN-01-tcp/capture.pcapng", sip_tcp_ports=[5066, 5068])
     ms_ids = {p.msg.call_id for p in tr.sip if "192.0.2.10" in (p.src, p.dst)}
     far_ids = {p.msg.call_id for p in tr.sip if "198.51.100.10" in (p.src, p.dst)}
@@ -161,6 +174,9 @@ def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_p
     ("faulty-no-media.yaml", "TC-TRN-01 and tcp", "TC-TRN-01", "MED-02: expected RTP"),
     ("faulty-bad-cseq.yaml", "TC-TRN-01 and tcp", "TC-TRN-01", "RFC3261-08: expected CSeq"),
     ("faulty-tls-wrong-name.yaml", "TC-OPT-01 and tls", "TC-OPT-01", "TLS-01: expected a mutual TLS handshake"),
+    ("faulty-busy-as-503.yaml", "TC-BAS-07 and tcp", "TC-BAS-07", "FO-01: expected 486 to the caller"),
+    ("faulty-cancel-not-relayed.yaml", "TC-BAS-05 and tcp", "TC-BAS-05",
+     "RFC3261-09: expected 487 to the cancelled INVITE"),
 ])
 def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
     suite(tmp_path, profile, select)
