@@ -229,6 +229,17 @@ class Model:
         """Every ``method`` request sent to ``address``, in capture order."""
         return self._requests_to.get((address, method), [])
 
+    def refers_notified_by(self, notify: SipPacket) -> list[SipPacket]:
+        """The REFERs (no retransmissions) whose implicit subscription (RFC 3515 section 2.4.4) a NOTIFY may belong
+        to: sent to the NOTIFY's sender on its leg before it, with its Call-ID and a From tag equal to its To tag."""
+        m = notify.msg
+        key = (leg_of(notify), notify.src, m.call_id, m.to.tag if m.to else None)
+        return [r for r in self._refers_received.get(key, ()) if r.time <= notify.time]
+
+    def acks_from(self, leg: Leg, sender: str, call_id: str | None, seq: int) -> list[SipPacket]:
+        """Every ACK ``sender`` sent on ``leg`` with this Call-ID and CSeq number, in capture order."""
+        return self._acks.get((leg, sender, call_id, seq), [])
+
     def exchanges_offered_in(self, t: Transaction) -> list[Exchange]:
         """The exchanges with a DUT end whose offer belongs to transaction ``t``, in ``dut_exchanges`` order."""
         return self._exchanges_by_txn.get(id(t), [])
@@ -264,20 +275,32 @@ class Model:
                 index.setdefault((t.client, t.branch), []).append(t)
         return index
 
-    @cached_property
-    def _by_call_id(self) -> dict[str | None, list[SipPacket]]:
-        index: dict[str | None, list[SipPacket]] = {}
+    def _packets_by(self, key, keep=lambda p: True) -> dict:
+        """Every message ``keep`` accepts, listed under ``key(message)`` in capture order."""
+        index: dict = {}
         for p in self.packets:
-            index.setdefault(p.msg.call_id, []).append(p)
+            if keep(p):
+                index.setdefault(key(p), []).append(p)
         return index
 
     @cached_property
+    def _by_call_id(self) -> dict[str | None, list[SipPacket]]:
+        return self._packets_by(lambda p: p.msg.call_id)
+
+    @cached_property
     def _requests_to(self) -> dict[tuple, list[SipPacket]]:
-        index: dict[tuple, list[SipPacket]] = {}
-        for p in self.packets:
-            if p.msg.is_request:
-                index.setdefault((p.dst, p.msg.method), []).append(p)
-        return index
+        return self._packets_by(lambda p: (p.dst, p.msg.method), lambda p: p.msg.is_request)
+
+    @cached_property
+    def _refers_received(self) -> dict[tuple, list[SipPacket]]:
+        return self._packets_by(
+            lambda p: (leg_of(p), p.dst, p.msg.call_id, p.msg.from_.tag if p.msg.from_ else None),
+            lambda p: p.msg.is_request and p.msg.method == "REFER" and not self.is_retransmission(p))
+
+    @cached_property
+    def _acks(self) -> dict[tuple, list[SipPacket]]:
+        return self._packets_by(lambda p: (leg_of(p), p.src, p.msg.call_id, p.msg.cseq.seq),
+                                lambda p: p.msg.is_request and p.msg.method == "ACK" and p.msg.cseq)
 
     @cached_property
     def _exchanges_by_txn(self) -> dict[int, list[Exchange]]:

@@ -16,6 +16,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sip"
 DUT = "192.0.2.1"
 UAS, UAC, CANCEL, OPTIONS = "good-uas-call", "good-uac-call-tcp", "good-cancel", "good-options"
 SRTP_UDP, SRTP_TLS = "good-srtp-udp", "good-srtp-tls"
+TRANSFER, TIMER = "good-transfer", "good-session-timer"
 
 #: rule -> the good capture that exercises it
 PASSING = {
@@ -26,6 +27,8 @@ PASSING = {
     "RFC3264-05": UAS, "RFC3311-02": UAS, "RFC3311-03": UAS, "RFC4733-01": UAS, "RFC3325-01": UAC, "RFC3325-02": UAC, "RFC3323-01": UAC,
     "RFC3326-01": UAS, "RFC4028-01": UAS, "RFC4028-03": UAS, "RFC4028-05": UAC, "RFC4568-01": SRTP_UDP,
     "RFC4568-02": SRTP_UDP, "RFC4568-03": SRTP_TLS, "RFC5806-01": UAC, "RFC7044-01": UAC,
+    "RFC3515-01": TRANSFER, "RFC3515-02": TRANSFER, "RFC3891-01": TRANSFER, "RFC3261-11": TIMER,
+    "RFC3261-19": TIMER, "RFC4028-04": TIMER,
 }
 
 #: (failing capture, its good twin, rule, frame of the violation)
@@ -40,9 +43,11 @@ FAILING = [
     ("fail-RFC3261-09", CANCEL, "RFC3261-09", 3),
     ("fail-RFC3261-09-uas", CANCEL, "RFC3261-09", 10),
     ("fail-RFC3261-10", UAC, "RFC3261-10", 6),
+    ("fail-RFC3261-11", TIMER, "RFC3261-11", 4),
     ("fail-RFC3261-12", UAS, "RFC3261-12", 2),
     ("fail-RFC3261-13", OPTIONS, "RFC3261-13", 2),
     ("fail-RFC3261-17", UAC, "RFC3261-17", 4),
+    ("fail-RFC3261-19", TIMER, "RFC3261-19", 2),
     ("fail-RFC3261-20", UAS, "RFC3261-20", 3),
     ("fail-RFC3262-01", UAS, "RFC3262-01", 3),
     ("fail-RFC3262-02", UAS, "RFC3262-02", 3),
@@ -61,7 +66,11 @@ FAILING = [
     ("fail-RFC3326-01", UAS, "RFC3326-01", 13),
     ("fail-RFC4028-01", UAS, "RFC4028-01", 8),
     ("fail-RFC4028-03", UAS, "RFC4028-03", 6),
+    ("fail-RFC4028-04", TIMER, "RFC4028-04", 8),
     ("fail-RFC4028-05", UAC, "RFC4028-05", 2),
+    ("fail-RFC3515-01", TRANSFER, "RFC3515-01", 13),
+    ("fail-RFC3515-02", TRANSFER, "RFC3515-02", 6),
+    ("fail-RFC3891-01", TRANSFER, "RFC3891-01", 8),
     ("fail-RFC4568-01", SRTP_UDP, "RFC4568-01", 2),
     ("fail-RFC4568-02", SRTP_UDP, "RFC4568-02", 2),
     (SRTP_UDP, SRTP_TLS, "RFC4568-03", 2),

@@ -206,3 +206,187 @@ def test_telephone_event_in_the_dut_offer():
                .replace("tag=m1", "tag=f1").replace("ms-call@lab", "c1@lab"))
     found = outcomes("RFC4733-01", (offer, DUT, FAR), (ringing, FAR, DUT))
     assert [f.ok for f in found] == [False] and "offered m= line 1" in found[0].message
+
+
+# ---- RFC 3261 sections 13.3.1.4 and 18.2.1, RFC 4028 section 10, RFC 3515, RFC 3891 -----------------------------
+
+def timed(rule, *messages, dut=DUT):
+    """Every outcome of ``rule`` on (text, src, dst, time) messages, held ones included."""
+    sip = [pkt(text, src=src, dst=dst, frame=i + 1, t=t) for i, (text, src, dst, t) in enumerate(messages)]
+    return [f for f in rules.run_all(Trace(path=None, sip=sip), {dut}) if f.rule == rule]
+
+
+ACK = (REQUEST.replace("INVITE sip:+15550002000@sbc.lab.example", "ACK sip:gw@192.0.2.1:5066;transport=tcp")
+       .replace("CSeq: 1 INVITE", "CSeq: 1 ACK").replace("branch=z9hG4bK-ms1", "branch=z9hG4bK-ms-ack")
+       .replace("sbc.lab.example>\r\n", "sbc.lab.example>;tag=d1\r\n"))
+BYE = ("BYE sip:ms@192.0.2.10:15060;transport=tcp SIP/2.0\r\n"
+       "Via: SIP/2.0/TCP 192.0.2.1:5066;branch=z9hG4bK-bye\r\n"
+       "Max-Forwards: 70\r\n"
+       "From: <sip:+15550002000@sbc.lab.example>;tag=d1\r\n"
+       "To: <sip:+14255550100@ms1.lab.example>;tag=m1\r\n"
+       "Call-ID: ms-call@lab\r\n"
+       "CSeq: 1 BYE\r\n"
+       "Content-Length: 0\r\n\r\n")
+OTHER = REQUEST.replace("INVITE sip:+15550002000@sbc.lab.example", "OPTIONS sip:sbc.lab.example") \
+    .replace("CSeq: 1 INVITE", "CSeq: 1 OPTIONS").replace("ms-call@lab", "other@lab").replace("z9hG4bK-ms1", "z9hG4bK-o")
+SCHEDULE = [0, 0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5, 23.5, 27.5, 31.5]     # T1, 2T1, 4T1, then T2 until 64*T1
+
+
+def retransmitted(times, *extra):
+    return [(REQUEST, MS, DUT, -0.1)] + [(RESPONSE, DUT, MS, t) for t in times] + list(extra)
+
+
+def test_2xx_retransmission_judged_only_when_the_dut_retransmits():
+    assert timed("RFC3261-11", *retransmitted([0], (ACK, MS, DUT, 0.1))) == []
+
+
+def test_2xx_retransmission_stops_at_the_ack():
+    found = timed("RFC3261-11", *retransmitted([0, 0.5, 1.6], (ACK, MS, DUT, 0.8)))
+    assert [f.ok for f in found] == [True, False] and "after the ACK (frame 5)" in found[1].message \
+        and "(frame 4)" in found[1].message
+
+
+def test_2xx_retransmission_schedule_then_bye_over_tcp():
+    found = timed("RFC3261-11", *retransmitted(SCHEDULE, (BYE, DUT, MS, 33.0)))
+    assert all(f.ok for f in found) and len(found) == len(SCHEDULE) and "BYE within" in found[-1].message
+    found = timed("RFC3261-11", *retransmitted(SCHEDULE, (OTHER, MS, DUT, 60.0)))
+    assert [f.ok for f in found][-1] is False and "observed none" in found[-1].message
+    assert [f.ok for f in timed("RFC3261-11", *retransmitted(SCHEDULE))] == [True] * (len(SCHEDULE) - 1)
+
+
+def test_2xx_retransmission_after_64_t1_and_off_schedule():
+    found = timed("RFC3261-11", *retransmitted(SCHEDULE + [35.5], (BYE, DUT, MS, 36.0)))
+    assert [f.ok for f in found][-2:] == [False, True] and "after 64*T1" in found[-2].message
+    found = timed("RFC3261-11", *retransmitted([0, 0.5, 0.7]))
+    assert [f.ok for f in found] == [True, False] and "observed 0.20 s" in found[1].message
+
+
+def test_2xx_resent_for_a_retransmitted_invite_is_not_timed():
+    found = timed("RFC3261-11", *retransmitted([0, 0.5, 0.7], (REQUEST, MS, DUT, 0.6), (ACK, MS, DUT, 0.8)))
+    assert [f.ok for f in found] == [True, True]
+
+
+MS_VIA = "Via: SIP/2.0/TCP 192.0.2.10:15060;branch=z9hG4bK-ms1"
+
+
+@pytest.mark.parametrize("sent_by, src, received, verdicts", [
+    ("192.0.2.10:15060", MS, None, []),                                  # sent-by is the source: nothing to add
+    ("[2001:db8:0:0::10]:15060", "2001:db8::10", None, []),              # the same IPv6 address, other notation
+    ("[2001:db8::99]:15060", "2001:db8::10", "2001:db8::10", [True]),
+    ("[2001:db8::99]:15060", "2001:db8::10", "[2001:db8:0::10]", [True]),
+    ("[2001:db8::99]:15060", "2001:db8::10", None, [False]),
+    ("ms1.lab.example:15060", MS, "192.0.2.10", [True]),                 # a host name always needs received
+    ("ms1.lab.example", MS, None, [False]),
+    ("203.0.113.7:15060", MS, "203.0.113.7", [False]),
+])
+def test_received_when_sent_by_differs_from_the_source(sent_by, src, received, verdicts):
+    via = f"Via: SIP/2.0/TCP {sent_by};branch=z9hG4bK-ms1"
+    response = RESPONSE.replace(f"{MS_VIA};received=192.0.2.10",
+                                via + (f";received={received}" if received else ""))
+    found = timed("RFC3261-19", (REQUEST.replace(MS_VIA, via), src, DUT, 0), (response, DUT, src, 0.01))
+    assert [f.ok for f in found] == verdicts
+
+
+def session_2xx(refresher: str) -> str:
+    return RESPONSE.replace("Content-Length: 0", f"Session-Expires: 90;refresher={refresher}\r\nContent-Length: 0")
+
+
+REINVITE = (REQUEST.replace("CSeq: 1 INVITE", "CSeq: 2 INVITE").replace("z9hG4bK-ms1", "z9hG4bK-ms2")
+            .replace("sbc.lab.example>\r\n", "sbc.lab.example>;tag=d1\r\n"))
+
+
+@pytest.mark.parametrize("refresher, extra, verdicts", [
+    ("uac", [(BYE, DUT, MS, 70)], [True]),              # the peer (refresher) never refreshed; the DUT hung up
+    ("uac", [(BYE, DUT, MS, 100)], [False]),            # ... only after the session expired (+90 s)
+    ("uac", [(OTHER, MS, DUT, 120)], [False]),          # ... never, while the capture runs on
+    ("uac", [(OTHER, MS, DUT, 80)], []),                # the capture ends before the expiry
+    ("uac", [(REINVITE, MS, DUT, 40), (OTHER, MS, DUT, 200)], []),   # refreshed by the peer (no new timer in a 2xx)
+    ("uas", [(OTHER, MS, DUT, 50)], []),                # the capture ends before the refresher's deadline
+    ("uas", [(OTHER, MS, DUT, 60)], [False]),
+    ("uas", [(BYE, DUT, MS, 30)], []),                  # the session ended before a refresh was due
+])
+def test_session_refresh_both_roles(refresher, extra, verdicts):
+    found = timed("RFC4028-04", (REQUEST, MS, DUT, -0.1), (session_2xx(refresher), DUT, MS, 0), *extra)
+    assert [f.ok for f in found] == verdicts, [f.message for f in found]
+
+
+REFER = ("REFER sip:gw@192.0.2.1:5066;transport=tcp SIP/2.0\r\n"
+         "Via: SIP/2.0/TCP 192.0.2.10:15060;branch=z9hG4bK-ref{n}\r\n"
+         "Max-Forwards: 70\r\n"
+         "From: <sip:+14255550100@ms1.lab.example>;tag=m1\r\n"
+         "To: <sip:+15550002000@sbc.lab.example>;tag=d1\r\n"
+         "Call-ID: ms-call@lab\r\n"
+         "CSeq: {n} REFER\r\n"
+         "Refer-To: <sip:+15550003000@far.example>\r\n"
+         "Content-Length: 0\r\n\r\n")
+
+
+def notify(*headers: str, body: str = "SIP/2.0 200 OK\r\n") -> str:
+    return ("NOTIFY sip:ms@192.0.2.10:15060;transport=tcp SIP/2.0\r\n"
+            "Via: SIP/2.0/TCP 192.0.2.1:5066;branch=z9hG4bK-ntf\r\n"
+            "Max-Forwards: 70\r\n"
+            "From: <sip:+15550002000@sbc.lab.example>;tag=d1\r\n"
+            "To: <sip:+14255550100@ms1.lab.example>;tag=m1\r\n"
+            "Call-ID: ms-call@lab\r\n"
+            "CSeq: 5 NOTIFY\r\n" + "".join(h + "\r\n" for h in headers) +
+            f"Content-Length: {len(body)}\r\n\r\n{body}")
+
+
+FRAG = "Content-Type: message/sipfrag"
+
+
+@pytest.mark.parametrize("refers, headers, body, verdicts", [
+    (1, ("o: refer", "Subscription-State: terminated", FRAG), "SIP/2.0 200 OK\r\n", [True, True, True]),
+    (2, ("Event: refer;id=3", "Subscription-State: active", FRAG), "SIP/2.0 180 Ringing\r\n", [True, True, True]),
+    (2, ("Event: refer", "Subscription-State: active", FRAG), "SIP/2.0 180 Ringing\r\n", [False, True, True]),
+    (1, ("Event: refer", FRAG), "SIP/2.0 100 Trying\r\n", [True, False, True]),
+    (1, ("Event: refer", "Subscription-State: active", FRAG), "100 Trying\r\n", [True, True, False]),
+    (1, ("Event: refer", "Subscription-State: active", "c: text/plain"), "SIP/2.0 100 Trying\r\n",
+     [True, True, False]),
+    (1, ("Subscription-State: active", FRAG), "SIP/2.0 100 Trying\r\n", [False, True, True]),   # no Event at all
+    (1, ("Event: dialog", "Subscription-State: active", "c: application/dialog-info+xml"), "<x/>", []),
+    (0, ("Event: refer", "Subscription-State: active", FRAG), "SIP/2.0 100 Trying\r\n", [True, True, True]),
+    (0, ("Subscription-State: active", FRAG), "SIP/2.0 100 Trying\r\n", []),  # no REFER, no Event: refer
+])
+def test_refer_notify(refers, headers, body, verdicts):
+    found = timed("RFC3515-02", *[(REFER.format(n=n), MS, DUT, n) for n in range(2, 2 + refers)],
+                  (notify(*headers, body=body), DUT, MS, 10))
+    assert [f.ok for f in found] == verdicts, [f.message for f in found]
+
+
+def dut_refer(*headers: str) -> str:
+    return (REFER.format(n=7).replace("Via: SIP/2.0/TCP 192.0.2.10:15060", "Via: SIP/2.0/TCP 192.0.2.1:5066")
+            .replace("Refer-To: <sip:+15550003000@far.example>\r\n", "".join(h + "\r\n" for h in headers)))
+
+
+@pytest.mark.parametrize("headers, verdicts", [
+    (("Refer-To: sip:+15550003000@far.example",), [True, True]),
+    (('r: "Bob" <sip:+15550003000@far.example>',), [True, True]),
+    (("r: <sip:a@far.example>, <sip:b@far.example>",), [False]),
+    ((), [False]),
+    (("Refer-To: bob",), [True, False]),
+])
+def test_refer_to(headers, verdicts):
+    assert [f.ok for f in timed("RFC3515-01", (dut_refer(*headers), DUT, MS, 0))] == verdicts
+
+
+@pytest.mark.parametrize("value, ok", [
+    ("a@b;to-tag=1;from-tag=2;early-only", True),
+    ("a@b;from-tag=2;to-tag=1;x=y", True),
+    ("a@b;to-tag=1;to-tag=3;from-tag=2", False),
+    ("a b;to-tag=1;from-tag=2", False),
+    ("a@b;to-tag=;from-tag=2", False),
+    ("a@b;to-tag=1;from-tag=2;early-only=yes", False),
+])
+def test_replaces_grammar(value, ok):
+    invite = INVITE.replace("Content-Length: 0", f"Replaces: {value}\r\nContent-Length: 0")
+    assert [f.ok for f in timed("RFC3891-01", (invite, DUT, FAR, 0))] == [ok]
+    escaped = value.replace("@", "%40").replace(";", "%3B").replace("=", "%3D").replace(" ", "%20")
+    refer = dut_refer(f"Refer-To: <sip:x@far.example?Replaces={escaped}>")
+    assert [f.ok for f in timed("RFC3891-01", (refer, DUT, MS, 0))] == [ok]
+
+
+def test_two_replaces_headers():
+    invite = INVITE.replace("Content-Length: 0", "Replaces: a@b;to-tag=1;from-tag=2\r\nReplaces: c@d;to-tag=3;"
+                                                 "from-tag=4\r\nContent-Length: 0")
+    assert [f.ok for f in timed("RFC3891-01", (invite, DUT, FAR, 0))] == [False, True, True]

@@ -133,6 +133,17 @@ def test_compact_forms_in_query_and_odd_case():
     assert "Call-ID appears 2 times" in msg.defects
 
 
+def test_compact_forms_of_refer_and_event_headers():
+    """RFC 3515 (r: Refer-To), RFC 3892 (b: Referred-By), RFC 6665 (o: Event, u: Allow-Events); Subscription-State
+    and Replaces have no compact form."""
+    msg = parse_message(invite("r: <sip:c@h?Replaces=x%40h%3Bto-tag%3D1%3Bfrom-tag%3D2>", "b: <sip:a@h>",
+                               "o: refer;id=1", "u: refer", "Replaces: x@h;to-tag=1;from-tag=2"))
+    assert msg.get("Refer-To").startswith("<sip:c@h") and msg.get("Referred-By") == "<sip:a@h>"
+    assert msg.get("Event") == "refer;id=1" and msg.values("Allow-Events") == ["refer"]
+    assert parse_name_addr(msg.get("Refer-To")).uri.headers == {"Replaces": "x@h;to-tag=1;from-tag=2"}
+    assert canonical_name("subscription-state") == "Subscription-State" and msg.get("Replaces").startswith("x@h")
+
+
 def test_canonical_names():
     assert canonical_name("www-authenticate") == "WWW-Authenticate"
     assert canonical_name("CSEQ") == "CSeq"

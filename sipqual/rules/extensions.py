@@ -1,5 +1,6 @@
 """Rules for SIP extensions a trunk peer meets: 100rel/PRACK (RFC 3262), asserted identity and privacy (RFC 3325,
-RFC 3323), Reason (RFC 3326), session timers (RFC 4028), Diversion (RFC 5806) and History-Info (RFC 7044).
+RFC 3323), Reason (RFC 3326), session timers (RFC 4028), REFER and its implicit subscription (RFC 3515), Replaces
+(RFC 3891), Diversion (RFC 5806) and History-Info (RFC 7044).
 
 Grammar rules apply only to headers the DUT sent ("if sent"); behaviour rules compare with the request the DUT
 received on the same leg.
@@ -8,6 +9,7 @@ received on the same leg.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from ..dialogs import is_reliable, leg_of, option_tags
 from ..sipmsg import parse_name_addr, split_unquoted
@@ -20,6 +22,12 @@ MIN_SE_FLOOR = 90
 _RACK_RE = re.compile(r"(\d+)\s+(\d+)\s+([A-Za-z]+)")
 _INDEX_RE = re.compile(r"\d+(\.\d+)*")
 _QUOTED_RE = re.compile(r'"(?:[^"\\]|\\.)*"')
+_TAG_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")                            # token (RFC 3261 section 25.1)
+_WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"                        # word (RFC 3261 section 25.1)
+_CALLID_RE = re.compile(rf"{_WORD}(?:@{_WORD})?")
+_STATUS_LINE_RE = re.compile(r"SIP/2\.0 [1-6]\d\d(?: [^\r\n]*)?")
+REFRESH_SLACK = 10.0          # seconds past SE/2 before a refresher is late (RFC 4028 section 10 says "half")
+EXPIRY_SLACK = 2.0            # seconds past the expiry by which the non-refresher's BYE must be on the wire
 
 
 def _int(text: str | None) -> int | None:
@@ -257,6 +265,183 @@ def timer_option_tags(p, model):
         want = "no Require: timer in an initial INVITE"
         yield broken(want, f"Require: {m.get('Require')}", p.frame) if "timer" in option_tags(m, "Require") else \
             held(want, p.frame)
+
+
+_REFRESH_METHODS = ("INVITE", "UPDATE")
+
+
+@rule("RFC4028-04", "M", Scope.DIALOG, "the refresher named in a 2xx's Session-Expires sends a refresh (re-INVITE or "
+      "UPDATE) within about half the interval; a non-refresher left without refresh sends BYE before expiry (10)")
+def session_refresh(d, model):
+    """Passive part, judged per 2xx (to INVITE or UPDATE) with Session-Expires: N;refresher=uac|uas in the dialog.
+    Any re-INVITE or UPDATE by either side refreshes the session (RFC 4028 section 10) and a BYE ends it, so only the
+    first such request after the 2xx counts. DUT refresher: that request must come from the DUT within N/2 + 10 s.
+    DUT not refresher: if no refresh came before expiry (2xx + N), the DUT must have sent BYE by then (+2 s); the RFC
+    recommends min(32, N/3) s before expiry, which is not demanded. Nothing is judged while the capture ends before
+    the deadline, nor on a 2xx without refresher. The active part (the suite withholds its refreshes and waits for the
+    DUT's BYE) is TC-level."""
+    ends = [(i, p) for i, p in enumerate(d.packets) if p.msg.is_request and p.msg.method in (*_REFRESH_METHODS, "BYE")]
+    positions = [i for i, _ in ends]
+    for i, r in enumerate(d.packets):
+        m = r.msg
+        if m.is_request or not 200 <= m.status < 300 or m.cseq_method not in _REFRESH_METHODS:
+            continue
+        se = _session_expires(m)
+        if se is None or se[0] is None or (se[1] or "").lower() not in ("uac", "uas"):
+            continue
+        interval, side = se[0], se[1].lower()
+        refresher = r.dst if side == "uac" else r.src
+        k = bisect_right(positions, i)
+        nxt = ends[k][1] if k < len(ends) else None
+        if refresher in model.dut:
+            yield from _refresher_due(r, interval, side, nxt, model)
+        elif r.src in model.dut or r.dst in model.dut:
+            yield from _expiry_bye_due(r, interval, side, nxt, model)
+
+
+def _at(p, since) -> str:
+    return f"{p.msg.method} at +{p.time - since.time:.0f} s"
+
+
+def _refresher_due(r, interval: int, side: str, nxt, model):
+    deadline = r.time + interval / 2 + REFRESH_SLACK
+    want = (f"a session refresh (re-INVITE or UPDATE) by the DUT, refresher={side} in the {r.msg.status} (frame "
+            f"{r.frame}), within {interval}/2 + {REFRESH_SLACK:.0f} s")
+    if nxt is not None and nxt.time <= deadline:
+        if nxt.src in model.dut and nxt.msg.method in _REFRESH_METHODS:
+            yield held(want, r.frame, nxt.frame)
+        return                        # the session ended, or the peer refreshed it first
+    if nxt is not None:
+        yield broken(want, f"first {_at(nxt, r)}", nxt.frame)
+    elif model.end_time > deadline:
+        yield broken(want, f"none; the capture runs on to +{model.end_time - r.time:.0f} s", r.frame)
+
+
+def _expiry_bye_due(r, interval: int, side: str, nxt, model):
+    expiry = r.time + interval
+    want = (f"a BYE from the DUT before the session expires at +{interval} s (refresher={side} in the "
+            f"{r.msg.status}, frame {r.frame}) when no refresh arrives")
+    if nxt is not None and nxt.time <= expiry + EXPIRY_SLACK:
+        if nxt.src in model.dut and nxt.msg.method == "BYE" and nxt.time > r.time + interval / 2 + REFRESH_SLACK:
+            yield held(want, r.frame, nxt.frame)   # the refresher was overdue and the DUT closed the session
+        return
+    if nxt is not None:
+        yield broken(want, f"first {_at(nxt, r)}", nxt.frame)
+    elif model.end_time > expiry + EXPIRY_SLACK:
+        yield broken(want, f"none; the capture runs on to +{model.end_time - r.time:.0f} s", r.frame)
+
+
+# ---- RFC 3515 / 3891 ----------------------------------------------------------------------------------------------
+
+def _refer_to_values(m) -> list[str]:
+    """Refer-To values, also those comma-joined on one line (RFC 3515 allows exactly one)."""
+    return [v.strip() for line in m.values("Refer-To") for v in split_unquoted(line, ",") if v.strip()]
+
+
+@rule("RFC3515-01", "O", Scope.MESSAGE, "a REFER carries exactly one Refer-To, a name-addr or addr-spec URI (2.4.1)")
+def refer_to(p, model):
+    """Passive half: the REFERs the DUT sends. That a REFER sent to the DUT is accepted with 202 is an active test."""
+    m = p.msg
+    if not m.is_request or m.method != "REFER" or model.is_retransmission(p):
+        return
+    values = _refer_to_values(m)
+    want = "exactly one Refer-To in REFER"
+    if len(values) != 1:
+        yield broken(want, f"{len(values) or 'no'} Refer-To values", p.frame)
+        return
+    yield held(want, p.frame)
+    na = parse_name_addr(values[0])
+    want = "a Refer-To name-addr or addr-spec with a URI"
+    ok = na.uri is not None and na.uri.scheme and not na.defects
+    yield held(want, p.frame) if ok else broken(want, f"{values[0]!r} ({'; '.join(na.defects) or 'no URI'})",
+                                                p.frame)
+
+
+def _event(m) -> tuple[str, dict[str, str | None]] | None:
+    value = m.get("Event")
+    if value is None:
+        return None
+    package, params = _params(value)
+    return package.lower(), params
+
+
+@rule("RFC3515-02", "O", Scope.MESSAGE, "a NOTIFY of a REFER's implicit subscription has Event: refer (with id= when "
+      "the dialog had several REFERs), Subscription-State and a message/sipfrag body starting with a status line "
+      "(2.4.4-2.4.6)")
+def refer_notify(p, model):
+    """Judges the NOTIFYs the DUT sends with Event: refer, and those it sends back to the sender of a REFER it received
+    (same leg and Call-ID, To tag = the REFER's From tag: in the REFER's dialog, or the one its 202 made) unless they
+    name another event package without a sipfrag body (another subscription sharing the dialog). With more than one
+    REFER in that dialog the Event must carry id=<CSeq number of one of them>. Whether the final NOTIFY terminates
+    the subscription is not judged."""
+    m = p.msg
+    if not m.is_request or m.method != "NOTIFY" or model.is_retransmission(p):
+        return
+    event = _event(m)
+    ctype = (m.get("Content-Type") or "").split(";")[0].strip().lower()
+    refers = model.refers_notified_by(p)
+    if not ((event is not None and event[0] == "refer") or
+            (refers and (event is None or ctype == "message/sipfrag"))):
+        return
+    want = "Event: refer in a NOTIFY of a REFER's subscription"
+    if event is None or event[0] != "refer":
+        yield broken(want, f"Event: {m.get('Event')}" if event else "no Event", p.frame)
+    elif len(refers) > 1:
+        ids = {str(r.msg.cseq.seq) for r in refers}
+        want = f"Event: refer;id=<CSeq of one of the REFERs, frames {', '.join(str(r.frame) for r in refers)}>"
+        got = event[1].get("id")
+        yield held(want, p.frame) if got in ids else broken(want, f"Event: {m.get('Event')}", p.frame)
+    else:
+        yield held(want, p.frame)
+    want = "Subscription-State in a NOTIFY"
+    state = (m.get("Subscription-State") or "").split(";")[0].strip()
+    yield held(want, p.frame) if state else broken(want, repr(m.get("Subscription-State")) if m.has(
+        "Subscription-State") else "none", p.frame)
+    want = "a message/sipfrag body starting with a SIP status line"
+    first = m.body.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")
+    if ctype != "message/sipfrag":
+        yield broken(want, f"Content-Type: {m.get('Content-Type')}" if ctype else "no Content-Type", p.frame)
+    else:
+        yield held(want, p.frame) if _STATUS_LINE_RE.fullmatch(first) else broken(want, repr(first[:60]), p.frame)
+
+
+def _replaces_problems(value: str) -> list[str]:
+    """What is wrong with a Replaces value: callid *(;to-tag=token / ;from-tag=token / ;early-only / ;generic)."""
+    callid, *items = split_unquoted(value, ";")
+    problems = [] if _CALLID_RE.fullmatch(callid.strip()) else [f"call-id {callid.strip()!r}"]
+    tags = {"to-tag": [], "from-tag": []}
+    for item in items:
+        key, eq, val = item.strip().partition("=")
+        key = key.strip().lower()
+        if key in tags:
+            tags[key].append(val.strip() if eq else None)
+        elif key == "early-only" and eq:
+            problems.append(f"early-only={val.strip()}")
+    for key, found in tags.items():
+        if len(found) != 1:
+            problems.append(f"{len(found)} {key}")
+        elif found[0] is None or not _TAG_RE.fullmatch(found[0]):
+            problems.append(f"{key}={found[0]!r}")
+    return problems
+
+
+@rule("RFC3891-01", "O", Scope.MESSAGE, "a Replaces the DUT sends, as a header or inside a Refer-To URI, is "
+      "call-id;to-tag=..;from-tag=..[;early-only] with both tags, at most one per request (6.1)")
+def replaces(p, model):
+    """Grammar only; that an INVITE with a Replaces matching no dialog is answered 481 is an active test."""
+    m = p.msg
+    values = [(v, "Replaces") for v in m.values("Replaces")]
+    if m.is_request and m.method == "REFER":
+        for v in _refer_to_values(m):
+            uri = parse_name_addr(v).uri
+            values += [(text, "Refer-To URI Replaces") for name, text in (uri.headers.items() if uri else ())
+                       if name.lower() == "replaces"]
+    if m.count("Replaces") > 1:
+        yield broken("at most one Replaces header", f"{m.count('Replaces')}", p.frame)
+    for value, where in values:
+        problems = _replaces_problems(value)
+        want = f"{where} call-id;to-tag=..;from-tag=..[;early-only]"
+        yield broken(want, f"{'; '.join(problems)} in {value!r}", p.frame) if problems else held(want, p.frame)
 
 
 # ---- RFC 5806 / 7044 ----------------------------------------------------------------------------------------------

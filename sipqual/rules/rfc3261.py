@@ -8,6 +8,8 @@ forwards requests with the originator's Via below its own, and must not be blame
 
 from __future__ import annotations
 
+import ipaddress
+
 from ..dialogs import is_reliable, leg_of, sdp_body
 from .registry import Scope, broken, held, rule
 
@@ -219,6 +221,115 @@ def ack_2xx(t, model):
         top = a.msg.vias[0].branch if a.msg.vias else None
         want = f"a new branch in the ACK for a 2xx, not the INVITE's {t.branch!r}"
         yield held(want, a.frame) if top != t.branch else broken(want, repr(top), a.frame)
+
+
+T2 = 4.0
+RETRANSMIT_TOLERANCE = 0.4     # each 2xx retransmission interval within ±40 % of the T1..T2 schedule
+ACK_RACE = 0.05                # a retransmission this soon after the ACK may have been on its way already
+CAPTURED_TWICE = 0.001         # the same bytes again this soon are one packet seen on two interfaces
+
+
+@rule("RFC3261-11", "M", Scope.TRANSACTION, "a 2xx to INVITE that is retransmitted is resent at T1, 2T1, ... up to "
+      "T2 intervals, stops at the ACK, stops after 64*T1 and is then followed by a BYE (13.3.1.4)")
+def retransmit_2xx(t, model):
+    """Passive part: judged only where the capture shows the DUT repeating a 2xx (status and To tag as before); the
+    active test withholds the ACK. Applies on every transport (the UAS core, not the transaction, retransmits).
+    Intervals are not judged once the client retransmitted its INVITE (a 2xx resent in answer to it is off the
+    timer), nor at all when the DUT relays retransmissions of the same 2xx (same To tag) that it received on another
+    leg, as a proxy does. Without an ACK, the DUT must send BYE by 64*T1 (+10 %) + T2 when the capture runs that long."""
+    if t.method != "INVITE" or t.server not in model.dut:
+        return
+    by_tag: dict[str | None, list] = {}
+    for r in t.responses:
+        if 200 <= r.msg.status < 300:
+            by_tag.setdefault(r.msg.to.tag if r.msg.to else None, []).append(r)
+    inv = t.request.msg
+    for tag, sent in by_tag.items():
+        first, again = sent[0], []
+        for r in sent[1:]:
+            prev = again[-1] if again else first
+            if model.is_retransmission(r) and not (r.time - prev.time < CAPTURED_TWICE and r.msg.raw == prev.msg.raw):
+                again.append(r)
+        if not again or _relayed_2xx(first, tag, model):
+            continue
+        acks = [a for a in model.acks_from(t.leg, t.client, inv.call_id, inv.cseq.seq)
+                if a.time >= first.time and (a.msg.to.tag if a.msg.to else None) == tag]
+        ack = acks[0] if acks else None
+        invite_again = next((q.time for q in t.requests[1:] if q.time > first.time), None)
+        prev = first
+        for n, r in enumerate(again):
+            if ack is not None and r.time > ack.time + ACK_RACE:
+                yield broken(f"no {first.msg.status} retransmission after the ACK (frame {ack.frame})",
+                             f"a retransmission {r.time - ack.time:.2f} s after it", r.frame)
+                break
+            if r.time - first.time > 64 * T1 * 1.1:
+                yield broken(f"no {first.msg.status} retransmission after 64*T1 ({64 * T1:.0f} s) from frame "
+                             f"{first.frame}", f"one at +{r.time - first.time:.1f} s", r.frame)
+                break
+            if invite_again is None or r.time < invite_again:
+                step = min(T1 * 2 ** n, T2)
+                gap = r.time - prev.time
+                want = (f"a {first.msg.status} retransmission {step:g} s (±{RETRANSMIT_TOLERANCE:.0%}) after frame "
+                        f"{prev.frame}")
+                ok = abs(gap - step) <= RETRANSMIT_TOLERANCE * step
+                yield held(want, r.frame) if ok else broken(want, f"{gap:.2f} s", r.frame)
+            prev = r
+        if ack is not None:
+            if not any(r.time > ack.time + ACK_RACE for r in again):
+                yield held(f"no {first.msg.status} retransmission after the ACK", ack.frame)
+            continue
+        yield from _bye_after_2xx_timeout(t, first, tag, again[-1], model)
+
+
+def _relayed_2xx(first, tag, model) -> bool:
+    """The DUT received the same 2xx (same To tag and CSeq) more than once on another leg: it relays them."""
+    got = [q for q in model.packets_with_call_id(first.msg.call_id) if q.dst in model.dut and q.msg.is_response
+           and leg_of(q) != leg_of(first) and q.msg.status == first.msg.status and q.msg.to
+           and q.msg.to.tag == tag and q.msg.cseq == first.msg.cseq]
+    return len(got) > 1
+
+
+def _bye_after_2xx_timeout(t, first, tag, last, model):
+    due = first.time + 64 * T1 * 1.1 + T2
+    byes = [q for q in model.packets_with_call_id(first.msg.call_id) if q.src == t.server and leg_of(q) == t.leg
+            and q.time > first.time and q.msg.is_request and q.msg.method == "BYE" and q.msg.from_
+            and q.msg.from_.tag == tag]
+    want = (f"a BYE within 64*T1 + T2 ({due - first.time:.0f} s) of the unacknowledged {first.msg.status} "
+            f"(frame {first.frame})")
+    if byes and byes[0].time <= due:
+        yield held(want, byes[0].frame)
+    elif byes:
+        yield broken(want, f"BYE at +{byes[0].time - first.time:.0f} s", byes[0].frame)
+    elif model.end_time > due:
+        yield broken(want, f"none; the capture runs on to +{model.end_time - first.time:.0f} s", last.frame)
+
+
+def _same_address(host: str | None, address: str) -> bool:
+    """``host`` (an IP literal, bracketed or not, or a name) is the IP ``address``."""
+    try:
+        return ipaddress.ip_address((host or "").strip().strip("[]")) == ipaddress.ip_address(address)
+    except ValueError:
+        return False
+
+
+@rule("RFC3261-19", "I", Scope.TRANSACTION, "a response to a request whose top Via sent-by is a name or another "
+      "address than the packet's source carries received=<source address> in its top Via (18.2.1)")
+def via_received(t, model):
+    """The source address is the request's IP source in the capture; IP literals compare as addresses (IPv6 with or
+    without brackets, any notation), a host name always differs."""
+    if t.server not in model.dut or not t.request.msg.vias:
+        return
+    req = t.request
+    top = req.msg.vias[0]
+    if not top.host or _same_address(top.host, req.src):
+        return
+    want = (f"received={req.src} in the top Via: the request's sent-by {top.host!r} (frame {req.frame}) is not its "
+            "source address")
+    for r in t.responses:
+        vias = r.msg.vias
+        got = vias[0].params.get("received") if vias else None
+        yield held(want, r.frame) if _same_address(got, req.src) else \
+            broken(want, f"received={got}" if got is not None else "no received", r.frame)
 
 
 @rule("RFC3261-12", "R", Scope.TRANSACTION, "a response to INVITE within 200 ms, else 100 Trying (17.2.1)")
