@@ -13,6 +13,7 @@ attached by :meth:`sipqual.rtp.MediaModel.apply_sdp`.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable, Iterable, Iterator
@@ -56,6 +57,8 @@ class MediaContext:
     start: float = 0.0          # time of the first packet the reader kept (SIP, RTP or RTCP)
     end: float = 0.0            # time of the last one
     session_ends: list[tuple[float, int, str]] = field(default_factory=list)   # SIP BYE/CANCEL to or from the DUT
+    _times: dict[tuple, list[float]] = field(default_factory=dict)     # memo of _sdp_times
+    _changes: dict[tuple, tuple[list, list]] = field(default_factory=dict)   # memo of direction_changes
 
     def __post_init__(self):
         for frame, when, sdp in self.trace.sdp_bodies():
@@ -97,8 +100,34 @@ class MediaContext:
         entries = self.sdp_by_addr.get((addr, port))
         if not entries:
             return None
-        made = [e for e in entries if e[1] <= when + SDP_SLACK]
-        return made[-1] if made else entries[0]
+        i = bisect_right(self._sdp_times(addr, port), when + SDP_SLACK)
+        return entries[i - 1] if i else entries[0]
+
+    def _sdp_times(self, addr: str, port: int) -> list[float]:
+        key = (addr, port)
+        if key not in self._times:
+            self._times[key] = [e[1] for e in self.sdp_by_addr.get(key, ())]
+        return self._times[key]
+
+    def direction_changes(self, addr: str, port: int, forbidding: frozenset, lo: float, hi: float) -> list[tuple]:
+        """The SDPs announcing ``addr:port`` that change whether its direction is in ``forbidding`` (the first SDP
+        always counts), as (time, frame, address, direction, forbids), limited to what matters in [lo, hi]: the last
+        change made by ``lo`` (the state then), every change in between, and the first one after ``hi`` (which ends
+        a period still open at ``hi``). One address may be announced thousands of times (an agent reusing its media
+        port), so the changes are computed once per address and looked up by time."""
+        key = (addr, port, forbidding)
+        if key not in self._changes:
+            changes, state = [], None
+            for frame, when, m in self.sdp_by_addr.get((addr, port), ()):
+                direction = m.direction
+                forbids = direction in forbidding
+                if forbids != state:
+                    changes.append((when, frame, addr, direction, forbids))
+                    state = forbids
+            self._changes[key] = (changes, [c[0] for c in changes])
+        changes, times = self._changes[key]
+        first = max(bisect_right(times, lo) - 1, 0)
+        return changes[first:bisect_right(times, hi) + 1]
 
     def flow_streams(self, f: RtcpFlow) -> list[RtpStream]:
         """The real RTP streams an RTCP flow reports on: same addresses, RTP port one below (RFC 3550 section 11)
@@ -164,13 +193,16 @@ class _Forbidden:
     end_frame: int | None = None
 
 
+RECEIVER_FORBIDS = frozenset({"sendonly", "inactive"})   # the receiver's SDP: it will not receive
+SENDER_FORBIDS = frozenset({"recvonly", "inactive"})     # the DUT's own SDP: it will not send
+
+
 def _forbidden_periods(s: RtpStream, ctx: MediaContext) -> list[_Forbidden]:
     """When the DUT must not send ``s``: while the receiver's latest SDP for the stream's destination says sendonly
     or inactive, or the DUT's own latest SDP for its source address says recvonly or inactive (RFC 3264 5.1, 6.1)."""
-    changes = sorted([(when, frame, s.dst, m.direction, m.direction in ("sendonly", "inactive"))
-                      for frame, when, m in ctx.sdp_by_addr.get((s.dst, s.dport), ())]
-                     + [(when, frame, s.src, m.direction, m.direction in ("recvonly", "inactive"))
-                        for frame, when, m in ctx.sdp_by_addr.get((s.src, s.sport), ())])
+    lo, hi = s.first_time - SIGNALLING_SLACK_S, s.last_time + SIGNALLING_SLACK_S
+    changes = sorted(ctx.direction_changes(s.dst, s.dport, RECEIVER_FORBIDS, lo, hi)
+                     + ctx.direction_changes(s.src, s.sport, SENDER_FORBIDS, lo, hi))
     state = {s.dst: False, s.src: False}
     periods: list[_Forbidden] = []
     for when, frame, who, direction, forbids in changes:
