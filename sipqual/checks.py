@@ -44,8 +44,10 @@ class Leg:
     def responses(self, method: str = "INVITE") -> list[SipPacket]:
         return [p for p in self.messages if not p.msg.is_request and p.msg.cseq_method == method]
 
-    def final(self, method: str = "INVITE") -> SipPacket | None:
-        finals = [p for p in self.responses(method) if p.msg.status and p.msg.status >= 200]
+    def final(self, method: str = "INVITE", src: str | None = None) -> SipPacket | None:
+        """The first final response to ``method`` on this leg (sent by ``src`` when given)."""
+        finals = [p for p in self.responses(method) if p.msg.status and p.msg.status >= 200
+                  and (src is None or p.src == src)]
         return finals[0] if finals else None
 
     def requests(self, method: str) -> list[SipPacket]:
@@ -204,11 +206,6 @@ def _routed(theirs: SipPacket, spec: CallSpec) -> Finding:
                   f"{theirs.msg.request_uri.raw if theirs.msg.request_uri else '?'}", theirs.frame)
 
 
-def _final_from(leg: Leg, src: str) -> SipPacket | None:
-    finals = [p for p in leg.responses() if p.src == src and p.msg.status and p.msg.status >= 200]
-    return finals[0] if finals else None
-
-
 def _status(p: SipPacket | None) -> str:
     return f"{p.msg.status} {p.msg.reason}" if p is not None else "no final response"
 
@@ -221,10 +218,10 @@ def call_rejected(trace: Trace, *, spec: CallSpec, status: int) -> list[Finding]
     if isinstance(routed, Finding):
         return [routed]
     _ours, a, theirs, b = routed
-    rejection = _final_from(b, spec.callee_ip)
+    rejection = b.final(src=spec.callee_ip)
     if rejection is None or rejection.msg.status != status:
         raise_missing(f"our {status} from {spec.callee_ip}")
-    final = _final_from(a, spec.dut_in_ip)
+    final = a.final(src=spec.dut_in_ip)
     want = f"{status} to the caller after the callee's {status} (frame {rejection.frame})"
     if final is None or final.msg.status != status:
         return [_routed(theirs, spec), violation("FO-01", "FO-01", "M", want, _status(final),
@@ -253,7 +250,7 @@ def call_cancelled(trace: Trace, *, spec: CallSpec) -> list[Finding]:
         "RFC3261-09", "RFC3261-09", "M", want, ", ".join(f"{p.msg.status} (frame {p.frame})" for p in
                                                           a.responses("CANCEL") if p.src == spec.dut_in_ip)
         or "no response"))
-    final = _final_from(a, spec.dut_in_ip)
+    final = a.final(src=spec.dut_in_ip)
     want = f"487 to the cancelled INVITE after our CANCEL (frame {cancel.frame})"
     out.append(passed("RFC3261-09", "RFC3261-09", "M", want, final.frame) if final and final.msg.status == 487
                else violation("RFC3261-09", "RFC3261-09", "M", want, _status(final), final.frame if final else None))
