@@ -19,7 +19,12 @@ import yaml
 
 from .errors import UsageError
 
-SECRET_KEY = re.compile(r"pass(word|phrase)?|secret|token|private|(^|_)key$", re.I)
+#: Schema keyword marking a value as secret: masked as "***" wherever a profile is shown (results.json, report,
+#: bundle). Masking follows the schema, never a substring of a key name ("media_bypass" is a PICS claim, not a pass).
+SECRET = "x-sipqual-secret"
+#: Only for keys the schema does not know (a hand-written or foreign results.json): whole words of the key name.
+_SECRET_WORDS = {"password", "passwd", "passphrase", "secret", "token", "key", "privatekey", "credential",
+                 "credentials"}
 PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "early_media", "media_bypass",
                  "dns_load_balancing", "options_ping", "comfort_noise"]
 
@@ -61,8 +66,10 @@ SCHEMA: dict[str, Any] = {
                                              "ports": _ports,
                                              "tls": {"type": "object", "additionalProperties": False,
                                                      "required": ["cert", "key", "ca"],
-                                                     "properties": {k: {"type": "string", "minLength": 1}
-                                                                    for k in ("cert", "key", "ca")}}}},
+                                                     "properties": {
+                                                         "cert": {"type": "string", "minLength": 1},
+                                                         "key": {"type": "string", "minLength": 1, SECRET: True},
+                                                         "ca": {"type": "string", "minLength": 1}}}}},
                 "far": {"type": "object", "additionalProperties": False, "required": ["transport", "port"],
                         "properties": {"transport": {"enum": ["udp", "tcp"]},
                                        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
@@ -143,19 +150,50 @@ class Profile:
         return self.path.stem
 
     def masked(self) -> dict:
-        """The profile as it may appear in a report or bundle: every value under a secret-looking key (password,
-        secret, token, passphrase, private key) replaced by "***"."""
+        """The profile as it may appear in a report or bundle: every value the schema declares secret replaced by
+        "***" (see :func:`mask_secrets`)."""
         d = mask_secrets(copy.deepcopy(self.data))
         d.pop("extends", None)
         return d
 
 
-def mask_secrets(node):
-    """Every value under a secret-looking key (password, secret, token, private, *_key) replaced by "***"."""
+def secret_paths(schema: dict | None = None, prefix: tuple = ()) -> list[tuple]:
+    """Every key path the schema declares secret (``x-sipqual-secret``), e.g. ("pixit", "mediation", "tls", "key")."""
+    schema = SCHEMA if schema is None else schema
+    out = []
+    for k, sub in schema.get("properties", {}).items():
+        if sub.get(SECRET):
+            out.append(prefix + (k,))
+        else:
+            out += secret_paths(sub, prefix + (k,))
+    if isinstance(schema.get("items"), dict):
+        out += secret_paths(schema["items"], prefix + ("[]",))
+    return out
+
+
+def _secret_name(key) -> bool:
+    words = re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(key)).lower())
+    return any(w in _SECRET_WORDS for w in words) or "".join(words) in _SECRET_WORDS
+
+
+def mask_secrets(node, schema: dict | None = SCHEMA):
+    """``node`` (a profile, or part of one under ``schema``) with every value the schema declares secret replaced
+    by "***". Keys the schema knows are masked only when it marks them secret, whatever their name (PICS such as
+    ``media_bypass`` keep their booleans); keys it does not know (a foreign results.json) are masked when a whole
+    word of their name says secret (password, token, key, ...), never for a substring."""
     if isinstance(node, dict):
-        return {k: "***" if SECRET_KEY.search(str(k)) else mask_secrets(v) for k, v in node.items()}
+        props = schema.get("properties", {}) if schema else {}
+        out = {}
+        for k, v in node.items():
+            sub = props.get(k)
+            if sub is None:
+                out[k] = "***" if _secret_name(k) else mask_secrets(v, None)
+            else:
+                out[k] = "***" if sub.get(SECRET) else mask_secrets(v, sub)
+        return out
     if isinstance(node, list):
-        return [mask_secrets(v) for v in node]
+        items = schema.get("items") if schema else None
+        return [mask_secrets(v, items if isinstance(items, dict) else None) for v in node]
     return node
 
 

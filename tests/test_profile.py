@@ -83,3 +83,72 @@ def test_tls_transport_without_tls_claim(tmp_path):
     p = _write(tmp_path, BASE.replace("pics:\n  tls: true", "pics:\n  tls: false"))
     with pytest.raises(UsageError, match="pics.tls is false"):
         load_profile(p)
+
+
+# ---- masking: by what the schema declares secret, never by a substring of a key name ------------------------------
+from sipqual.profile import SCHEMA, SECRET, mask_secrets, secret_paths  # noqa: E402
+
+
+def _sample(schema: dict, path: tuple = ()):
+    """A value for every property the schema declares (its own type), so masking can be checked key by key."""
+    if "properties" in schema:
+        return {k: _sample(sub, path + (k,)) for k, sub in schema["properties"].items()}
+    if "items" in schema:
+        return [_sample(schema["items"], path + ("[]",))]
+    if "enum" in schema:
+        return schema["enum"][-1]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if kind == "boolean":
+        return len(path) % 2 == 0         # both True and False occur
+    if kind == "integer":
+        return schema.get("minimum", 7)
+    if kind == "array":
+        return []
+    return "value-of-" + ".".join(path)
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(node, list):
+        for v in node:
+            yield from _leaves(v, path + ("[]",))
+    else:
+        yield path, node
+
+
+def test_every_schema_key_survives_masking_with_its_type_unless_declared_secret():
+    doc = _sample(SCHEMA)
+    masked = dict(_leaves(mask_secrets(doc)))
+    secrets = set(secret_paths())
+    assert secrets == {("pixit", "mediation", "tls", "key")}
+    leaves = dict(_leaves(doc))
+    assert {p for p in leaves if p[0] in ("pics", "pixit")} - secrets, "the sample holds no PICS/PIXIT keys"
+    for path, value in leaves.items():
+        if path in secrets:
+            assert masked[path] == "***", path
+        else:
+            assert masked[path] == value and type(masked[path]) is type(value), (path, value, masked[path])
+
+
+def test_pics_named_like_a_secret_keep_their_boolean():
+    """'media_bypass' contains 'pass': masked as '***' it read as *claimed* and made 6 M-dagger cases mandatory."""
+    prof = load_profile(DUTS / "reference-sbc.yaml")
+    m = prof.masked()
+    assert m["pics"] == prof.pics and m["pics"]["media_bypass"] is False
+    from sipqual.report.verdicts import summarize_coverage, coverage_snapshot
+    cov = coverage_snapshot([], set(), ["tcp", "tls"], "test")
+    assert len(summarize_coverage(cov, m["pics"]).mandatory) == 59
+    assert len(summarize_coverage(cov, dict(m["pics"], media_bypass=True)).mandatory) == 65
+
+
+def test_unknown_keys_are_masked_by_whole_words_only():
+    doc = {"pixit": {"mediation": {"tls": {"key": "k.pem", "cert": "c.pem", "ca": "ca.pem"}}},
+           "extra": {"sip_password": "s3cret", "apiToken": "t", "bypass_mode": "x", "keyboard": "y", "key": "z"}}
+    m = mask_secrets(doc)
+    assert m["pixit"]["mediation"]["tls"] == {"key": "***", "cert": "c.pem", "ca": "ca.pem"}
+    assert m["extra"] == {"sip_password": "***", "apiToken": "***", "bypass_mode": "x", "keyboard": "y", "key": "***"}
+    assert SECRET == "x-sipqual-secret"

@@ -346,7 +346,7 @@ def configuration_section(run: RunData) -> str:
              f"<code>{esc(json.dumps(x.get('ready')))}</code>"] for x in procs]
     managed_html = f"<h3>Managed DUT processes</h3>{_table(['Name', 'Command', 'Ready when'], rows)}" if rows else ""
     return f"""<section id="configuration"><h2>5 Configuration</h2>
-<p>The DUT profile as used for this run (values under secret-looking keys are masked as <code>***</code>).</p>
+<p>The DUT profile as used for this run (values the profile schema declares secret are masked as <code>***</code>).</p>
 <h3>Identity</h3>{_table(["Key", "Value"], ident)}
 <h3>PICS (what the DUT claims)</h3>{_table(["Feature", "Claimed"], pics_rows)}
 <h3>PIXIT (how to reach it)</h3>{_table(["Key", "Value"], pixit_rows)}
