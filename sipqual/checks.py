@@ -128,6 +128,14 @@ def raise_missing(what: str):
     raise StimulusMissing(f"{what} is not in the capture: the stimulus was never sent, so nothing can be judged")
 
 
+def stop_unless_explained(found: list[Finding], what: str) -> None:
+    """Our agent did not do ``what`` (its BYE, its RTP, ...). When a DUT fault already in ``found`` explains it
+    (the agent was waiting for something the DUT never sent: an ACK, a relayed 180), that fault is the verdict and
+    the caller stops judging here; otherwise we could not test, and :class:`StimulusMissing` says so (ERROR)."""
+    if not any(not f.ok for f in found):
+        raise_missing(what)
+
+
 # ---- calls -----------------------------------------------------------------------------------------------------
 @spec_type
 @dataclass
@@ -178,9 +186,10 @@ def basic_call(trace: Trace, *, spec: CallSpec, hangup_by: str) -> list[Finding]
         return out
     out.append(passed("CALL-ANSWER", "RFC3261-20", "M", "200 OK relayed to the caller", ok_a.frame))
     out.extend(_answer_sdp(ours, ok_a, spec))
-    out.extend(_ack_relayed(a, b, spec))
-    out.extend(_media(trace, ours, ok_a, b.invite, ok_b, spec))
-    out.extend(_cleared(a, b, spec, hangup_by))
+    out.extend(_ack_relayed(a, b, ok_b, spec))
+    out.extend(_early_release(a, b, spec, hangup_by))
+    out.extend(_media(trace, ours, ok_a, b.invite, ok_b, spec, out))
+    out.extend(_cleared(a, b, spec, hangup_by, out))
     return out
 
 
@@ -240,7 +249,13 @@ def call_cancelled(trace: Trace, *, spec: CallSpec) -> list[Finding]:
         return [routed]
     _ours, a, theirs, b = routed
     cancels = [p for p in a.requests("CANCEL") if p.src == spec.caller_ip]
-    if not cancels:
+    if not cancels:  # our caller cancels once the ringing reached it: did the DUT pass the callee's 18x on?
+        ringing = [p for p in b.responses() if p.src == spec.callee_ip and p.msg.status and 180 <= p.msg.status < 200]
+        relayed = [p for p in a.responses() if p.src == spec.dut_in_ip and p.msg.status and 180 <= p.msg.status < 200]
+        if ringing and not relayed:
+            return [_routed(theirs, spec), violation(
+                "SIG-02", ["SIG-02", "FO-05"], "R", f"the callee's {ringing[0].msg.status} (frame {ringing[0].frame}) "
+                f"passed on to the caller as call progress", "no 18x from the DUT to the caller", ringing[0].frame)]
         raise_missing(f"our CANCEL from {spec.caller_ip}")
     cancel = cancels[0]
     out = [_routed(theirs, spec)]
@@ -278,12 +293,37 @@ def _answer_sdp(offer: SipPacket, answer: SipPacket, spec: CallSpec) -> list[Fin
     return [passed("MED-01", ["MED-01", "RFC3264-02"], "M", f"answer codecs {a.audio.codec_names()}", answer.frame)]
 
 
-def _ack_relayed(a: Leg, b: Leg, spec: CallSpec) -> list[Finding]:
+def _ack_relayed(a: Leg, b: Leg, ok_b: SipPacket | None, spec: CallSpec) -> list[Finding]:
+    """RFC3261-10: once the caller ACKed the DUT's 200, the DUT ACKs the callee's 200 (a proxy relays the ACK, a
+    B2BUA sends its own). Without it the callee (our agent on that side) waits, retransmits its 200 and never goes
+    on to media or its BYE: this finding is then why the case could not complete."""
     acks_in = [p for p in a.requests("ACK") if p.src == spec.caller_ip]
-    acks_out = [p for p in b.requests("ACK") if p.dst == spec.callee_ip]
+    acks_out = [p for p in b.requests("ACK") if p.dst == spec.callee_ip and p.src == spec.dut_out_ip]
+    if ok_b is None or ok_b.msg.status != 200:
+        return []
     if acks_in and not acks_out:
-        return [violation("RFC3261-10", "RFC3261-10", "M", "the DUT's ACK to the callee's 200",
-                          "none on the callee leg", acks_in[0].frame)]
+        resent = [p for p in b.responses() if p.src == spec.callee_ip and p.msg.status == 200]
+        return [violation("RFC3261-10", "RFC3261-10", "M", f"an ACK from the DUT to {spec.callee_ip} for the "
+                          f"callee's 200 OK (frame {ok_b.frame}), after the caller's ACK (frame {acks_in[0].frame})",
+                          f"none on the callee's leg ({len(resent)} transmission(s) of that 200)",
+                          [ok_b.frame, acks_in[0].frame])]
+    if acks_out:
+        return [passed("RFC3261-10", "RFC3261-10", "M", f"the DUT ACKed the callee's 200 OK", acks_out[0].frame)]
+    return []
+
+
+def _early_release(a: Leg, b: Leg, spec: CallSpec, hangup_by: str) -> list[Finding]:
+    """The call stays up until our agent hangs up: a BYE from the DUT toward the side that was to hang up, before
+    that side's own BYE, is the DUT dropping the call (our agent then has no dialog left to end)."""
+    ours_ip, leg = (spec.caller_ip, a) if hangup_by == "caller" else (spec.callee_ip, b)
+    dut_ip = spec.dut_in_ip if hangup_by == "caller" else spec.dut_out_ip
+    our_byes = [p.time for p in leg.requests("BYE") if p.src == ours_ip]
+    early = [p for p in leg.requests("BYE") if p.src == dut_ip and p.dst == ours_ip
+             and (not our_byes or p.time < min(our_byes))]
+    if early:
+        return [violation("CALL-UP", ["TRN-01", "RFC3261-14"], "M", f"the call to stay up until the {hangup_by} "
+                          f"({ours_ip}) hangs up", f"a BYE from the DUT at frame {early[0].frame} first",
+                          early[0].frame)]
     return []
 
 
@@ -298,21 +338,49 @@ def _rtp_summary(streams: list[RtpStream]) -> str:
 
 
 def _media(trace: Trace, offer: SipPacket, answer: SipPacket, b_offer: SipPacket, b_answer: SipPacket | None,
-           spec: CallSpec) -> list[Finding]:
+           spec: CallSpec, found: list[Finding]) -> list[Finding]:
     """MED-01/MED-02: G.711 RTP flows both ways on both legs, through the DUT, in the negotiated codec, to the
     addresses each side's SDP asked for. Each direction is the set of RTP streams (one per SSRC) between the two
-    addresses that were still sending when the call was answered."""
+    addresses that were still sending when the call was answered.
+
+    Our agents' own streams are the stimulus, not something the DUT is judged on: the DUT's stream toward one side
+    is judged only when our agent on the other side sent the RTP it relays. When one of our streams is missing, the
+    DUT is blamed only for what the capture shows it did (the SDP it gave our agent points elsewhere, or an earlier
+    fault in ``found`` such as a missing ACK that left our agent waiting); otherwise we could not test (ERROR)."""
     out = []
     a_sdp, b_sdp = sdp_of(answer), sdp_of(b_offer)
     my_offer = sdp_of(offer)
-    flows = [
-        ("DUT -> caller", spec.dut_in_ip, spec.caller_ip, my_offer),
-        ("caller -> DUT", spec.caller_ip, spec.dut_in_ip, a_sdp),
-        ("DUT -> callee", spec.dut_out_ip, spec.callee_ip, sdp_of(b_answer)),
-        ("callee -> DUT", spec.callee_ip, spec.dut_out_ip, b_sdp),
+    ours = {  # our stream -> (name, the DUT's SDP that told our agent where to send, the DUT address it should reach)
+        "caller": ("caller -> DUT", spec.caller_ip, spec.dut_in_ip, a_sdp, answer),
+        "callee": ("callee -> DUT", spec.callee_ip, spec.dut_out_ip, b_sdp, b_offer),
+    }
+    flows = [  # (name, src, dst, the receiver's SDP, whose stream the DUT relays here)
+        ("DUT -> caller", spec.dut_in_ip, spec.caller_ip, my_offer, "callee"),
+        ("DUT -> callee", spec.dut_out_ip, spec.callee_ip, sdp_of(b_answer), "caller"),
     ]
+    sent = {}
+    for who, (name, src, dst, dut_sdp, dut_msg) in ours.items():
+        streams = [s for s in trace.rtp if s.src == src and s.dst == dst and s.last_time >= answer.time - 5]
+        sent[who] = sum(s.packets for s in streams) >= MIN_RTP_PACKETS
+        if sent[who]:
+            continue
+        where = dut_sdp.audio if dut_sdp is not None else None
+        conn = where.effective_connection if where is not None else None
+        addr = conn.address.split("/")[0] if conn is not None and not conn.is_unspecified else None
+        if addr and addr not in (src, dst, spec.dut_in_ip, spec.dut_out_ip):
+            elsewhere = sum(s.packets for s in trace.rtp if s.src == src and s.dst == addr)
+            if elsewhere >= MIN_RTP_PACKETS:  # a media address apart from the signalling one: not judged here
+                raise_missing(f"our RTP {name} through the DUT's signalling address (it went to c={addr}, "
+                              f"{elsewhere} packets; sipqual follows media on the DUT's signalling addresses)")
+            out.append(violation("MED-02", ["MED-02"], "M", f"the DUT's SDP (frame {dut_msg.frame}) to "
+                                 f"direct {name} media to the DUT ({dst})", f"c={addr} port {where.port}, which "
+                                 f"our agent could not reach through the DUT ({elsewhere} packets to it on the "
+                                 f"wire)", dut_msg.frame))
+            continue
+        stop_unless_explained(found + out, f"our RTP {name} ({_rtp_summary(streams)})")
+    flows = [f for f in flows if sent[f[4]]]
     answered_pts = {int(f) for f in (a_sdp.audio.formats if a_sdp and a_sdp.audio else []) if f.isdigit()}
-    for name, src, dst, dest_sdp in flows:
+    for name, src, dst, dest_sdp, _relays in flows:
         streams = [s for s in trace.rtp if s.src == src and s.dst == dst and s.last_time >= answer.time - 5]
         if dest_sdp is not None and dest_sdp.audio is not None and dest_sdp.audio.port > 0:
             port = dest_sdp.audio.port
@@ -336,14 +404,15 @@ def _media(trace: Trace, offer: SipPacket, answer: SipPacket, b_offer: SipPacket
     return out
 
 
-def _cleared(a: Leg, b: Leg, spec: CallSpec, hangup_by: str) -> list[Finding]:
+def _cleared(a: Leg, b: Leg, spec: CallSpec, hangup_by: str, found: list[Finding]) -> list[Finding]:
     if hangup_by == "caller":
         ours, ours_leg, relayed_leg, relayed_dst = spec.caller_ip, a, b, spec.callee_ip
     else:
         ours, ours_leg, relayed_leg, relayed_dst = spec.callee_ip, b, a, spec.caller_ip
     byes = [p for p in ours_leg.requests("BYE") if p.src == ours]
     if not byes:
-        raise_missing(f"our BYE from {ours}")
+        stop_unless_explained(found, f"our BYE from {ours}")
+        return []
     bye = byes[0]
     out = []
     ok = [p for p in ours_leg.responses("BYE") if p.dst == ours and p.msg.status == 200]
