@@ -169,7 +169,7 @@ def allow_lists_update(p, model):
     m = p.msg
     if not m.has("Allow"):
         return
-    used = model.dut_update_use
+    used = model.dut_update_use(p.src)
     if used is None:
         return
     want = f"UPDATE in Allow (the DUT uses UPDATE: frame {used.frame})"
@@ -239,7 +239,7 @@ def crypto_over_tls(p, model):
 
 # ---- RFC 4733 in SDP ------------------------------------------------------------------------------------------------
 
-def _telephone_event(media) -> tuple[int, str | None] | None:
+def telephone_event(media) -> tuple[int, str | None] | None:
     """(PT, fmtp) of the first telephone-event/8000 format listed on the m= line."""
     for f in media.formats:
         mapped = media.rtpmap.get(int(f)) if f.isdigit() else None
@@ -248,29 +248,36 @@ def _telephone_event(media) -> tuple[int, str | None] | None:
     return None
 
 
-def _te_outcome(media, label: str, frame: int):
-    want = f"a=rtpmap:<pt> telephone-event/8000 with events 0-15 on {label}"
-    te = _telephone_event(media)
-    if te is None:
-        return broken(want, f"formats {media.formats} without telephone-event/8000", frame)
-    codes = event_codes(te[1])
-    if codes is None or not set(range(16)) <= codes:
-        return broken(want, f"a=fmtp:{te[0]} {te[1]}", frame)
-    return held(f"{want} (PT {te[0]}{', fmtp ' + te[1] if te[1] else ''})", frame)
+def _event_list_problem(spec: str | None) -> str | None:
+    """What is wrong with a telephone-event fmtp value (RFC 4733 section 7.1.1: comma-separated event codes and
+    ranges, each code 0-255, ranges ascending), or None."""
+    codes = event_codes(spec)
+    if codes is None:
+        return "not a list of event codes and ranges"
+    for part in (spec or "").split(","):
+        lo, dash, hi = part.strip().partition("-")
+        if dash and int(hi) < int(lo):
+            return f"descending range {part.strip()}"
+    if codes and max(codes) > 255:
+        return f"event code {max(codes)} above 255"
+    return None
 
 
-@rule("RFC4733-01", "M", Scope.OFFER_ANSWER, "the DUT's SDP lists telephone-event/8000 on every audio stream it "
-      "offers, and in its answer wherever the offer had it, with events 0-15 (fmtp absent = 0-15) (RFC 4733 7.1.1; "
-      "MED-03)", requirements=["MED-03"])
-def telephone_event_in_sdp(x, model):
-    """Lync/SfB Mediation Servers carry DTMF only as RFC 4733 events (PT 101, events 0-16); a trunk peer that does
-    not negotiate telephone-event loses DTMF. An answer to an offer without telephone-event cannot add a usable one,
-    so it is not judged; neither is an audio stream refused with port 0."""
-    if x.offer.src in model.dut:
-        for i, m in enumerate(x.offer_sdp.media):
-            if m.kind == "audio" and m.port != 0 and m.is_rtp:
-                yield _te_outcome(m, f"offered m= line {i + 1}", x.offer.frame)
-    if _dut_answer(x, model):
-        for i, (om, am) in enumerate(_pairs(x)):
-            if am.kind == "audio" and am.port != 0 and am.is_rtp and _telephone_event(om) is not None:
-                yield _te_outcome(am, f"answered m= line {i + 1} (offered in frame {x.offer.frame})", x.answer.frame)
+@rule("RFC4733-01", "M", Scope.MESSAGE, "where the DUT's SDP lists telephone-event, a=rtpmap:<pt> "
+      "telephone-event/<rate> and an a=fmtp:<pt> event list of codes 0-255 and ascending ranges (RFC 4733 7.1.1)")
+def telephone_event_grammar(p, model):
+    """The RFC half of DTMF in SDP: grammar only, when the DUT lists telephone-event. Whether it must list it in
+    every offer is the Lync profile's MED-03 (rules/lync.py), not an RFC requirement. Severity M: a peer that cannot
+    parse the event list rejects the SDP (488) or drops DTMF."""
+    sdp = model.sdp(p)
+    if sdp is None:
+        return
+    for i, media in enumerate(sdp.media):
+        for pt, (encoding, rate, *_) in sorted(media.rtpmap.items()):
+            if encoding.lower() != "telephone-event" or str(pt) not in media.formats:
+                continue
+            spec = media.fmtp.get(pt)
+            want = f"a valid telephone-event event list on m= line {i + 1} (PT {pt})"
+            problem = _event_list_problem(spec)
+            yield broken(want, f"a=fmtp:{pt} {spec} ({problem})", p.frame) if problem else \
+                held(f"{want}: {spec or 'no fmtp (0-15)'} at {rate} Hz", p.frame)
