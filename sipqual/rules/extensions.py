@@ -293,22 +293,23 @@ def session_refresh(d, model):
         refresher = r.dst if side == "uac" else r.src
         k = bisect_right(positions, i)
         nxt = ends[k][1] if k < len(ends) else None
-        if refresher in model.dut:
-            yield from _refresher_due(r, interval, side, nxt, model)
-        elif r.src in model.dut or r.dst in model.dut:
-            yield from _expiry_bye_due(r, interval, side, nxt, model)
+        for end in sorted(d.leg & model.dut):      # both ends when every sender is judged
+            if end == refresher:
+                yield from _refresher_due(r, interval, side, nxt, end, model)
+            elif refresher not in model.device_of(end):
+                yield from _expiry_bye_due(r, interval, side, nxt, end, model)
 
 
 def _at(p, since) -> str:
     return f"{p.msg.method} at +{p.time - since.time:.0f} s"
 
 
-def _refresher_due(r, interval: int, side: str, nxt, model):
+def _refresher_due(r, interval: int, side: str, nxt, end: str, model):
     deadline = r.time + interval / 2 + REFRESH_SLACK
     want = (f"a session refresh (re-INVITE or UPDATE) by the DUT, refresher={side} in the {r.msg.status} (frame "
             f"{r.frame}), within {interval}/2 + {REFRESH_SLACK:.0f} s")
     if nxt is not None and nxt.time <= deadline:
-        if nxt.src in model.dut and nxt.msg.method in _REFRESH_METHODS:
+        if nxt.src in model.device_of(end) and nxt.msg.method in _REFRESH_METHODS:
             yield held(want, r.frame, nxt.frame)
         return                        # the session ended, or the peer refreshed it first
     if nxt is not None:
@@ -317,12 +318,13 @@ def _refresher_due(r, interval: int, side: str, nxt, model):
         yield broken(want, f"none; the capture runs on to +{model.end_time - r.time:.0f} s", r.frame)
 
 
-def _expiry_bye_due(r, interval: int, side: str, nxt, model):
+def _expiry_bye_due(r, interval: int, side: str, nxt, end: str, model):
     expiry = r.time + interval
     want = (f"a BYE from the DUT before the session expires at +{interval} s (refresher={side} in the "
             f"{r.msg.status}, frame {r.frame}) when no refresh arrives")
     if nxt is not None and nxt.time <= expiry + EXPIRY_SLACK:
-        if nxt.src in model.dut and nxt.msg.method == "BYE" and nxt.time > r.time + interval / 2 + REFRESH_SLACK:
+        if nxt.src in model.device_of(end) and nxt.msg.method == "BYE" and \
+                nxt.time > r.time + interval / 2 + REFRESH_SLACK:
             yield held(want, r.frame, nxt.frame)   # the refresher was overdue and the DUT closed the session
         return
     if nxt is not None:
