@@ -51,6 +51,7 @@ def _params(value: str) -> tuple[str, dict[str, str | None]]:
 @rule("RFC3262-01", "M", Scope.TRANSACTION, "a reliable 18x only to a request with 100rel in Supported/Require; "
       "never a reliable 100 (3)")
 def reliable_only_if_offered(t, model):
+    """M: a peer that did not offer 100rel never PRACKs, so the DUT retransmits and then fails the call."""
     if t.server not in model.dut:
         return
     asked = "100rel" in option_tags(t.request.msg, "Supported") | option_tags(t.request.msg, "Require")
@@ -116,6 +117,7 @@ def rack(p, model):
 @rule("RFC3262-04", "M", Scope.MESSAGE, "no Require: 100rel in INVITE toward a peer that may not support it "
       "(4; SIG-05)", requirements=["SIG-05"])
 def no_require_100rel(p, model):
+    """M: a Mediation Server that does not support 100rel answers 420 and the call fails (SIG-05)."""
     m = p.msg
     if m.is_request and m.method == "INVITE":
         want = "INVITE without Require: 100rel"
@@ -125,9 +127,11 @@ def no_require_100rel(p, model):
 
 # ---- RFC 3325 / 3323 ----------------------------------------------------------------------------------------------
 
-@rule("RFC3325-01", "M", Scope.MESSAGE, "P-Asserted-Identity: one or two values; two are one sip/sips and one tel "
+@rule("RFC3325-01", "R", Scope.MESSAGE, "P-Asserted-Identity: one or two values; two are one sip/sips and one tel "
       "URI (9.1)")
 def asserted_identity(p, model):
+    """R (requirements.md: M if sent): a malformed PAI is ignored by the receiving trust domain, which then presents
+    the From identity; no transaction, dialog or call depends on it."""
     m = p.msg
     if not m.has("P-Asserted-Identity"):
         return
@@ -142,6 +146,8 @@ def asserted_identity(p, model):
 @rule("RFC3325-02", "M", Scope.MESSAGE, "Privacy values from header, session, user, none, critical, id (RFC 3323 "
       "4.2, RFC 3325 9.3)")
 def privacy_values(p, model):
+    """M: a privacy request the peer does not understand is not honoured, so an identity that must be withheld may
+    be shown (a regulatory fault, not a letter one)."""
     m = p.msg
     for line in m.values("Privacy"):
         tokens = [t.strip().lower() for t in re.split(r"[;,]", line)]
@@ -206,6 +212,7 @@ def _session_expires(m) -> tuple[int | None, str | None] | None:
 @rule("RFC4028-01", "M", Scope.MESSAGE, "Session-Expires and Min-SE are at least 90 s, Session-Expires not below "
       "Min-SE, refresher uac/uas (4, 5)")
 def session_timer_values(p, model):
+    """M: a Session-Expires below the peer's Min-SE is answered 422, an unparseable value or refresher 400."""
     m = p.msg
     se = _session_expires(m)
     min_se = _int(_params(m.get("Min-SE") or "")[0]) if m.has("Min-SE") else None
@@ -228,6 +235,7 @@ def session_timer_values(p, model):
       "the refresher and keeps Session-Expires at or above the request's Min-SE; a 2xx with Require: timer has "
       "Session-Expires (9)")
 def uas_session_timer(t, model):
+    """M: without a named refresher nobody refreshes and the call is torn down at expiry."""
     if t.server not in model.dut or t.method not in ("INVITE", "UPDATE"):
         return
     req = t.request.msg

@@ -45,6 +45,7 @@ def _pairs(x):
 @rule("RFC3264-01", "M", Scope.OFFER_ANSWER, "the answer has the offer's m= lines, same number, order and media "
       "type; a stream offered with port 0 is answered with port 0 (6, 8.2)")
 def media_lines(x, model):
+    """M for RFC3264-01..-03: an answer that does not fit its offer leaves a stream without media or one-way."""
     if not _dut_answer(x, model):
         return
     o, a = x.offer_sdp.media, x.answer_sdp.media
@@ -106,6 +107,8 @@ def directions(x, model):
 @rule("RFC3264-04", "M", Scope.DIALOG, "each new SDP in a dialog keeps the o= line but for a version one higher; an "
       "unchanged SDP keeps its version (8)")
 def origin_versions(d, model):
+    """M: a changed SDP under the old version is ignored by the peer (hold/resume and re-routing of media fail); an
+    o= that changes identity reads as another session and may be refused."""
     for sender in sorted(d.leg & model.dut):      # sorted: findings in the same order on every run
         previous = None
         for p in d.packets:
@@ -149,6 +152,7 @@ def no_zero_connection(p, model):
 
 @rule("RFC3311-02", "M", Scope.DIALOG, "no UPDATE with an offer while an offer is outstanding in the dialog (5.1)")
 def update_offer(d, model):
+    """M: crossing offers are refused with 491 or leave both sides with different media states."""
     for p in d.packets:
         m = p.msg
         if p.src not in model.dut or not m.is_request or m.method != "UPDATE" or model.sdp(p) is None:
@@ -187,6 +191,8 @@ def _key_salt_octets(b64: str) -> int | None:
 @rule("RFC4568-01", "M", Scope.MESSAGE, "a=crypto:<tag> <suite> inline:<key||salt>[|lifetime][|MKI:len] "
       "[session-params], tag 1-9 digits, key||salt of the suite's length (9.1, 9.2)")
 def crypto_grammar(p, model):
+    """M for RFC4568-01..-03: a wrong crypto line or answer leaves SRTP undecryptable; keys sent in clear text are
+    disclosed to anyone on the path."""
     sdp = model.sdp(p)
     if sdp is None:
         return

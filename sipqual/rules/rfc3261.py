@@ -192,6 +192,8 @@ def max_forwards(p, model):
 @rule("RFC3261-05", "M", Scope.MESSAGE, "CSeq is 'number method' with number below 2**31 and the request's method "
       "(8.1.1.5); in-dialog requests the sender originates go up by one in each direction (12.2.1.1)")
 def cseq(p, model):
+    """M for a malformed CSeq, a wrong method and an in-dialog CSeq not above the previous one (the peer answers 500,
+    12.2.2); R for a gap (the receiver accepts any higher number)."""
     m = p.msg
     if m.cseq is None:
         if m.has("CSeq"):
@@ -438,7 +440,8 @@ def _same_address(host: str | None, address: str) -> bool:
       "address than the packet's source carries received=<source address> in its top Via (18.2.1)")
 def via_received(t, model):
     """The source address is the request's IP source in the capture; IP literals compare as addresses (IPv6 with or
-    without brackets, any notation), a host name always differs."""
+    without brackets, any notation), a host name always differs. I: responses are routed back over the connection
+    or to the source address anyway; received= only helps a later hop (requirements.md: informative)."""
     if t.server not in model.dut or not t.request.msg.vias:
         return
     req = t.request
@@ -456,6 +459,7 @@ def via_received(t, model):
 
 @rule("RFC3261-12", "R", Scope.TRANSACTION, "a response to INVITE within 200 ms, else 100 Trying (17.2.1)")
 def trying(t, model):
+    """R: without a quick 100 the Mediation side retransmits the INVITE (UDP) or starts its failover timer sooner."""
     if t.method != "INVITE" or t.server not in model.dut or not t.responses:
         return
     first = t.responses[0]
@@ -468,6 +472,7 @@ def trying(t, model):
 @rule("RFC3261-13", "R", Scope.MESSAGE, "200 to OPTIONS lists Allow, Accept, Accept-Encoding, Accept-Language and "
       "Supported (11.2)")
 def options_capabilities(p, model):
+    """R: a SHOULD; the OPTIONS keep-alive works without the capability headers."""
     m = p.msg
     if m.is_response and m.status == 200 and m.cseq_method == "OPTIONS":
         missing = [h for h in OPTIONS_HEADERS if not m.has(h)]
@@ -478,6 +483,8 @@ def options_capabilities(p, model):
 @rule("RFC3261-17", "M", Scope.MESSAGE, "Content-Length present on TCP/TLS and equal to the body size (18.3, 20.14)",
       requirements=["TRN-09"])
 def content_length(p, model):
+    """M: on a stream transport Content-Length is the only message boundary; a missing or wrong one corrupts every
+    following message on the connection."""
     m = p.msg
     if p.transport in ("TCP", "TLS") and not m.has("Content-Length"):
         yield broken(f"Content-Length on a {p.transport} message", "none", p.frame)
@@ -498,6 +505,8 @@ def content_length(p, model):
       "reliable non-failure response; the 2xx starts no new offer; an offer in a 2xx/reliable 18x is answered in the "
       "ACK/PRACK (13.2.1, 13.3.1)")
 def invite_offer_answer(t, model):
+    """M: an answer or offer in the wrong message leaves the session without media (or with an offer never
+    answered)."""
     if t.method != "INVITE":
         return
     if t.server in model.dut:
