@@ -10,6 +10,7 @@ DUT by what the other side did.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -144,6 +145,7 @@ class Model:
         self.dut = set(dut_addresses)
         self.every_sender = every_sender
         self.memo: dict = {}                    # per-capture results a rule computes once (keyed by the rule's ID)
+        self._request_times: dict[tuple, list[float] | None] = {}
         self._loose: set[int] = set()           # responses matched to their request by Call-ID and CSeq only
         self._by_cseq: dict[tuple, Transaction] = {}
         self.packets = list(trace.sip)
@@ -249,6 +251,18 @@ class Model:
     def requests_to(self, address: str, method: str | None) -> list[SipPacket]:
         """Every ``method`` request sent to ``address``, in capture order."""
         return self._requests_to.get((address, method), [])
+
+    def requests_to_between(self, address: str, method: str | None, start: float, end: float) -> list[SipPacket]:
+        """The ``method`` requests sent to ``address`` with ``start <= time <= end``, in capture order."""
+        found = self.requests_to(address, method)
+        key = (address, method)
+        if key not in self._request_times:
+            times = [q.time for q in found]
+            self._request_times[key] = times if times == sorted(times) else None
+        times = self._request_times[key]
+        if times is None:                   # a capture merged out of time order: scan
+            return [q for q in found if start <= q.time <= end]
+        return found[bisect_left(times, start):bisect_right(times, end)]
 
     def requests_from(self, address: str, method: str | None) -> list[SipPacket]:
         """Every ``method`` request sent from ``address``, in capture order."""

@@ -30,7 +30,7 @@ def fixture(name, dut, **kw):
 def test_an_sbc_with_an_address_per_side_relays_with_a_decrement():
     found = of(fixture("good-relay", {DUT, DUT_FAR}), "RFC3261-04")
     assert found and all(f.ok for f in found), [f.message for f in found if not f.ok]
-    relayed = [f for f in found if "relayed from frame 1" in f.message]
+    relayed = [f for f in found if "relayed from the INVITE of frame 1" in f.message]
     assert relayed and 3 in relayed[0].frames                  # the INVITE on the far leg, MF 69 after 70
     assert any("BYE relayed" in f.message for f in found)      # the in-dialog BYE of the paired call
     assert any("OPTIONS the DUT originates" in f.message for f in found)
@@ -39,7 +39,8 @@ def test_an_sbc_with_an_address_per_side_relays_with_a_decrement():
 def test_a_relay_that_does_not_decrement_is_the_finding():
     bad = [f for f in of(fixture("fail-RFC3261-04-relay", {DUT, DUT_FAR}), "RFC3261-04") if not f.ok]
     assert len(bad) == 1 and bad[0].frames == [3] and bad[0].severity == "R"
-    assert "at most 69 in a INVITE relayed from frame 1 (Max-Forwards 70), observed '70'" in bad[0].message
+    assert "at most 69 in a INVITE relayed from the INVITE of frame 1 (Max-Forwards 70), observed '70'" in \
+        bad[0].message
 
 
 def pkt(text, src, dst, frame, t):
@@ -58,7 +59,24 @@ def test_a_proxy_relay_is_judged_by_its_decrement(mf, ok):
     sip = [pkt(PROXIED.format(vias=MS_VIA, mf=70), MS, DUT, 1, 0.0),
            pkt(PROXIED.format(vias=DUT_VIA + MS_VIA, mf=mf), DUT, FAR, 2, 0.01)]
     found = of(rules.run_all(Trace(path=None, sip=sip), {DUT}), "RFC3261-04")
-    assert [f.ok for f in found] == [ok] and "relayed from frame 1" in found[0].message
+    assert [f.ok for f in found] == [ok] and "relayed from the INVITE of frame 1" in found[0].message
+
+
+def test_a_proxy_cancel_and_ack_for_a_non_2xx_follow_their_invite():
+    """Kamailio as the reference DUT: its own CANCEL and ACK for the 487 carry one Via and the relayed INVITE's 69."""
+    invite = PROXIED.format(vias=DUT_VIA + MS_VIA, mf=69)
+    cancel = (PROXIED.format(vias=DUT_VIA, mf=69).replace("INVITE sip:", "CANCEL sip:")
+              .replace("CSeq: 1 INVITE", "CSeq: 1 CANCEL"))
+    ack = cancel.replace("CANCEL sip:", "ACK sip:").replace("CSeq: 1 CANCEL", "CSeq: 1 ACK") \
+        .replace("far.example>\r\n", "far.example>;tag=t9\r\n")
+    sip = [pkt(PROXIED.format(vias=MS_VIA, mf=70), MS, DUT, 1, 0.0), pkt(invite, DUT, FAR, 2, 0.01),
+           pkt(cancel, DUT, FAR, 3, 1.0), pkt(ack, DUT, FAR, 4, 1.1)]
+    found = of(rules.run_all(Trace(path=None, sip=sip), {DUT}), "RFC3261-04")
+    assert [f.ok for f in found] == [True, True, True] and "CANCEL relayed from the INVITE of frame 1" in \
+        found[1].message
+    alone = [pkt(invite.replace(DUT_VIA + MS_VIA, DUT_VIA), DUT, FAR, 1, 0.0), pkt(cancel, DUT, FAR, 2, 1.0)]
+    found = of(rules.run_all(Trace(path=None, sip=alone), {DUT}), "RFC3261-04")   # originated: 70 for both
+    assert [f.ok for f in found] == [False, False] and "CANCEL the DUT originates" in found[1].message
 
 
 def test_the_same_request_mirrored_to_another_address_is_no_relay():

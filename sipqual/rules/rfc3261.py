@@ -115,8 +115,8 @@ def _received(p, model, method: str, window: float) -> list:
     """Requests of ``method`` that arrived at any of the sender's addresses from elsewhere within ``window`` before
     ``p``, oldest first (retransmissions excluded)."""
     device = model.device_of(p.src)
-    found = [q for a in device for q in model.requests_to(a, method) if q.src not in device and q is not p
-             and p.time - window <= q.time <= p.time and not model.is_retransmission(q)]
+    found = [q for a in device for q in model.requests_to_between(a, method, p.time - window, p.time)
+             if q.src not in device and q is not p and not model.is_retransmission(q)]
     return sorted(found, key=lambda q: q.time)
 
 
@@ -149,8 +149,13 @@ def relayed_from(p, model):
     """The request the DUT relays as request ``p``, or None when it originates it (or the capture cannot tell).
     A proxy keeps Call-ID and CSeq and puts its Via on top of the received ones; a B2BUA uses a new Call-ID, keeps
     the called number in initial requests, and relays in-dialog requests (but not ACK, which a B2BUA generates on
-    each leg) from the call it paired with this one, at once."""
+    each leg) from the call it paired with this one, at once. A CANCEL, and the ACK for a non-2xx, belong to their
+    INVITE's hop (same branch, 9.1, 17.1.1.3): they are relayed exactly when that INVITE was."""
     m = p.msg
+    if m.method in ("CANCEL", "ACK") and m.vias:
+        inv = model.invite_for(p)
+        if inv is not None and inv.branch == m.vias[0].branch and inv.request is not p:
+            return relayed_from(inv.request, model)     # hop-by-hop: a CANCEL, or the ACK for a non-2xx, of its INVITE
     for q in reversed(_received(p, model, m.method, RELAY_WINDOW)):
         if q.msg.call_id == m.call_id and q.msg.cseq == m.cseq and \
                 [v.branch for v in m.vias[1:]] == [v.branch for v in q.msg.vias]:
@@ -179,8 +184,8 @@ def max_forwards(p, model):
     source = relayed_from(p, model)
     if source is not None and source.msg.max_forwards is not None:
         limit = source.msg.max_forwards - 1
-        want = (f"Max-Forwards at most {limit} in a {m.method} relayed from frame {source.frame} "
-                f"(Max-Forwards {source.msg.max_forwards})")
+        want = (f"Max-Forwards at most {limit} in a {m.method} relayed from the {source.msg.method} of frame "
+                f"{source.frame} (Max-Forwards {source.msg.max_forwards})")
         yield held(want, source.frame, p.frame) if value is not None and value <= limit else \
             broken(want, repr(m.get("Max-Forwards")), p.frame)
         return
