@@ -337,6 +337,17 @@ def test_session_refresh_both_roles(refresher, extra, verdicts):
     assert [f.ok for f in found] == verdicts, [f.message for f in found]
 
 
+def test_session_refresh_judges_both_ends_when_every_sender_is_judged():
+    """The Mediation side (refresher=uac) never refreshed, the DUT hung up in time: in `sipqual verify` without a DUT
+    both are judged, each in its own role (before, only the refresher was)."""
+    msgs = [(REQUEST, MS, DUT, -0.1), (session_2xx("uac"), DUT, MS, 0), (BYE, DUT, MS, 70)]
+    sip = [pkt(text, src=src, dst=dst, frame=i + 1, t=t) for i, (text, src, dst, t) in enumerate(msgs)]
+    found = [f for f in rules.run_all(Trace(path=None, sip=sip), {DUT, MS}, every_sender=True)
+             if f.rule == "RFC4028-04"]
+    assert [f.ok for f in found] == [True, False], [f.message for f in found]
+    assert "BYE from the DUT before the session expires" in found[0].message and "refresh" in found[1].message
+
+
 REFER = ("REFER sip:gw@192.0.2.1:5066;transport=tcp SIP/2.0\r\n"
          "Via: SIP/2.0/TCP 192.0.2.10:15060;branch=z9hG4bK-ref{n}\r\n"
          "Max-Forwards: 70\r\n"
