@@ -64,7 +64,7 @@ def cmd_verify(args, extra: list[str]) -> int:
     started = now_iso()
     profile = load_profile(args.dut) if args.dut else None
     keylog = Path(args.keylog) if args.keylog else None
-    trace, findings, result = verify_capture(args.capture, keylog, args.tls_port, args.tcp_port, args.dut_ip, profile)
+    trace, findings, result = verify_capture(args.capture, keylog, args.tls_port, args.tcp_port, args.dut_ip, profile, args.lync)
     if args.results:
         path = write_verify_results(args.results, profile, result, started, trace)
         print(f"sipqual: results: {path.resolve()}", file=sys.stderr)
@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--tcp-port", type=int, action="append", default=[], help="TCP port carrying SIP")
     v.add_argument("--dut-ip", action="append", default=[], help="address of the device to judge (default: all)")
     v.add_argument("--json", action="store_true")
+    v.add_argument("--lync", action="store_true", help="also apply the Lync-profile rules (implied by --dut)")
     k = sub.add_parser("pki", help="make a lab CA, Mediation pool and device certificates for real gear")
     k.add_argument("dir", type=Path)
     k.add_argument("--pool", required=True, help="Mediation pool FQDN (the certificate's CN and first SAN)")

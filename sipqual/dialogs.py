@@ -10,6 +10,7 @@ DUT by what the other side did.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -140,8 +141,13 @@ def _branch_key(p: SipPacket):
 class Model:
     """Everything the rules relate, built in one pass over the SIP messages in time order."""
 
-    def __init__(self, trace: Trace, dut_addresses: set[str]):
+    def __init__(self, trace: Trace, dut_addresses: set[str], every_sender: bool = False):
         self.dut = set(dut_addresses)
+        self.every_sender = every_sender
+        self.memo: dict = {}                    # per-capture results a rule computes once (keyed by the rule's ID)
+        self._request_times: dict[tuple, list[float] | None] = {}
+        self._loose: set[int] = set()           # responses matched to their request by Call-ID and CSeq only
+        self._by_cseq: dict[tuple, Transaction] = {}
         self.packets = list(trace.sip)
         self.sent = [p for p in self.packets if p.src in self.dut]
         self.end_time = self.packets[-1].time if self.packets else 0.0
@@ -160,6 +166,18 @@ class Model:
             self._offer_answer(d)
 
     # ---- queries -------------------------------------------------------------------------------------------------
+    def device_of(self, address: str) -> set[str]:
+        """The addresses of the device that uses ``address``: every DUT address (one DUT may have an address per
+        side, as an SBC does), or, when every sender is judged as its own device, ``address`` alone."""
+        if address in self.dut and not self.every_sender:
+            return self.dut
+        return {address}
+
+    def matched_loosely(self, p: SipPacket) -> bool:
+        """A response whose top Via branch matches no request on its leg, attached to the request with its Call-ID
+        and CSeq: the server did not copy the Via (RFC3261-08), so its peer cannot match it either."""
+        return id(p) in self._loose
+
     def transaction_of(self, p: SipPacket) -> Transaction | None:
         return self._txn_of.get(id(p))
 
@@ -188,15 +206,20 @@ class Model:
     def dut_exchanges(self) -> list[Exchange]:
         return [x for d in self.dut_dialogs for x in d.exchanges]
 
+    def dut_update_use(self, address: str) -> SipPacket | None:
+        """The first message showing that the device sending from ``address`` implements UPDATE: an UPDATE it sent,
+        or its 2xx to one."""
+        return self._update_use.get(frozenset(self.device_of(address)))
+
     @cached_property
-    def dut_update_use(self) -> SipPacket | None:
-        """The first message showing that the DUT implements UPDATE: an UPDATE it sent, or its 2xx to one."""
+    def _update_use(self) -> dict[frozenset, SipPacket]:
+        first: dict[frozenset, SipPacket] = {}
         for p in self.sent:
             m = p.msg
             if (m.is_request and m.method == "UPDATE") or (
                     m.is_response and m.cseq and m.cseq.method == "UPDATE" and 200 <= m.status < 300):
-                return p
-        return None
+                first.setdefault(frozenset(self.device_of(p.src)), p)
+        return first
 
     def invite_for(self, p: SipPacket) -> Transaction | None:
         """The INVITE transaction a CANCEL or ACK from the same sender on the same leg refers to: the same branch,
@@ -228,6 +251,22 @@ class Model:
     def requests_to(self, address: str, method: str | None) -> list[SipPacket]:
         """Every ``method`` request sent to ``address``, in capture order."""
         return self._requests_to.get((address, method), [])
+
+    def requests_to_between(self, address: str, method: str | None, start: float, end: float) -> list[SipPacket]:
+        """The ``method`` requests sent to ``address`` with ``start <= time <= end``, in capture order."""
+        found = self.requests_to(address, method)
+        key = (address, method)
+        if key not in self._request_times:
+            times = [q.time for q in found]
+            self._request_times[key] = times if times == sorted(times) else None
+        times = self._request_times[key]
+        if times is None:                   # a capture merged out of time order: scan
+            return [q for q in found if start <= q.time <= end]
+        return found[bisect_left(times, start):bisect_right(times, end)]
+
+    def requests_from(self, address: str, method: str | None) -> list[SipPacket]:
+        """Every ``method`` request sent from ``address``, in capture order."""
+        return self._requests_from.get((address, method), [])
 
     def refers_notified_by(self, notify: SipPacket) -> list[SipPacket]:
         """The REFERs (no retransmissions) whose implicit subscription (RFC 3515 section 2.4.4) a NOTIFY may belong
@@ -292,6 +331,10 @@ class Model:
         return self._packets_by(lambda p: (p.dst, p.msg.method), lambda p: p.msg.is_request)
 
     @cached_property
+    def _requests_from(self) -> dict[tuple, list[SipPacket]]:
+        return self._packets_by(lambda p: (p.src, p.msg.method), lambda p: p.msg.is_request)
+
+    @cached_property
     def _refers_received(self) -> dict[tuple, list[SipPacket]]:
         return self._packets_by(
             lambda p: (leg_of(p), p.dst, p.msg.call_id, p.msg.from_.tag if p.msg.from_ else None),
@@ -318,12 +361,18 @@ class Model:
         server = p.dst if m.is_request else p.src
         key = (leg_of(p), client, _branch_key(p), m.method if m.is_request else m.cseq.method)
         t = self.transactions.get(key)
+        cseq_key = (leg_of(p), client, m.call_id, m.cseq.seq, m.cseq.method)
         if m.is_request:
             if t is None:
                 t = self.transactions[key] = Transaction(leg_of(p), client, server, m.method)
             elif any(r.msg.cseq == m.cseq and r.msg.call_id == m.call_id for r in t.requests):
                 self._retransmissions.add(id(p))
             t.requests.append(p)
+            self._by_cseq[cseq_key] = t
+        elif t is None and cseq_key in self._by_cseq:
+            t = self._by_cseq[cseq_key]
+            self._loose.add(id(p))
+            t.responses.append(p)
         elif t is not None:
             if any(r.msg.status == m.status and (r.msg.to.tag if r.msg.to else None) == (m.to.tag if m.to else None)
                    and r.msg.get("RSeq") == m.get("RSeq") for r in t.responses):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .results import CaseResult, now_iso, one_line, write_results
-from .rules import run_passive
+from .rules import LIVE_PROFILES, RFC_ONLY, run_passive
 from .trace import Trace, read_trace
 from .verdict import Finding, Verdict, failures
 
@@ -30,14 +30,18 @@ def profile_view(profile) -> tuple[set[str], list[int], list[int]]:
 
 
 def verify_capture(capture: Path, keylog: Path | None = None, tls_ports=(), tcp_ports=(), dut_ips=(),
-                   profile=None) -> tuple[Trace, list[Finding], CaseResult]:
+                   profile=None, lync: bool = False) -> tuple[Trace, list[Finding], CaseResult]:
+    """Judge a capture. The RFC rules always apply; the Lync-profile rules (e.g. "MED-03 (Lync profile)") only with
+    ``lync`` or a DUT ``profile``. Without DUT addresses every sender is judged, each as its own device."""
     dut, tls, tcp = set(dut_ips), list(tls_ports), list(tcp_ports)
     if profile is not None:
         p_dut, p_tls, p_tcp = profile_view(profile)
         dut, tls, tcp = dut or p_dut, tls or p_tls, tcp or p_tcp
     trace = read_trace(capture, keylog, tls, tcp)
+    every_sender = not dut
     dut = dut or {p.src for p in trace.sip}
-    findings = run_passive(trace, dut)
+    profiles = LIVE_PROFILES if (lync or profile is not None) else RFC_ONLY
+    findings = run_passive(trace, dut, profiles, every_sender=every_sender)
     if tls or keylog:  # TLS facts (version, cipher, certificates on the wire), decrypted with the key log where needed
         from .tlsfacts import read_tls_facts
         from .tlsfindings import wire_findings

@@ -183,6 +183,7 @@ def with_sdp(message: str, *media_lines: str) -> str:
 
 
 TE = ("a=rtpmap:101 telephone-event/8000",)
+MED03 = "MED-03 (Lync profile)"
 
 
 @pytest.mark.parametrize("offer, answer, verdicts", [
@@ -195,7 +196,7 @@ TE = ("a=rtpmap:101 telephone-event/8000",)
     (("m=audio 4000 RTP/AVP 0 101", *TE), ("m=audio 0 RTP/AVP 0",), []),    # stream refused
 ])
 def test_telephone_event_in_the_dut_answer(offer, answer, verdicts):
-    found = outcomes("RFC4733-01", (with_sdp(REQUEST, *offer), MS, DUT), (with_sdp(RESPONSE, *answer), DUT, MS))
+    found = outcomes(MED03, (with_sdp(REQUEST, *offer), MS, DUT), (with_sdp(RESPONSE, *answer), DUT, MS))
     assert [f.ok for f in found] == verdicts
 
 
@@ -204,8 +205,34 @@ def test_telephone_event_in_the_dut_offer():
     via = "192.0.2.10:15060;branch=z9hG4bK-ms1;received=192.0.2.10"
     ringing = (RESPONSE.replace("200 OK", "180 Ringing").replace(via, "192.0.2.1:5066;branch=z9hG4bK-abc")
                .replace("tag=m1", "tag=f1").replace("ms-call@lab", "c1@lab"))
-    found = outcomes("RFC4733-01", (offer, DUT, FAR), (ringing, FAR, DUT))
+    found = outcomes(MED03, (offer, DUT, FAR), (ringing, FAR, DUT))
     assert [f.ok for f in found] == [False] and "offered m= line 1" in found[0].message
+    assert found[0].requirements[0] == "MED-03" and found[0].message.startswith("MED-03 (Lync profile): expected")
+
+
+def test_lync_profile_rules_apply_only_when_asked():
+    offer = with_sdp(INVITE, "m=audio 4000 RTP/AVP 0 8")
+    via = "192.0.2.10:15060;branch=z9hG4bK-ms1;received=192.0.2.10"
+    ringing = (RESPONSE.replace("200 OK", "180 Ringing").replace(via, "192.0.2.1:5066;branch=z9hG4bK-abc")
+               .replace("tag=m1", "tag=f1").replace("ms-call@lab", "c1@lab"))
+    sip = [pkt(offer, src=DUT, dst=FAR), pkt(ringing, src=FAR, dst=DUT, frame=2, t=0.1)]
+    assert MED03 in {f.rule for f in rules.run_passive(Trace(path=None, sip=sip), {DUT})}      # live: both profiles
+    rfc_only = rules.run_all(Trace(path=None, sip=sip), {DUT}, profiles=rules.RFC_ONLY)
+    assert rfc_only and not any(f.rule.startswith("MED-03") for f in rfc_only)
+    assert {r.profile for r in rules.REGISTRY.values()} == {"rfc", "lync"}
+    assert all(r.id.startswith("RFC") for r in rules.REGISTRY.values() if r.profile == "rfc")
+
+
+@pytest.mark.parametrize("fmtp, ok", [
+    (None, True), ("0-15", True), ("0-16", True), ("0-11,12-15", True), ("0-15,300", False), ("15-0", False),
+    ("0-15,x", False),
+])
+def test_telephone_event_grammar_is_the_rfc_half(fmtp, ok):
+    answer = ("m=audio 5000 RTP/AVP 0 101", *TE, *((f"a=fmtp:101 {fmtp}",) if fmtp else ()))
+    found = outcomes("RFC4733-01", (with_sdp(REQUEST, "m=audio 4000 RTP/AVP 0"), MS, DUT),
+                     (with_sdp(RESPONSE, *answer), DUT, MS))
+    assert [f.ok for f in found] == [ok]
+    assert outcomes("RFC4733-01", (with_sdp(RESPONSE, "m=audio 5000 RTP/AVP 0"), DUT, MS)) == []   # not listed
 
 
 # ---- RFC 3261 sections 13.3.1.4 and 18.2.1, RFC 4028 section 10, RFC 3515, RFC 3891 -----------------------------
@@ -308,6 +335,17 @@ REINVITE = (REQUEST.replace("CSeq: 1 INVITE", "CSeq: 2 INVITE").replace("z9hG4bK
 def test_session_refresh_both_roles(refresher, extra, verdicts):
     found = timed("RFC4028-04", (REQUEST, MS, DUT, -0.1), (session_2xx(refresher), DUT, MS, 0), *extra)
     assert [f.ok for f in found] == verdicts, [f.message for f in found]
+
+
+def test_session_refresh_judges_both_ends_when_every_sender_is_judged():
+    """The Mediation side (refresher=uac) never refreshed, the DUT hung up in time: in `sipqual verify` without a DUT
+    both are judged, each in its own role (before, only the refresher was)."""
+    msgs = [(REQUEST, MS, DUT, -0.1), (session_2xx("uac"), DUT, MS, 0), (BYE, DUT, MS, 70)]
+    sip = [pkt(text, src=src, dst=dst, frame=i + 1, t=t) for i, (text, src, dst, t) in enumerate(msgs)]
+    found = [f for f in rules.run_all(Trace(path=None, sip=sip), {DUT, MS}, every_sender=True)
+             if f.rule == "RFC4028-04"]
+    assert [f.ok for f in found] == [True, False], [f.message for f in found]
+    assert "BYE from the DUT before the session expires" in found[0].message and "refresh" in found[1].message
 
 
 REFER = ("REFER sip:gw@192.0.2.1:5066;transport=tcp SIP/2.0\r\n"

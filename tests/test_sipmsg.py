@@ -18,6 +18,7 @@ from sipqual.sipmsg import (
     parse_uri,
     parse_via,
 )
+from sipqual.uri import name_addr_equal, uri_equal
 
 CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "captures"
 
@@ -409,3 +410,42 @@ def test_request_uri_with_space_is_kept_and_flagged():
     assert msg.ruri == "sip:a b@h" and msg.version == "SIP/2.0"
     assert "Request-URI: URI contains whitespace: 'sip:a b@h'" in msg.defects
     assert msg.request_uri.host == "h"
+
+
+# ---- URI equality (RFC 3261 section 19.1.4; its own examples) -----------------------------------------------------
+
+@pytest.mark.parametrize("a, b", [
+    ("sip:%61lice@atlanta.com;transport=TCP", "sip:alice@AtLanTa.CoM;Transport=tcp"),
+    ("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"),
+    ("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;newparam=5"),
+    ("sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
+     "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com"),
+    ("sip:alice@atlanta.com?subject=project%20x&priority=urgent",
+     "sip:alice@atlanta.com?priority=urgent&subject=project%20x"),
+    ("sip:gw@[2001:db8::1]:5060", "sip:gw@[2001:DB8:0:0::1]:5060"),
+    ("tel:+1-555-000-2000", "tel:+15550002000"),
+])
+def test_equal_uris(a, b):
+    assert uri_equal(a, b) and uri_equal(b, a)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"),    # user is case-sensitive
+    ("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"),                                 # a default port != absent
+    ("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"),                        # likewise transport
+    ("sip:bob@biloxi.com", "sip:bob@biloxi.com:6000;transport=tcp"),
+    ("sip:carol@chicago.com", "sip:carol@chicago.com?Subject=next%20meeting"),          # headers in one only
+    ("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"),                           # a name is not its address
+    ("sip:alice@atlanta.com", "sips:alice@atlanta.com"),
+    ("sip:+1555@gw.example;user=phone", "sip:+1555@gw.example"),                       # user= must match
+])
+def test_unequal_uris(a, b):
+    assert not uri_equal(a, b) and not uri_equal(b, a)
+
+
+def test_from_values_compare_by_uri_and_tag():
+    a = parse_name_addr('"Alice" <sip:alice@atlanta.com>;tag=1928301774')
+    assert name_addr_equal(a, parse_name_addr("sip:alice@ATLANTA.com;tag=1928301774"))
+    assert not name_addr_equal(a, parse_name_addr("<sip:alice@atlanta.com>;tag=other"))
+    assert not name_addr_equal(a, parse_name_addr("<sip:alice@atlanta.com:5060>;tag=1928301774"))
+    assert not name_addr_equal(a, parse_name_addr("<sip:alice@atlanta.com>"))

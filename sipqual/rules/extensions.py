@@ -51,6 +51,7 @@ def _params(value: str) -> tuple[str, dict[str, str | None]]:
 @rule("RFC3262-01", "M", Scope.TRANSACTION, "a reliable 18x only to a request with 100rel in Supported/Require; "
       "never a reliable 100 (3)")
 def reliable_only_if_offered(t, model):
+    """M: a peer that did not offer 100rel never PRACKs, so the DUT retransmits and then fails the call."""
     if t.server not in model.dut:
         return
     asked = "100rel" in option_tags(t.request.msg, "Supported") | option_tags(t.request.msg, "Require")
@@ -116,6 +117,7 @@ def rack(p, model):
 @rule("RFC3262-04", "M", Scope.MESSAGE, "no Require: 100rel in INVITE toward a peer that may not support it "
       "(4; SIG-05)", requirements=["SIG-05"])
 def no_require_100rel(p, model):
+    """M: a Mediation Server that does not support 100rel answers 420 and the call fails (SIG-05)."""
     m = p.msg
     if m.is_request and m.method == "INVITE":
         want = "INVITE without Require: 100rel"
@@ -125,9 +127,11 @@ def no_require_100rel(p, model):
 
 # ---- RFC 3325 / 3323 ----------------------------------------------------------------------------------------------
 
-@rule("RFC3325-01", "M", Scope.MESSAGE, "P-Asserted-Identity: one or two values; two are one sip/sips and one tel "
+@rule("RFC3325-01", "R", Scope.MESSAGE, "P-Asserted-Identity: one or two values; two are one sip/sips and one tel "
       "URI (9.1)")
 def asserted_identity(p, model):
+    """R (requirements.md: M if sent): a malformed PAI is ignored by the receiving trust domain, which then presents
+    the From identity; no transaction, dialog or call depends on it."""
     m = p.msg
     if not m.has("P-Asserted-Identity"):
         return
@@ -142,6 +146,8 @@ def asserted_identity(p, model):
 @rule("RFC3325-02", "M", Scope.MESSAGE, "Privacy values from header, session, user, none, critical, id (RFC 3323 "
       "4.2, RFC 3325 9.3)")
 def privacy_values(p, model):
+    """M: a privacy request the peer does not understand is not honoured, so an identity that must be withheld may
+    be shown (a regulatory fault, not a letter one)."""
     m = p.msg
     for line in m.values("Privacy"):
         tokens = [t.strip().lower() for t in re.split(r"[;,]", line)]
@@ -206,6 +212,7 @@ def _session_expires(m) -> tuple[int | None, str | None] | None:
 @rule("RFC4028-01", "M", Scope.MESSAGE, "Session-Expires and Min-SE are at least 90 s, Session-Expires not below "
       "Min-SE, refresher uac/uas (4, 5)")
 def session_timer_values(p, model):
+    """M: a Session-Expires below the peer's Min-SE is answered 422, an unparseable value or refresher 400."""
     m = p.msg
     se = _session_expires(m)
     min_se = _int(_params(m.get("Min-SE") or "")[0]) if m.has("Min-SE") else None
@@ -228,6 +235,7 @@ def session_timer_values(p, model):
       "the refresher and keeps Session-Expires at or above the request's Min-SE; a 2xx with Require: timer has "
       "Session-Expires (9)")
 def uas_session_timer(t, model):
+    """M: without a named refresher nobody refreshes and the call is torn down at expiry."""
     if t.server not in model.dut or t.method not in ("INVITE", "UPDATE"):
         return
     req = t.request.msg
@@ -293,22 +301,23 @@ def session_refresh(d, model):
         refresher = r.dst if side == "uac" else r.src
         k = bisect_right(positions, i)
         nxt = ends[k][1] if k < len(ends) else None
-        if refresher in model.dut:
-            yield from _refresher_due(r, interval, side, nxt, model)
-        elif r.src in model.dut or r.dst in model.dut:
-            yield from _expiry_bye_due(r, interval, side, nxt, model)
+        for end in sorted(d.leg & model.dut):      # both ends when every sender is judged
+            if end == refresher:
+                yield from _refresher_due(r, interval, side, nxt, end, model)
+            elif refresher not in model.device_of(end):
+                yield from _expiry_bye_due(r, interval, side, nxt, end, model)
 
 
 def _at(p, since) -> str:
     return f"{p.msg.method} at +{p.time - since.time:.0f} s"
 
 
-def _refresher_due(r, interval: int, side: str, nxt, model):
+def _refresher_due(r, interval: int, side: str, nxt, end: str, model):
     deadline = r.time + interval / 2 + REFRESH_SLACK
     want = (f"a session refresh (re-INVITE or UPDATE) by the DUT, refresher={side} in the {r.msg.status} (frame "
             f"{r.frame}), within {interval}/2 + {REFRESH_SLACK:.0f} s")
     if nxt is not None and nxt.time <= deadline:
-        if nxt.src in model.dut and nxt.msg.method in _REFRESH_METHODS:
+        if nxt.src in model.device_of(end) and nxt.msg.method in _REFRESH_METHODS:
             yield held(want, r.frame, nxt.frame)
         return                        # the session ended, or the peer refreshed it first
     if nxt is not None:
@@ -317,12 +326,13 @@ def _refresher_due(r, interval: int, side: str, nxt, model):
         yield broken(want, f"none; the capture runs on to +{model.end_time - r.time:.0f} s", r.frame)
 
 
-def _expiry_bye_due(r, interval: int, side: str, nxt, model):
+def _expiry_bye_due(r, interval: int, side: str, nxt, end: str, model):
     expiry = r.time + interval
     want = (f"a BYE from the DUT before the session expires at +{interval} s (refresher={side} in the "
             f"{r.msg.status}, frame {r.frame}) when no refresh arrives")
     if nxt is not None and nxt.time <= expiry + EXPIRY_SLACK:
-        if nxt.src in model.dut and nxt.msg.method == "BYE" and nxt.time > r.time + interval / 2 + REFRESH_SLACK:
+        if nxt.src in model.device_of(end) and nxt.msg.method == "BYE" and \
+                nxt.time > r.time + interval / 2 + REFRESH_SLACK:
             yield held(want, r.frame, nxt.frame)   # the refresher was overdue and the DUT closed the session
         return
     if nxt is not None:

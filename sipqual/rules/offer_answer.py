@@ -45,6 +45,7 @@ def _pairs(x):
 @rule("RFC3264-01", "M", Scope.OFFER_ANSWER, "the answer has the offer's m= lines, same number, order and media "
       "type; a stream offered with port 0 is answered with port 0 (6, 8.2)")
 def media_lines(x, model):
+    """M for RFC3264-01..-03: an answer that does not fit its offer leaves a stream without media or one-way."""
     if not _dut_answer(x, model):
         return
     o, a = x.offer_sdp.media, x.answer_sdp.media
@@ -106,6 +107,8 @@ def directions(x, model):
 @rule("RFC3264-04", "M", Scope.DIALOG, "each new SDP in a dialog keeps the o= line but for a version one higher; an "
       "unchanged SDP keeps its version (8)")
 def origin_versions(d, model):
+    """M: a changed SDP under the old version is ignored by the peer (hold/resume and re-routing of media fail); an
+    o= that changes identity reads as another session and may be refused."""
     for sender in sorted(d.leg & model.dut):      # sorted: findings in the same order on every run
         previous = None
         for p in d.packets:
@@ -149,6 +152,7 @@ def no_zero_connection(p, model):
 
 @rule("RFC3311-02", "M", Scope.DIALOG, "no UPDATE with an offer while an offer is outstanding in the dialog (5.1)")
 def update_offer(d, model):
+    """M: crossing offers are refused with 491 or leave both sides with different media states."""
     for p in d.packets:
         m = p.msg
         if p.src not in model.dut or not m.is_request or m.method != "UPDATE" or model.sdp(p) is None:
@@ -169,7 +173,7 @@ def allow_lists_update(p, model):
     m = p.msg
     if not m.has("Allow"):
         return
-    used = model.dut_update_use
+    used = model.dut_update_use(p.src)
     if used is None:
         return
     want = f"UPDATE in Allow (the DUT uses UPDATE: frame {used.frame})"
@@ -187,6 +191,8 @@ def _key_salt_octets(b64: str) -> int | None:
 @rule("RFC4568-01", "M", Scope.MESSAGE, "a=crypto:<tag> <suite> inline:<key||salt>[|lifetime][|MKI:len] "
       "[session-params], tag 1-9 digits, key||salt of the suite's length (9.1, 9.2)")
 def crypto_grammar(p, model):
+    """M for RFC4568-01..-03: a wrong crypto line or answer leaves SRTP undecryptable; keys sent in clear text are
+    disclosed to anyone on the path."""
     sdp = model.sdp(p)
     if sdp is None:
         return
@@ -239,7 +245,7 @@ def crypto_over_tls(p, model):
 
 # ---- RFC 4733 in SDP ------------------------------------------------------------------------------------------------
 
-def _telephone_event(media) -> tuple[int, str | None] | None:
+def telephone_event(media) -> tuple[int, str | None] | None:
     """(PT, fmtp) of the first telephone-event/8000 format listed on the m= line."""
     for f in media.formats:
         mapped = media.rtpmap.get(int(f)) if f.isdigit() else None
@@ -248,29 +254,36 @@ def _telephone_event(media) -> tuple[int, str | None] | None:
     return None
 
 
-def _te_outcome(media, label: str, frame: int):
-    want = f"a=rtpmap:<pt> telephone-event/8000 with events 0-15 on {label}"
-    te = _telephone_event(media)
-    if te is None:
-        return broken(want, f"formats {media.formats} without telephone-event/8000", frame)
-    codes = event_codes(te[1])
-    if codes is None or not set(range(16)) <= codes:
-        return broken(want, f"a=fmtp:{te[0]} {te[1]}", frame)
-    return held(f"{want} (PT {te[0]}{', fmtp ' + te[1] if te[1] else ''})", frame)
+def _event_list_problem(spec: str | None) -> str | None:
+    """What is wrong with a telephone-event fmtp value (RFC 4733 section 7.1.1: comma-separated event codes and
+    ranges, each code 0-255, ranges ascending), or None."""
+    codes = event_codes(spec)
+    if codes is None:
+        return "not a list of event codes and ranges"
+    for part in (spec or "").split(","):
+        lo, dash, hi = part.strip().partition("-")
+        if dash and int(hi) < int(lo):
+            return f"descending range {part.strip()}"
+    if codes and max(codes) > 255:
+        return f"event code {max(codes)} above 255"
+    return None
 
 
-@rule("RFC4733-01", "M", Scope.OFFER_ANSWER, "the DUT's SDP lists telephone-event/8000 on every audio stream it "
-      "offers, and in its answer wherever the offer had it, with events 0-15 (fmtp absent = 0-15) (RFC 4733 7.1.1; "
-      "MED-03)", requirements=["MED-03"])
-def telephone_event_in_sdp(x, model):
-    """Lync/SfB Mediation Servers carry DTMF only as RFC 4733 events (PT 101, events 0-16); a trunk peer that does
-    not negotiate telephone-event loses DTMF. An answer to an offer without telephone-event cannot add a usable one,
-    so it is not judged; neither is an audio stream refused with port 0."""
-    if x.offer.src in model.dut:
-        for i, m in enumerate(x.offer_sdp.media):
-            if m.kind == "audio" and m.port != 0 and m.is_rtp:
-                yield _te_outcome(m, f"offered m= line {i + 1}", x.offer.frame)
-    if _dut_answer(x, model):
-        for i, (om, am) in enumerate(_pairs(x)):
-            if am.kind == "audio" and am.port != 0 and am.is_rtp and _telephone_event(om) is not None:
-                yield _te_outcome(am, f"answered m= line {i + 1} (offered in frame {x.offer.frame})", x.answer.frame)
+@rule("RFC4733-01", "M", Scope.MESSAGE, "where the DUT's SDP lists telephone-event, a=rtpmap:<pt> "
+      "telephone-event/<rate> and an a=fmtp:<pt> event list of codes 0-255 and ascending ranges (RFC 4733 7.1.1)")
+def telephone_event_grammar(p, model):
+    """The RFC half of DTMF in SDP: grammar only, when the DUT lists telephone-event. Whether it must list it in
+    every offer is the Lync profile's MED-03 (rules/lync.py), not an RFC requirement. Severity M: a peer that cannot
+    parse the event list rejects the SDP (488) or drops DTMF."""
+    sdp = model.sdp(p)
+    if sdp is None:
+        return
+    for i, media in enumerate(sdp.media):
+        for pt, (encoding, rate, *_) in sorted(media.rtpmap.items()):
+            if encoding.lower() != "telephone-event" or str(pt) not in media.formats:
+                continue
+            spec = media.fmtp.get(pt)
+            want = f"a valid telephone-event event list on m= line {i + 1} (PT {pt})"
+            problem = _event_list_problem(spec)
+            yield broken(want, f"a=fmtp:{pt} {spec} ({problem})", p.frame) if problem else \
+                held(f"{want}: {spec or 'no fmtp (0-15)'} at {rate} Hz", p.frame)

@@ -34,14 +34,21 @@ class Outcome:
     expected: str
     observed: str | None
     frames: tuple[int, ...]
+    severity: str | None = None     # None: the rule's own severity
 
 
 def held(expected: str, *frames: int) -> Outcome:
     return Outcome(expected, None, frames)
 
 
-def broken(expected: str, observed: str, *frames: int) -> Outcome:
-    return Outcome(expected, observed, frames)
+def broken(expected: str, observed: str, *frames: int, severity: str | None = None) -> Outcome:
+    return Outcome(expected, observed, frames, severity)
+
+
+PROFILES = ("rfc", "lync")
+LIVE_PROFILES = frozenset(PROFILES)      # live qualification judges the RFCs and the Lync profile
+RFC_ONLY = frozenset({"rfc"})
+PROFILE_LABELS = {"rfc": "", "lync": " (Lync profile)"}
 
 
 @dataclass(frozen=True)
@@ -52,32 +59,46 @@ class Rule:
     description: str
     scope: Scope
     check: Callable[..., Iterable[Outcome]]
+    profile: str = "rfc"
+
+    @property
+    def label(self) -> str:
+        """The rule as findings name it: its ID, and for a profile rule the profile, e.g. "MED-03 (Lync profile)"."""
+        return self.id + PROFILE_LABELS[self.profile]
 
     def finding(self, o: Outcome) -> Finding:
         reqs = list(self.requirements)
         if o.observed is None:
-            return passed(self.id, reqs, self.severity, f"held: {o.expected}", list(o.frames))
-        return violation(self.id, reqs, self.severity, o.expected, o.observed, list(o.frames))
+            return passed(self.label, reqs, self.severity, f"held: {o.expected}", list(o.frames))
+        return violation(self.label, reqs, o.severity or self.severity, o.expected, o.observed, list(o.frames))
 
 
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, severity: str, scope: Scope, description: str, requirements: Iterable[str] = ()):
+def rule(rule_id: str, severity: str, scope: Scope, description: str, requirements: Iterable[str] = (),
+         profile: str = "rfc"):
     """Declare a rule; its own ID is always the first requirement it serves."""
+    if profile not in PROFILES:
+        raise ValueError(f"rule {rule_id}: profile must be one of {PROFILES}, not {profile!r}")
+
     def register(fn: Callable[..., Iterable[Outcome]]):
         if rule_id in REGISTRY:
             raise ValueError(f"rule {rule_id} declared twice ({REGISTRY[rule_id].check.__name__}, {fn.__name__})")
-        REGISTRY[rule_id] = Rule(rule_id, severity, (rule_id, *requirements), description, scope, fn)
+        REGISTRY[rule_id] = Rule(rule_id, severity, (rule_id, *requirements), description, scope, fn, profile)
         return fn
     return register
 
 
-def evaluate(model: "Model", rules: Iterable[Rule] | None = None) -> Iterator[Finding]:
-    """Every outcome of every rule on the model, held ones included, in registry order."""
+def evaluate(model: "Model", rules: Iterable[Rule] | None = None,
+             profiles: Iterable[str] = LIVE_PROFILES) -> Iterator[Finding]:
+    """Every outcome of every rule of the given profiles on the model, held ones included, in registry order."""
     units = {Scope.MESSAGE: model.sent, Scope.TRANSACTION: model.dut_transactions,
              Scope.DIALOG: model.dut_dialogs, Scope.OFFER_ANSWER: model.dut_exchanges}
+    profiles = set(profiles)
     for r in (REGISTRY.values() if rules is None else rules):
+        if r.profile not in profiles:
+            continue
         for unit in units[r.scope]:
             for outcome in r.check(unit, model):
                 yield r.finding(outcome)
