@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable
 
+from .demux import Demuxed, MAX_TUPLES, first_byte_kind, well_formed
+from .rtpclock import ClockSteps
 from .sdp import Media, Sdp
 
 STATIC_CLOCK = {0: 8000, 3: 8000, 4: 8000, 8: 8000, 9: 8000, 13: 8000, 18: 8000}
@@ -35,7 +37,7 @@ MIN_PORT = 1024              # RTP/RTCP use dynamic ports (RFC 3551 section 8); 
 OTHER_SERVICES = frozenset({1900, 3702, 5060, 5061, 5353, 5355})   # SSDP, WS-Discovery, SIP, mDNS, LLMNR
 MAX_DROPOUT, MAX_MISORDER = 3000, 100    # RFC 3550 A.1: larger jumps are a sequence restart, not loss
 MAX_GAPS = 16                # sequence discontinuities kept per stream (all are counted)
-MAX_SIZES = 16               # distinct payload sizes / timestamp steps kept per payload type
+MAX_SIZES = 16               # distinct payload sizes kept per payload type
 MAX_EVENT_PACKETS = 4096     # candidate RFC 4733 packets kept per stream
 ENTROPY_SAMPLE = 2048        # payload bytes per stream sampled for the cleartext test, then dropped
 ACTIVITY_GAP = 1.0           # s: a longer silence between two packets of a stream starts a new activity run
@@ -54,12 +56,16 @@ RTCP_SR, RTCP_RR, RTCP_SDES, RTCP_BYE, RTCP_APP = 200, 201, 202, 203, 204
 SDES_CNAME = 1
 
 
+def media_ports(sport: int, dport: int) -> bool:
+    """Both ports could be media ports: dynamic (RFC 3551 section 8) and not another service's."""
+    return sport >= MIN_PORT and dport >= MIN_PORT and sport not in OTHER_SERVICES and dport not in OTHER_SERVICES
+
+
 def classify(payload: bytes, sport: int, dport: int) -> str | None:
     """"rtp", "rtcp" or None for a UDP payload, by RFC 3550 header structure (version 2, lengths that add up) and
     the RFC 5761 payload-type split (second byte 192-223 is RTCP)."""
     n = len(payload)
-    if n < 8 or payload[0] >> 6 != 2 or sport < MIN_PORT or dport < MIN_PORT or dport in OTHER_SERVICES \
-            or sport in OTHER_SERVICES:
+    if n < 8 or payload[0] >> 6 != 2 or not media_ports(sport, dport):
         return None
     if 192 <= payload[1] <= 223:
         return "rtcp" if (int.from_bytes(payload[2:4], "big") + 1) * 4 <= n else None
@@ -100,10 +106,9 @@ def entropy(data: bytes) -> float:
 
 
 class PtStats:
-    """Per payload type within a stream: count, jitter, timestamp steps, payload sizes."""
+    """Per payload type within a stream: count, jitter, payload sizes and timestamp clock facts (:mod:`.rtpclock`)."""
 
-    __slots__ = ("pt", "packets", "clocks", "jitter", "transit", "prev_seq", "prev_ts", "first_ts", "last_ts",
-                 "first_time", "last_time", "ts_steps", "sizes")
+    __slots__ = ("pt", "packets", "clocks", "jitter", "transit", "sizes", "clock")
 
     def __init__(self, pt: int):
         self.pt = pt
@@ -111,14 +116,11 @@ class PtStats:
         self.clocks = (STATIC_CLOCK[pt],) if pt in STATIC_CLOCK else DYNAMIC_CLOCKS
         self.jitter = [0.0] * len(self.clocks)
         self.transit: list[float] | None = None
-        self.prev_seq = self.prev_ts = self.first_ts = self.last_ts = -1
-        self.first_time = self.last_time = 0.0
-        self.ts_steps: dict[int, int] = {}
         self.sizes: dict[int, int] = {}
+        self.clock = ClockSteps()
 
-    def add(self, when: float, seq: int, ts: int, plen: int) -> None:
-        if self.packets == 0:
-            self.first_ts, self.first_time = ts, when
+    def add(self, frame: int, when: float, seq: int, ts: int, plen: int, marker: bool, follows: bool) -> None:
+        """One packet; ``follows``: the stream's previous packet was of this payload type too."""
         self.packets += 1
         transit = [when * c - ts for c in self.clocks]
         if self.transit is not None:
@@ -128,22 +130,12 @@ class PtStats:
                 if abs(d) < 2 ** 31:
                     self.jitter[i] += (abs(d) - self.jitter[i]) / 16
         self.transit = transit
-        if self.packets > 1 and seq == (self.prev_seq + 1) & 0xFFFF:
-            step = (ts - self.prev_ts) & 0xFFFFFFFF
-            _count(self.ts_steps, step)
+        self.clock.add(frame, when, seq, ts, plen, marker, follows)
         _count(self.sizes, plen)
-        self.prev_seq, self.prev_ts, self.last_ts, self.last_time = seq, ts, ts, when
 
     def jitter_at(self, clock: int) -> float:
         """Interarrival jitter in timestamp units for this clock rate (falls back to the first computed one)."""
         return self.jitter[self.clocks.index(clock)] if clock in self.clocks else self.jitter[0]
-
-    def observed_clock(self) -> float | None:
-        """Timestamp units per second of arrival time over the whole run of this payload type (None if too short)."""
-        span = self.last_time - self.first_time
-        if self.packets < 10 or span < 0.5:
-            return None
-        return ((self.last_ts - self.first_ts) & 0xFFFFFFFF) / span
 
 
 def _count(d: dict[int, int], key: int) -> None:
@@ -213,6 +205,7 @@ class RtpStream:
         self.first_frame = self.last_frame = 0
         self.first_time = self.last_time = 0.0
         self.by_pt: dict[int, PtStats] = {}
+        self._last_pt = -1            # payload type of the previous packet (steps across another type are not read)
         self.markers = 0
         # sequence accounting, RFC 3550 A.1 style
         self.max_seq = 0
@@ -225,7 +218,8 @@ class RtpStream:
         self.event_packets: list[tuple[int, float, int, int, bool, int, bytes]] = []
         self._sample: bytearray | None = bytearray()
         self._entropy: float | None = None
-        self.bad_version: list[int] = []   # frames on this stream's address pair that were not RTP version 2
+        self.bad_version: list[int] = []   # frames on this stream's address pair that were not RTP version 2 (nor
+        #                                    STUN, ZRTP, DTLS or TURN by RFC 7983: those are counted in MediaModel)
         self.sdp: SdpRef | None = None
         self.events: list[DtmfEvent] = []
         self.small: dict[int, SmallPayloads] = {}      # PT -> possible comfort noise (see SmallPayloads)
@@ -260,7 +254,8 @@ class RtpStream:
         stats = self.by_pt.get(pt)
         if stats is None:
             stats = self.by_pt[pt] = PtStats(pt)
-        stats.add(when, seq, ts, plen)
+        stats.add(frame, when, seq, ts, plen, marker, pt == self._last_pt)
+        self._last_pt = pt
         if pt == 13 or (pt >= 96 and plen <= SMALL_PAYLOAD):
             if plen == 4 and pt >= 96 and len(self.event_packets) < MAX_EVENT_PACKETS:
                 self.event_packets.append((frame, when, seq, ts, marker, pt, payload[hlen:hlen + 4]))
@@ -583,10 +578,14 @@ class MediaModel:
         self.streams: dict[tuple, RtpStream] = {}
         self.rtcp: dict[tuple, RtcpFlow] = {}
         self._pairs: dict[tuple, RtpStream] = {}     # (src, sport, dst, dport) -> latest stream, for version checks
+        self.demuxed: dict[tuple, Demuxed] = {}      # (src, sport, dst, dport) -> STUN/ZRTP/DTLS/TURN taken off it
+        self.demux_overflow = 0                      # such packets on 5-tuples past demux.MAX_TUPLES
 
     def feed(self, frame: int, when: float, interface: str | None, src: str, sport: int, dst: str, dport: int,
              payload: bytes) -> bool:
-        """Take one UDP datagram; True when it was RTP or RTCP (and is now accounted for)."""
+        """Take one UDP datagram; True when it was RTP or RTCP, or STUN, ZRTP, DTLS or TURN channel data on a media
+        port (RFC 7983, see :mod:`sipqual.demux`; counted in :attr:`demuxed`, never fed to a stream), and is now
+        accounted for."""
         kind = classify(payload, sport, dport)
         if kind == "rtp":
             ssrc = int.from_bytes(payload[8:12], "big")
@@ -608,10 +607,30 @@ class MediaModel:
                 flow = self.rtcp[key] = RtcpFlow(src, sport, dst, dport, interface)
             flow.add(frame, when, payload)
             return True
-        known = self._pairs.get((src, sport, dst, dport))
+        pair = (src, sport, dst, dport)
+        known = self._pairs.get(pair)
+        other = first_byte_kind(payload) if media_ports(sport, dport) else None
+        if other is not None and (known is not None or (dst, dport, src, sport) in self._pairs
+                                  or well_formed(other, payload)):
+            self._demux(pair, other, frame, when)
+            return True
         if known is not None and payload and payload[0] >> 6 != 2 and len(known.bad_version) < MAX_GAPS:
             known.bad_version.append(frame)
         return False
+
+    def _demux(self, pair: tuple, kind: str, frame: int, when: float) -> None:
+        entry = self.demuxed.get(pair)
+        if entry is None:
+            if len(self.demuxed) >= MAX_TUPLES:
+                self.demux_overflow += 1
+                return
+            entry = self.demuxed[pair] = Demuxed()
+        entry.add(kind, frame, when)
+
+    def demuxed_on(self, src: str, sport: int, dst: str, dport: int) -> list[tuple[tuple, Demuxed]]:
+        """What RFC 7983 demultiplexing took off this address pair, in both directions: [(5-tuple, counts)]."""
+        pairs = ((src, sport, dst, dport), (dst, dport, src, sport))
+        return [(p, self.demuxed[p]) for p in pairs if p in self.demuxed]
 
     # ---- after the pass ------------------------------------------------------------------------------------------
     @property

@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..rtp import G711, SDP_SLACK, STATIC_CLOCK, DtmfEvent, RtcpFlow, RtpStream, mki_len, srtcp_trailers, \
     srtp_tag_len
+from ..rtpclock import WINDOW_S, read_steps
 from ..sdp import Media, event_codes
 from ..trace import Trace
 from ..verdict import Finding
@@ -27,7 +28,8 @@ from .registry import Outcome, Rule, broken, held
 
 RTCP_WATCHDOG_S = 30.0      # Lync/SfB drops a call after 30 s without RTCP (requirements.md MED-05, RFC3550-04)
 SIGNALLING_SLACK_S = 0.5    # an SSRC change this close to an SDP exchange counts as caused by it
-CLOCK_TOLERANCE = 0.05      # observed timestamp rate within 5 % of the payload type's clock
+ARRIVAL_TOLERANCE = 0.2     # RFC3551-01's secondary signal: a median arrival rate this far off (a wrong sample rate
+#                             is 2x or 6x off; pacing, drift and bursts are a few %) while every step fits its payload
 STATIC_NAMES = {0: "PCMU", 8: "PCMA", 13: "CN"}
 BYE_QUIET_S = 2.0           # a source left when the capture goes on this long (at least) without its RTP and RTCP
 RTCP_NOMINAL_S = 5.0        # RFC 3550 6.2 minimum RTCP interval, for a flow whose own interval is unknown
@@ -138,6 +140,26 @@ class MediaContext:
     def stream_flows(self, s: RtpStream) -> list[RtcpFlow]:
         return [f for f in self.rtcp_by_pair.get((s.src, s.dst), ()) if f.sport in (s.sport + 1, s.sport)]
 
+    def relay_input(self, s: RtpStream) -> RtpStream | None:
+        """The stream our agent sent the DUT that the DUT most likely relayed as ``s``, if any: sent to a DUT address
+        from another address than ``s``'s receiver (the other leg, not the reply on this one), with the same main
+        payload type, starting no later than ``s`` (with the signalling slack), overlapping at least half of the
+        shorter of the two, and with a packet count within 20 % (or 5 packets). A B2BUA may rewrite SSRC, sequence
+        numbers and timestamps, so none of those is compared; of several, the closest in count, then in start."""
+        best, best_key = None, None
+        for c in self.trace.media.rtp_streams:
+            if c.src in self.dut or c.dst not in self.dut or not c.confirmed or c.main_pt != s.main_pt \
+                    or (c.src, c.sport) == (s.dst, s.dport) or c.first_time > s.first_time + SIGNALLING_SLACK_S:
+                continue
+            overlap = min(c.last_time, s.last_time) - max(c.first_time, s.first_time)
+            if overlap < 0.5 * min(c.last_time - c.first_time, s.last_time - s.first_time) \
+                    or abs(c.packets - s.packets) > max(5, s.packets // 5):
+                continue
+            key = (abs(c.packets - s.packets), abs(c.first_time - s.first_time))
+            if best_key is None or key < best_key:
+                best, best_key = c, key
+        return best
+
     def t(self, when: float) -> str:
         """A capture time as seconds from the capture's first packet."""
         return f"t={when - self.start:.1f} s"
@@ -174,8 +196,14 @@ def _name(s: RtpStream) -> str:
     return f"RTP {s.src}:{s.sport} -> {s.dst}:{s.dport} SSRC 0x{s.ssrc:08x}"
 
 
-def _ptime_ms(s: RtpStream) -> int:
-    return (s.sdp.media.ptime if s.sdp and s.sdp.media.ptime else None) or 20
+def _overheads(s: RtpStream) -> tuple[int, ...]:
+    """Payload bytes that may not be samples: none (RTP/AVP, or cleartext sent despite RTP/SAVP, which RFC3711-01
+    judges), and on RTP/SAVP the tag and MKI of the receiver's a=crypto suite, or both usual tag sizes where SRTP has
+    no a=crypto (DTLS-SRTP) or no SDP is seen."""
+    if s.sdp is not None and not s.sdp.srtp:
+        return (0,)
+    tag = srtp_tag_len(s.sdp.media) if s.sdp is not None else None
+    return (0, tag + mki_len(s.sdp.media)) if tag is not None else (0, 10, 4)
 
 
 # ---- RFC 3264 -----------------------------------------------------------------------------------------------------
@@ -276,13 +304,19 @@ def direction_respected(s: RtpStream, ctx: MediaContext):
 
 # ---- RFC 3550 -----------------------------------------------------------------------------------------------------
 
-@media_rule("RFC3550-01", "M", MediaScope.RTP_STREAM, "RTP version 2; sequence number +1 per packet; G.711 "
-            "timestamp +8 per ms of packet time (+160 per 20 ms) (5.1)", ["MED-09"])
+@media_rule("RFC3550-01", "M", MediaScope.RTP_STREAM, "RTP version 2; sequence number +1 per packet (5.1); STUN, "
+            "DTLS, ZRTP and TURN sharing the port are told apart first (RFC 7983) and are not RTP", ["MED-09"])
 def rtp_continuity(s: RtpStream, ctx: MediaContext):
+    """Mandatory: a receiver drops packets of another version, and sequence gaps, restarts and duplicates are lost
+    or repeated audio. Packets on the stream's address pair whose first byte says STUN (0-3), ZRTP (16-19), DTLS
+    (20-63) or TURN channel data (64-79) are not RTP of another version: the media model takes them off first
+    (sipqual.demux) and this rule only names their counts. The timestamp step is not judged here: how far the
+    timestamp moves per packet is the clock (RFC3551-01, by payload size), and a=ptime is only a hint to the sender
+    (RFC 4566 6), so a 20 ms stream under a=ptime:30 is legal; the packet time seen is recorded (MED-09)."""
     name = _name(s)
     if s.bad_version:
-        yield broken(f"RTP version 2 on {name}", f"{len(s.bad_version)} packet(s) of another version",
-                     s.bad_version[0])
+        yield broken(f"RTP version 2 on {name}", f"{len(s.bad_version)} packet(s) of another version (first byte in "
+                     "no RFC 7983 range)", s.bad_version[0])
     gaps = s.discontinuities
     for g in gaps[:3]:
         what = "a sequence restart" if g.kind == "restart" else f"{g.missing} never sent"
@@ -290,15 +324,25 @@ def rtp_continuity(s: RtpStream, ctx: MediaContext):
                      f"{s.packets} packets)", g.frame)
     if s.duplicates:
         yield broken(f"each sequence number once on {name}", f"{s.duplicates} duplicate(s)", s.first_frame)
-    audio = s.by_pt.get(s.main_pt)
-    if s.main_pt in G711 and audio and audio.ts_steps:
-        want = 8 * _ptime_ms(s)
-        step = max(audio.ts_steps, key=audio.ts_steps.get)
-        if step != want:
-            yield broken(f"timestamp +{want} per {_ptime_ms(s)} ms packet on {name}", f"+{step}", s.first_frame)
     if not (s.bad_version or gaps or s.duplicates):
-        order = f" ({s.reordered} reordered on the way)" if s.reordered else ""
-        yield held(f"{name}: version 2, {s.packets} packets in sequence{order}", s.first_frame)
+        notes = [f"{s.reordered} reordered on the way"] if s.reordered else []
+        notes += [f"{d.summary()} demultiplexed (RFC 7983) on {a}:{ap} -> {b}:{bp}"
+                  for (a, ap, b, bp), d in ctx.trace.media.demuxed_on(*s.key[:4])]
+        packet = _packet_time(s)
+        if packet:
+            notes.append(packet)
+        yield held(f"{name}: version 2, {s.packets} packets in sequence" + (f" ({'; '.join(notes)})" if notes else ""),
+                   s.first_frame)
+
+
+def _packet_time(s: RtpStream) -> str:
+    """The packet time a G.711 stream used, from its steps, and the receiver's a=ptime hint (recorded, MED-09)."""
+    reading = read_steps(s.by_pt[s.main_pt].clock, _overheads(s)) if s.main_pt in G711 else None
+    if reading is None or not reading.ok:
+        return ""
+    hint = s.sdp.media.ptime if s.sdp and s.sdp.media.ptime else None
+    return f"{reading.step / 8:g} ms packets (+{reading.step})" + \
+        (f", a=ptime:{hint} in the receiver's SDP is a hint" if hint else "")
 
 
 @media_rule("RFC3550-02", "R", MediaScope.RTP_STREAM, "one SSRC per stream; a new SSRC only at a signalling event "
@@ -402,21 +446,76 @@ def rtcp_bye(f: RtcpFlow, ctx: MediaContext):
 # ---- RFC 3551 -----------------------------------------------------------------------------------------------------
 
 @media_rule("RFC3551-01", "M", MediaScope.RTP_STREAM, "static payload types 0 PCMU, 8 PCMA, 13 CN run an 8000 Hz "
-            "RTP clock; an SDP does not remap them (6)", ["MED-01"])
+            "RTP clock: a G.711 timestamp advances by the samples each packet carries (one per payload byte); an SDP "
+            "does not remap them (6)", ["MED-01"])
 def static_payload_types(s: RtpStream, ctx: MediaContext):
+    """Mandatory: a Mediation Server plays PT 0/8 at 8000 Hz, so timestamps on another clock are audio at the wrong
+    speed or a jitter buffer that never settles.
+
+    Judged from the packets themselves (sipqual.rtpclock): the timestamp step per sequence step against the payload
+    size of the packet before it (G.711: one sample per byte, less the SRTP tag and MKI of the receiver's a=crypto
+    suite). Held when at least half of the steps read advance by exactly their payload's samples; broken when most
+    do not, quoting the most frequent step (e.g. +320 per 160-byte payload: a 16000 Hz clock) and its first frame.
+    Arrival times are only a secondary signal: the median rate of steady rtpclock.WINDOW_S-second windows (at least
+    rtpclock.MIN_WINDOWS of them), which breaks the rule only when every step fits its payload yet the stream runs
+    more than ARRIVAL_TOLERANCE off 8000 per second (samples made at another rate, e.g. 16 kHz audio sent as PCMU).
+    It deliberately does not claim anything from a short or bursty arrival pattern: a relay buffering 120 ms and
+    then sending 7 packets at once, or a sender catching up, moves timestamps against arrival time without any
+    clock being wrong, and that is jitter (the receiver's buffer), not RFC 3551.
+
+    Where the DUT relays (an SBC or B2BUA forwarding what our agent sent it on the other leg, with SSRC, sequence
+    numbers and timestamps possibly rewritten), an anomaly that is also in the stream our agent sent the DUT
+    (MediaContext.relay_input: same payload type, overlapping in time, similar packet count, another address) is
+    ours, and is recorded as a held note naming that stream, never a finding against the DUT. Comfort noise (PT 13)
+    is judged on its rtpmap only: a CN packet covers a silence of any length, so its payload says nothing about how
+    far its timestamp should move."""
     for pt in sorted(set(s.payload_types) & STATIC_NAMES.keys()):
         mapped = s.sdp.rtpmap.get(pt) if s.sdp else None
         if mapped and (mapped[0].upper() != STATIC_NAMES[pt] or mapped[1] != STATIC_CLOCK[pt]):
             yield broken(f"PT {pt} meaning {STATIC_NAMES[pt]}/8000", f"a=rtpmap:{pt} {mapped[0]}/{mapped[1]} in the "
                          "SDP", s.sdp.frame)
-        clock = s.by_pt[pt].observed_clock()
-        if clock is None:
-            continue                  # too few packets of this type to measure
-        want = f"PT {pt} ({STATIC_NAMES[pt]}) timestamps advancing 8000 per second on {_name(s)}"
-        if abs(clock - 8000) > 8000 * CLOCK_TOLERANCE:
-            yield broken(want, f"{clock:.0f} per second", s.first_frame)
+        if pt in G711:
+            yield from _clock(s, pt, ctx)
+
+
+def _clock(s: RtpStream, pt: int, ctx: MediaContext):
+    overheads = _overheads(s)
+    reading = read_steps(s.by_pt[pt].clock, overheads)
+    rate = s.by_pt[pt].clock.arrival_rate()
+    what = f"PT {pt} ({STATIC_NAMES[pt]}) on {_name(s)}"
+    if reading is not None and not reading.ok:
+        steps = (f"+{reading.step} per {reading.size}-byte payload" + (f" ({reading.samples} samples)"
+                 if reading.overhead else "") + f" in {reading.count} of {reading.read} steps")
+        clock = reading.clock(8000)
+        implied = f", a {clock:.0f} Hz clock" if clock else ""
+        twin = ctx.relay_input(s)
+        theirs = read_steps(twin.by_pt[pt].clock, overheads) if twin is not None else None
+        if reading.same_anomaly(theirs):
+            yield held(f"{what}: {steps}{implied}, as in {_name(twin)} that our agent sent the DUT (frame "
+                       f"{theirs.frame}): relayed from our side, not the DUT's clock", reading.frame)
         else:
-            yield held(want, s.first_frame)
+            yield broken(f"{what} timestamps advancing by the samples of each packet (8000 Hz: +160 per 160-byte "
+                         "payload)", steps + implied, reading.frame)
+        return
+    if rate is not None and abs(rate[0] - 8000) > 8000 * ARRIVAL_TOLERANCE:
+        seen = f"{rate[0]:.0f} per second of arrival time (median of {rate[1]} steady {WINDOW_S:g} s windows)"
+        twin = ctx.relay_input(s)
+        theirs = twin.by_pt[pt].clock.arrival_rate() if twin is not None else None
+        if theirs is not None and abs(theirs[0] - rate[0]) <= ARRIVAL_TOLERANCE / 4 * rate[0]:
+            yield held(f"{what}: {seen}, as in {_name(twin)} that our agent sent the DUT ({theirs[0]:.0f} per "
+                       "second): relayed from our side, not the DUT's clock", s.first_frame)
+        else:
+            yield broken(f"{what} running 8000 timestamp units per second of arrival time", seen
+                         + (" although each step fits its payload" if reading is not None else ""), s.first_frame)
+        return
+    if reading is None and rate is None:
+        return                        # too few packets of this type to tell
+    said = []
+    if reading is not None:
+        said.append(f"+{reading.step} per {reading.size}-byte payload in {reading.count} of {reading.read} steps")
+    if rate is not None:
+        said.append(f"{rate[0]:.0f} per second of arrival time over {rate[1]} steady windows")
+    yield held(f"{what} timestamps on an 8000 Hz clock ({'; '.join(said)})", s.first_frame)
 
 
 # ---- RFC 3389 -----------------------------------------------------------------------------------------------------
@@ -553,15 +652,14 @@ def srtp_packets(s: RtpStream, ctx: MediaContext):
         return
     tag = srtp_tag_len(s.sdp.media)
     if s.main_pt in G711 and tag is not None:
-        frame_bytes = 8 * _ptime_ms(s)
-        want = frame_bytes + mki_len(s.sdp.media) + tag
-        got = s.typical_payload_len
-        expected = (f"{want}-byte SRTP payloads on {name} ({frame_bytes} of G.711 + {tag}-byte tag"
-                    + (f" + {mki_len(s.sdp.media)}-byte MKI" if mki_len(s.sdp.media) else "") + ")")
-        if got != want:
+        got, mki = s.typical_payload_len, mki_len(s.sdp.media)
+        audio = got - mki - tag         # a=ptime is a hint: any whole number of 10 ms G.711 frames (80 bytes) is legal
+        expected = (f"SRTP payloads on {name} of whole 10 ms G.711 frames (80 bytes each) + {tag}-byte tag"
+                    + (f" + {mki}-byte MKI" if mki else ""))
+        if audio <= 0 or audio % 80:
             yield broken(expected, f"{got} bytes", s.first_frame)
             return
-        yield held(expected, s.first_frame)
+        yield held(f"{expected}: {got} bytes ({audio} of G.711)", s.first_frame)
     else:
         yield held(f"encrypted-looking payloads on {name} ({s.payload_entropy:.1f} bits/byte)", s.first_frame)
 
