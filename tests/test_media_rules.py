@@ -46,7 +46,7 @@ VARIANT_CASES = {
 #: captures where no media rule may blame the DUT: name -> (rule, words its held outcome must say)
 NOT_THE_DUT = {
     "good-burst": ("RFC3551-01", "+160 per 160-byte payload in 59 of 59 steps"),     # span/span read 8906/s
-    "good-relay-ours": ("RFC3551-01", "that our agent sent the DUT (frame 7): relayed from our side"),
+    "good-relay-ours": ("RFC3551-01", "which our side sent the DUT on its other leg (frame 7): relayed from our side"),
     "good-demux": ("RFC3550-01", "3 STUN, 1 ZRTP, 2 DTLS, 1 TURN demultiplexed (RFC 7983)"),
     "good-ptime30": ("RFC3550-01", "20 ms packets (+160), a=ptime:30 in the receiver's SDP is a hint"),
     "good-ptime30-srtp": ("RFC3711-01", "170 bytes (160 of G.711)"),
@@ -203,6 +203,6 @@ def test_clock_arrival_rate_is_a_secondary_signal(ours, stall, held):
         assert "16000 per second of arrival time (median of" in outcome.observed and "fits its payload" in \
             outcome.observed
     elif ours:
-        assert "that our agent sent the DUT (16000 per second)" in outcome.expected
+        assert "which our side sent the DUT on its other leg (16000 per second)" in outcome.expected
     else:
         assert "+160 per 160-byte payload" in outcome.expected

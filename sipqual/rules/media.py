@@ -141,7 +141,7 @@ class MediaContext:
         return [f for f in self.rtcp_by_pair.get((s.src, s.dst), ()) if f.sport in (s.sport + 1, s.sport)]
 
     def relay_input(self, s: RtpStream) -> RtpStream | None:
-        """The stream our agent sent the DUT that the DUT most likely relayed as ``s``, if any: sent to a DUT address
+        """The stream our side sent the DUT that the DUT most likely relayed as ``s``, if any: sent to a DUT address
         from another address than ``s``'s receiver (the other leg, not the reply on this one), with the same main
         payload type, starting no later than ``s`` (with the signalling slack), overlapping at least half of the
         shorter of the two, and with a packet count within 20 % (or 5 packets). A B2BUA may rewrite SSRC, sequence
@@ -457,14 +457,15 @@ def static_payload_types(s: RtpStream, ctx: MediaContext):
     suite). Held when at least half of the steps read advance by exactly their payload's samples; broken when most
     do not, quoting the most frequent step (e.g. +320 per 160-byte payload: a 16000 Hz clock) and its first frame.
     Arrival times are only a secondary signal: the median rate of steady rtpclock.WINDOW_S-second windows (at least
-    rtpclock.MIN_WINDOWS of them), which breaks the rule only when every step fits its payload yet the stream runs
-    more than ARRIVAL_TOLERANCE off 8000 per second (samples made at another rate, e.g. 16 kHz audio sent as PCMU).
+    rtpclock.MIN_WINDOWS of them), which breaks the rule only when the steps show no wrong clock (most fit their
+    payload, or too few could be read) yet the stream runs more than ARRIVAL_TOLERANCE off 8000 per second: samples
+    made at another rate, e.g. 16 kHz audio sent as PCMU in 320-byte packets every 20 ms.
     It deliberately does not claim anything from a short or bursty arrival pattern: a relay buffering 120 ms and
     then sending 7 packets at once, or a sender catching up, moves timestamps against arrival time without any
     clock being wrong, and that is jitter (the receiver's buffer), not RFC 3551.
 
     Where the DUT relays (an SBC or B2BUA forwarding what our agent sent it on the other leg, with SSRC, sequence
-    numbers and timestamps possibly rewritten), an anomaly that is also in the stream our agent sent the DUT
+    numbers and timestamps possibly rewritten), an anomaly that is also in the stream our side sent the DUT
     (MediaContext.relay_input: same payload type, overlapping in time, similar packet count, another address) is
     ours, and is recorded as a held note naming that stream, never a finding against the DUT. Comfort noise (PT 13)
     is judged on its rtpmap only: a CN packet covers a silence of any length, so its payload says nothing about how
@@ -491,8 +492,8 @@ def _clock(s: RtpStream, pt: int, ctx: MediaContext):
         twin = ctx.relay_input(s)
         theirs = read_steps(twin.by_pt[pt].clock, overheads) if twin is not None else None
         if reading.same_anomaly(theirs):
-            yield held(f"{what}: {steps}{implied}, as in {_name(twin)} that our agent sent the DUT (frame "
-                       f"{theirs.frame}): relayed from our side, not the DUT's clock", reading.frame)
+            yield held(f"{what}: {steps}{implied}, as in {_name(twin)} which our side sent the DUT on its other "
+                       f"leg (frame {theirs.frame}): relayed from our side, not the DUT's clock", reading.frame)
         else:
             yield broken(f"{what} timestamps advancing by the samples of each packet (8000 Hz: +160 per 160-byte "
                          "payload)", steps + implied, reading.frame)
@@ -502,8 +503,8 @@ def _clock(s: RtpStream, pt: int, ctx: MediaContext):
         twin = ctx.relay_input(s)
         theirs = twin.by_pt[pt].clock.arrival_rate() if twin is not None else None
         if theirs is not None and abs(theirs[0] - rate[0]) <= ARRIVAL_TOLERANCE / 4 * rate[0]:
-            yield held(f"{what}: {seen}, as in {_name(twin)} that our agent sent the DUT ({theirs[0]:.0f} per "
-                       "second): relayed from our side, not the DUT's clock", s.first_frame)
+            yield held(f"{what}: {seen}, as in {_name(twin)} which our side sent the DUT on its other leg "
+                       f"({theirs[0]:.0f} per second): relayed from our side, not the DUT's clock", s.first_frame)
         else:
             yield broken(f"{what} running 8000 timestamp units per second of arrival time", seen
                          + (" although each step fits its payload" if reading is not None else ""), s.first_frame)
