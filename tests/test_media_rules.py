@@ -146,7 +146,8 @@ def test_srtcp_trailer_follows_the_crypto_line(e_flag, held):
     import struct
 
     from sipqual.rtp import MediaModel
-    from sipqual.rules.media import MediaContext, srtcp_packets
+    from sipqual.rules.media import MediaContext
+    from sipqual.rules.media_srtp import srtcp_packets
     from sipqual.sdp import parse_sdp
     from sipqual.trace import Trace
 

@@ -325,7 +325,7 @@ def test_comfort_noise_levels_sampled_per_payload_type():
 
 
 def test_rtcp_byes_tails_and_gap_end():
-    from sipqual.rtp import MAX_BYES, MAX_RTCP_TAILS
+    from sipqual.rtcp import MAX_BYES, MAX_RTCP_TAILS
     rr = struct.pack(">BBHI", 0x80, 201, 1, 0x1234)
     bye = struct.pack(">BBHII", 0x82, 203, 2, 0x1234, 0x5678)
     m = MediaModel()
@@ -354,5 +354,5 @@ def test_rtcp_flow_gets_the_receivers_sdp_by_its_rtcp_address(extra, dport):
     m.apply_sdp([(7, 9.0, sdp)])
     (f,) = m.rtcp_flows
     assert f.sdp is not None and f.sdp.frame == 7 and f.sdp.srtp
-    from sipqual.rtp import srtcp_trailers
+    from sipqual.rtcp import srtcp_trailers
     assert srtcp_trailers(f.sdp.media) == [(4, 4, False, "AES_CM_128_HMAC_SHA1_32")]
