@@ -203,7 +203,7 @@ class RtpStream:
         self._last_pt = -1            # payload type of the previous packet (steps across another type are not read)
         self.markers = 0
         # sequence accounting, RFC 3550 A.1 style
-        self.max_seq = 0
+        self.max_seq = self.first_seq = 0
         self.cycles = 0
         self.received_window = 0      # bit i: max_seq - i was received (duplicate detection over 64 packets)
         self.duplicates = self.late = self.in_sequence = self.restarts = 0
@@ -235,7 +235,7 @@ class RtpStream:
         plen = len(payload) - hlen - (payload[-1] if payload[0] & 0x20 else 0)
         if self.packets == 0:
             self.first_frame, self.first_time = frame, when
-            self.max_seq = seq
+            self.max_seq = self.first_seq = seq
             self.received_window = 1
             self._run_starts.append((when, frame, 0))
         else:

@@ -50,6 +50,7 @@ NOT_THE_DUT = {
     "good-demux": ("RFC3550-01", "3 STUN, 1 ZRTP, 2 DTLS, 1 TURN demultiplexed (RFC 7983)"),
     "good-ptime30": ("RFC3550-01", "20 ms packets (+160), a=ptime:30 in the receiver's SDP is a hint"),
     "good-ptime30-srtp": ("RFC3711-01", "170 bytes (160 of G.711)"),
+    "good-retarget": ("RFC3550-01", "sequence 1015..1029 went to 192.0.2.11:17000 meanwhile (frames 20-35), not lost"),
 }
 
 
@@ -103,7 +104,8 @@ def test_further_faults_are_caught_by_their_rule_alone(variant, tmp_path):
 @pytest.mark.parametrize("name", sorted(NOT_THE_DUT))
 def test_no_media_rule_blames_the_dut_for_what_it_did_not_do(name):
     """Bursty arrival of exact timestamps, an anomaly our own agent sent and the DUT relayed, STUN/DTLS/ZRTP/TURN on
-    the RTP port, and 20 ms packets under a=ptime:30: every media rule holds, and the one concerned says why."""
+    the RTP port, 20 ms packets under a=ptime:30, and sequence numbers sent to another address for a while (media
+    retargeted by re-INVITE and back): every media rule holds, and the one concerned says why."""
     found = findings(name)
     assert not [f.message for f in found if not f.ok]
     rule, words = NOT_THE_DUT[name]

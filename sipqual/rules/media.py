@@ -52,6 +52,7 @@ class MediaContext:
     dut: set[str]
     sdp_times: dict[str, list[float]] = field(default_factory=dict)   # media address -> times of SDP naming it
     by_pair: dict[tuple, list[RtpStream]] = field(default_factory=dict)   # (src, sport, dst, dport) -> streams
+    by_source: dict[tuple, list[RtpStream]] = field(default_factory=dict)   # (src, sport, SSRC) -> streams
     rtcp_by_pair: dict[tuple, list[RtcpFlow]] = field(default_factory=dict)   # (src, dst) -> RTCP flows
     # (address, port) of an m= line -> (frame, time, media section) of every SDP announcing it, in time order
     sdp_by_addr: dict[tuple[str, int], list[tuple[int, float, Media]]] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class MediaContext:
             entries.sort(key=lambda e: (e[1], e[0]))
         for s in self.trace.media.rtp_streams:
             self.by_pair.setdefault(s.key[:4], []).append(s)
+            self.by_source.setdefault((s.src, s.sport, s.ssrc), []).append(s)
         for f in self.trace.media.rtcp_flows:
             self.rtcp_by_pair.setdefault((f.src, f.dst), []).append(f)
         media = self.trace.media
@@ -309,22 +311,27 @@ def rtp_continuity(s: RtpStream, ctx: MediaContext):
     """Mandatory: a receiver drops packets of another version, and sequence gaps, restarts and duplicates are lost
     or repeated audio. Packets on the stream's address pair whose first byte says STUN (0-3), ZRTP (16-19), DTLS
     (20-63) or TURN channel data (64-79) are not RTP of another version: the media model takes them off first
-    (sipqual.demux) and this rule only names their counts. The timestamp step is not judged here: how far the
+    (sipqual.demux) and this rule only names their counts. A gap whose sequence numbers the same source sent to
+    another address meanwhile (_sent_elsewhere) is retargeted media, not loss. The timestamp step is not judged here: how far the
     timestamp moves per packet is the clock (RFC3551-01, by payload size), and a=ptime is only a hint to the sender
     (RFC 4566 6), so a 20 ms stream under a=ptime:30 is legal; the packet time seen is recorded (MED-09)."""
     name = _name(s)
     if s.bad_version:
         yield broken(f"RTP version 2 on {name}", f"{len(s.bad_version)} packet(s) of another version (first byte in "
                      "no RFC 7983 range)", s.bad_version[0])
-    gaps = s.discontinuities
+    moved = {id(g): o for g in s.discontinuities if (o := _sent_elsewhere(s, g, ctx)) is not None}
+    gaps = [g for g in s.discontinuities if id(g) not in moved]
+    lost = s.lost - sum(g.missing for g in s.discontinuities if id(g) in moved)
     for g in gaps[:3]:
         what = "a sequence restart" if g.kind == "restart" else f"{g.missing} never sent"
-        yield broken(f"sequence number {g.expected} next on {name}", f"{g.observed} ({what}; {s.lost} lost in "
+        yield broken(f"sequence number {g.expected} next on {name}", f"{g.observed} ({what}; {lost} lost in "
                      f"{s.packets} packets)", g.frame)
     if s.duplicates:
         yield broken(f"each sequence number once on {name}", f"{s.duplicates} duplicate(s)", s.first_frame)
     if not (s.bad_version or gaps or s.duplicates):
         notes = [f"{s.reordered} reordered on the way"] if s.reordered else []
+        notes += [f"sequence {g.expected}..{(g.observed - 1) & 0xFFFF} went to {o.dst}:{o.dport} meanwhile (frames "
+                  f"{o.first_frame}-{o.last_frame}), not lost" for g in s.discontinuities if (o := moved.get(id(g)))]
         notes += [f"{d.summary()} demultiplexed (RFC 7983) on {a}:{ap} -> {b}:{bp}"
                   for (a, ap, b, bp), d in ctx.trace.media.demuxed_on(*s.key[:4])]
         packet = _packet_time(s)
@@ -332,6 +339,19 @@ def rtp_continuity(s: RtpStream, ctx: MediaContext):
             notes.append(packet)
         yield held(f"{name}: version 2, {s.packets} packets in sequence" + (f" ({'; '.join(notes)})" if notes else ""),
                    s.first_frame)
+
+
+def _sent_elsewhere(s: RtpStream, g, ctx: MediaContext) -> RtpStream | None:
+    """The stream of the same source (address, port, SSRC) to another destination that carried exactly the sequence
+    numbers missing in gap ``g`` of ``s``, between ``s``'s start and the gap: media retargeted by an SDP and back
+    (a real Cisco hold/resume does this), not loss. A gap covered by several such streams is still counted."""
+    if g.kind != "gap":
+        return None
+    for o in ctx.by_source.get((s.src, s.sport, s.ssrc), ()):
+        if (o.dst, o.dport) != (s.dst, s.dport) and s.first_frame < o.first_frame and o.last_frame < g.frame \
+                and o.first_seq == g.expected and (o.max_seq + 1) & 0xFFFF == g.observed:
+            return o
+    return None
 
 
 def _packet_time(s: RtpStream) -> str:
