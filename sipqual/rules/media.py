@@ -312,9 +312,10 @@ def rtp_continuity(s: RtpStream, ctx: MediaContext):
     or repeated audio. Packets on the stream's address pair whose first byte says STUN (0-3), ZRTP (16-19), DTLS
     (20-63) or TURN channel data (64-79) are not RTP of another version: the media model takes them off first
     (sipqual.demux) and this rule only names their counts. A gap whose sequence numbers the same source sent to
-    another address meanwhile (_sent_elsewhere) is retargeted media, not loss. The timestamp step is not judged here: how far the
-    timestamp moves per packet is the clock (RFC3551-01, by payload size), and a=ptime is only a hint to the sender
-    (RFC 4566 6), so a 20 ms stream under a=ptime:30 is legal; the packet time seen is recorded (MED-09)."""
+    another address meanwhile (_sent_elsewhere) is retargeted media, not loss. The timestamp step is not judged
+    here: how far the timestamp moves per packet is the clock (RFC3551-01, by payload size), and a=ptime is only a
+    hint to the sender (RFC 4566 6), so a 20 ms stream under a=ptime:30 is legal; the packet time seen is recorded
+    (MED-09)."""
     name = _name(s)
     if s.bad_version:
         yield broken(f"RTP version 2 on {name}", f"{len(s.bad_version)} packet(s) of another version (first byte in "
