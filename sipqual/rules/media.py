@@ -143,14 +143,15 @@ class MediaContext:
 
     def relay_input(self, s: RtpStream) -> RtpStream | None:
         """The stream our side sent the DUT that the DUT most likely relayed as ``s``, if any: sent to a DUT address
-        from another address than ``s``'s receiver (the other leg, not the reply on this one), with the same main
-        payload type, starting no later than ``s`` (with the signalling slack), overlapping at least half of the
+        from another address than ``s``'s receiver and to another address than ``s``'s source (the other leg, not
+        the reply on this one), with the same main payload type, starting no later than ``s`` (with the signalling slack), overlapping at least half of the
         shorter of the two, and with a packet count within 20 % (or 5 packets). A B2BUA may rewrite SSRC, sequence
         numbers and timestamps, so none of those is compared; of several, the closest in count, then in start."""
         best, best_key = None, None
         for c in self.trace.media.rtp_streams:
             if c.src in self.dut or c.dst not in self.dut or not c.confirmed or c.main_pt != s.main_pt \
-                    or (c.src, c.sport) == (s.dst, s.dport) or c.first_time > s.first_time + SIGNALLING_SLACK_S:
+                    or (c.src, c.sport) == (s.dst, s.dport) or (c.dst, c.dport) == (s.src, s.sport) \
+                    or c.first_time > s.first_time + SIGNALLING_SLACK_S:
                 continue
             overlap = min(c.last_time, s.last_time) - max(c.first_time, s.first_time)
             if overlap < 0.5 * min(c.last_time - c.first_time, s.last_time - s.first_time) \
@@ -312,7 +313,9 @@ def rtp_continuity(s: RtpStream, ctx: MediaContext):
     or repeated audio. Packets on the stream's address pair whose first byte says STUN (0-3), ZRTP (16-19), DTLS
     (20-63) or TURN channel data (64-79) are not RTP of another version: the media model takes them off first
     (sipqual.demux) and this rule only names their counts. A gap whose sequence numbers the same source sent to
-    another address meanwhile (_sent_elsewhere) is retargeted media, not loss. The timestamp step is not judged
+    another address meanwhile (_sent_elsewhere) is retargeted media, not loss. Where the DUT relays, loss, restarts
+    and duplicates matched (at least) in the stream our side sent it on the other leg (MediaContext.relay_input)
+    came from our side: a held note naming that stream, not a finding. The timestamp step is not judged
     here: how far the timestamp moves per packet is the clock (RFC3551-01, by payload size), and a=ptime is only a
     hint to the sender (RFC 4566 6), so a 20 ms stream under a=ptime:30 is legal; the packet time seen is recorded
     (MED-09)."""
@@ -323,13 +326,22 @@ def rtp_continuity(s: RtpStream, ctx: MediaContext):
     moved = {id(g): o for g in s.discontinuities if (o := _sent_elsewhere(s, g, ctx)) is not None}
     gaps = [g for g in s.discontinuities if id(g) not in moved]
     lost = s.lost - sum(g.missing for g in s.discontinuities if id(g) in moved)
+    duplicates = s.duplicates
+    twin = ctx.relay_input(s) if gaps or duplicates else None
+    restarts = sum(1 for g in gaps if g.kind == "restart")
+    if twin is not None and twin.lost >= lost and twin.restarts >= restarts and twin.duplicates >= duplicates:
+        yield held(f"{name}: {lost} lost, {restarts} restart(s), {duplicates} duplicate(s), as in {_name(twin)} "
+                   f"which our side sent the DUT on its other leg ({twin.lost} lost, {twin.restarts} restart(s), "
+                   f"{twin.duplicates} duplicate(s)): relayed from our side, not the DUT's",
+                   gaps[0].frame if gaps else s.first_frame)
+        return
     for g in gaps[:3]:
         what = "a sequence restart" if g.kind == "restart" else f"{g.missing} never sent"
         yield broken(f"sequence number {g.expected} next on {name}", f"{g.observed} ({what}; {lost} lost in "
                      f"{s.packets} packets)", g.frame)
-    if s.duplicates:
-        yield broken(f"each sequence number once on {name}", f"{s.duplicates} duplicate(s)", s.first_frame)
-    if not (s.bad_version or gaps or s.duplicates):
+    if duplicates:
+        yield broken(f"each sequence number once on {name}", f"{duplicates} duplicate(s)", s.first_frame)
+    if not (s.bad_version or gaps or duplicates):
         notes = [f"{s.reordered} reordered on the way"] if s.reordered else []
         notes += [f"sequence {g.expected}..{(g.observed - 1) & 0xFFFF} went to {o.dst}:{o.dport} meanwhile (frames "
                   f"{o.first_frame}-{o.last_frame}), not lost" for g in s.discontinuities if (o := moved.get(id(g)))]
