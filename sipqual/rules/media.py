@@ -61,6 +61,7 @@ class MediaContext:
     session_ends: list[tuple[float, int, str]] = field(default_factory=list)   # SIP BYE/CANCEL to or from the DUT
     _times: dict[tuple, list[float]] = field(default_factory=dict)     # memo of _sdp_times
     _changes: dict[tuple, tuple[list, list]] = field(default_factory=dict)   # memo of direction_changes
+    _inputs: dict[int, list[RtpStream]] | None = None   # memo of relay_input: streams our side sent the DUT, per PT
 
     def __post_init__(self):
         for frame, when, sdp in self.trace.sdp_bodies():
@@ -144,14 +145,19 @@ class MediaContext:
     def relay_input(self, s: RtpStream) -> RtpStream | None:
         """The stream our side sent the DUT that the DUT most likely relayed as ``s``, if any: sent to a DUT address
         from another address than ``s``'s receiver and to another address than ``s``'s source (the other leg, not
-        the reply on this one), with the same main payload type, starting no later than ``s`` (with the signalling slack), overlapping at least half of the
-        shorter of the two, and with a packet count within 20 % (or 5 packets). A B2BUA may rewrite SSRC, sequence
-        numbers and timestamps, so none of those is compared; of several, the closest in count, then in start."""
+        the reply on this one), with the same main payload type, starting no later than ``s`` (with the signalling
+        slack), overlapping at least half of the shorter of the two, and with a packet count within 20 % (or 5
+        packets). A B2BUA may rewrite SSRC, sequence numbers and timestamps, so none of those is compared; of
+        several, the closest in count, then in start. Only asked about streams that show an anomaly."""
+        if self._inputs is None:
+            self._inputs = {}
+            for c in self.trace.media.rtp_streams:      # in order of their first packet
+                if c.src not in self.dut and c.dst in self.dut and c.confirmed:
+                    self._inputs.setdefault(c.main_pt, []).append(c)
+        candidates = self._inputs.get(s.main_pt, [])
         best, best_key = None, None
-        for c in self.trace.media.rtp_streams:
-            if c.src in self.dut or c.dst not in self.dut or not c.confirmed or c.main_pt != s.main_pt \
-                    or (c.src, c.sport) == (s.dst, s.dport) or (c.dst, c.dport) == (s.src, s.sport) \
-                    or c.first_time > s.first_time + SIGNALLING_SLACK_S:
+        for c in candidates[:bisect_right([c.first_time for c in candidates], s.first_time + SIGNALLING_SLACK_S)]:
+            if (c.src, c.sport) == (s.dst, s.dport) or (c.dst, c.dport) == (s.src, s.sport):
                 continue
             overlap = min(c.last_time, s.last_time) - max(c.first_time, s.first_time)
             if overlap < 0.5 * min(c.last_time - c.first_time, s.last_time - s.first_time) \
