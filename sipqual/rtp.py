@@ -4,8 +4,10 @@ Why a model and not a packet list: a qualification capture is mostly RTP, and ch
 media flow both ways, in which payload type, with gaps, at what jitter, is it SRTP where SRTP was negotiated, did
 RTCP come often enough, did it stop while on hold, did it say BYE, is its RTCP SRTCP). Each stream keeps counters and
 a few bounded samples (the first payload bytes, the sequence gaps, the candidate telephone-event packets, the first
-comfort-noise level bytes, its runs of activity between silences), and each RTCP flow its BYEs and the tail bytes of
-its first compounds, so memory does not grow with the length of a call.
+comfort-noise level bytes, its runs of activity between silences, its timestamp clock facts: :mod:`.rtpclock`), and
+each RTCP flow (:mod:`.rtcp`) its BYEs and the tail bytes of its first compounds, so memory does not grow with the
+length of a call. STUN, ZRTP, DTLS and TURN sharing a media port are told apart first (RFC 7983, :mod:`.demux`) and
+only counted.
 
 Conventions: a stream is one direction, keyed by (src, sport, dst, dport, SSRC), as RFC 3550 defines a source.
 Jitter is RFC 3550 section 6.4.1 / A.8 interarrival jitter per payload type; the clock rate is 8000 for the static
@@ -25,6 +27,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable
 
+from .demux import Demuxed, MAX_TUPLES, first_byte_kind, well_formed
+from .rtcp import SRTP_TAGS, RtcpFlow, rtcp_destinations
+from .rtpclock import ClockSteps
 from .sdp import Media, Sdp
 
 STATIC_CLOCK = {0: 8000, 3: 8000, 4: 8000, 8: 8000, 9: 8000, 13: 8000, 18: 8000}
@@ -35,7 +40,7 @@ MIN_PORT = 1024              # RTP/RTCP use dynamic ports (RFC 3551 section 8); 
 OTHER_SERVICES = frozenset({1900, 3702, 5060, 5061, 5353, 5355})   # SSDP, WS-Discovery, SIP, mDNS, LLMNR
 MAX_DROPOUT, MAX_MISORDER = 3000, 100    # RFC 3550 A.1: larger jumps are a sequence restart, not loss
 MAX_GAPS = 16                # sequence discontinuities kept per stream (all are counted)
-MAX_SIZES = 16               # distinct payload sizes / timestamp steps kept per payload type
+MAX_SIZES = 16               # distinct payload sizes kept per payload type
 MAX_EVENT_PACKETS = 4096     # candidate RFC 4733 packets kept per stream
 ENTROPY_SAMPLE = 2048        # payload bytes per stream sampled for the cleartext test, then dropped
 ACTIVITY_GAP = 1.0           # s: a longer silence between two packets of a stream starts a new activity run
@@ -43,23 +48,19 @@ MAX_ACTIVITY = 64            # activity runs kept per stream; past that the last
 SMALL_PAYLOAD = 24           # bytes: dynamic-PT payloads up to this size are sampled as possible comfort noise
 MAX_CN_PTS = 8               # payload types sampled that way per stream
 MAX_CN_SAMPLE = 4            # (frame, first byte) kept per such payload type
-MAX_RTCP_TAILS = 64          # RTCP compounds per flow whose tail bytes are kept (SRTCP trailer check)
-RTCP_TAIL = 32               # bytes kept from the end of each of those compounds
-MAX_BYES = 16                # RTCP BYE packets kept per flow (the last one always)
 RANDOM_ENTROPY = 7.5         # bits/byte: encrypted payloads measure ~7.9 on 2 KB; G.711 audio well below
-SRTP_TAGS = {"AES_CM_128_HMAC_SHA1_80": 10, "AES_CM_128_HMAC_SHA1_32": 4, "AES_256_CM_HMAC_SHA1_80": 10,
-             "AES_256_CM_HMAC_SHA1_32": 4, "AES_192_CM_HMAC_SHA1_80": 10, "AES_192_CM_HMAC_SHA1_32": 4,
-             "F8_128_HMAC_SHA1_80": 10}
-RTCP_SR, RTCP_RR, RTCP_SDES, RTCP_BYE, RTCP_APP = 200, 201, 202, 203, 204
-SDES_CNAME = 1
+
+
+def media_ports(sport: int, dport: int) -> bool:
+    """Both ports could be media ports: dynamic (RFC 3551 section 8) and not another service's."""
+    return sport >= MIN_PORT and dport >= MIN_PORT and sport not in OTHER_SERVICES and dport not in OTHER_SERVICES
 
 
 def classify(payload: bytes, sport: int, dport: int) -> str | None:
     """"rtp", "rtcp" or None for a UDP payload, by RFC 3550 header structure (version 2, lengths that add up) and
     the RFC 5761 payload-type split (second byte 192-223 is RTCP)."""
     n = len(payload)
-    if n < 8 or payload[0] >> 6 != 2 or sport < MIN_PORT or dport < MIN_PORT or dport in OTHER_SERVICES \
-            or sport in OTHER_SERVICES:
+    if n < 8 or payload[0] >> 6 != 2 or not media_ports(sport, dport):
         return None
     if 192 <= payload[1] <= 223:
         return "rtcp" if (int.from_bytes(payload[2:4], "big") + 1) * 4 <= n else None
@@ -100,10 +101,9 @@ def entropy(data: bytes) -> float:
 
 
 class PtStats:
-    """Per payload type within a stream: count, jitter, timestamp steps, payload sizes."""
+    """Per payload type within a stream: count, jitter, payload sizes and timestamp clock facts (:mod:`.rtpclock`)."""
 
-    __slots__ = ("pt", "packets", "clocks", "jitter", "transit", "prev_seq", "prev_ts", "first_ts", "last_ts",
-                 "first_time", "last_time", "ts_steps", "sizes")
+    __slots__ = ("pt", "packets", "clocks", "jitter", "transit", "sizes", "clock")
 
     def __init__(self, pt: int):
         self.pt = pt
@@ -111,14 +111,11 @@ class PtStats:
         self.clocks = (STATIC_CLOCK[pt],) if pt in STATIC_CLOCK else DYNAMIC_CLOCKS
         self.jitter = [0.0] * len(self.clocks)
         self.transit: list[float] | None = None
-        self.prev_seq = self.prev_ts = self.first_ts = self.last_ts = -1
-        self.first_time = self.last_time = 0.0
-        self.ts_steps: dict[int, int] = {}
         self.sizes: dict[int, int] = {}
+        self.clock = ClockSteps()
 
-    def add(self, when: float, seq: int, ts: int, plen: int) -> None:
-        if self.packets == 0:
-            self.first_ts, self.first_time = ts, when
+    def add(self, frame: int, when: float, seq: int, ts: int, plen: int, marker: bool, follows: bool) -> None:
+        """One packet; ``follows``: the stream's previous packet was of this payload type too."""
         self.packets += 1
         transit = [when * c - ts for c in self.clocks]
         if self.transit is not None:
@@ -128,22 +125,12 @@ class PtStats:
                 if abs(d) < 2 ** 31:
                     self.jitter[i] += (abs(d) - self.jitter[i]) / 16
         self.transit = transit
-        if self.packets > 1 and seq == (self.prev_seq + 1) & 0xFFFF:
-            step = (ts - self.prev_ts) & 0xFFFFFFFF
-            _count(self.ts_steps, step)
+        self.clock.add(frame, when, seq, ts, plen, marker, follows)
         _count(self.sizes, plen)
-        self.prev_seq, self.prev_ts, self.last_ts, self.last_time = seq, ts, ts, when
 
     def jitter_at(self, clock: int) -> float:
         """Interarrival jitter in timestamp units for this clock rate (falls back to the first computed one)."""
         return self.jitter[self.clocks.index(clock)] if clock in self.clocks else self.jitter[0]
-
-    def observed_clock(self) -> float | None:
-        """Timestamp units per second of arrival time over the whole run of this payload type (None if too short)."""
-        span = self.last_time - self.first_time
-        if self.packets < 10 or span < 0.5:
-            return None
-        return ((self.last_ts - self.first_ts) & 0xFFFFFFFF) / span
 
 
 def _count(d: dict[int, int], key: int) -> None:
@@ -213,9 +200,10 @@ class RtpStream:
         self.first_frame = self.last_frame = 0
         self.first_time = self.last_time = 0.0
         self.by_pt: dict[int, PtStats] = {}
+        self._last_pt = -1            # payload type of the previous packet (steps across another type are not read)
         self.markers = 0
         # sequence accounting, RFC 3550 A.1 style
-        self.max_seq = 0
+        self.max_seq = self.first_seq = 0
         self.cycles = 0
         self.received_window = 0      # bit i: max_seq - i was received (duplicate detection over 64 packets)
         self.duplicates = self.late = self.in_sequence = self.restarts = 0
@@ -225,7 +213,8 @@ class RtpStream:
         self.event_packets: list[tuple[int, float, int, int, bool, int, bytes]] = []
         self._sample: bytearray | None = bytearray()
         self._entropy: float | None = None
-        self.bad_version: list[int] = []   # frames on this stream's address pair that were not RTP version 2
+        self.bad_version: list[int] = []   # frames on this stream's address pair that were not RTP version 2 (nor
+        #                                    STUN, ZRTP, DTLS or TURN by RFC 7983: those are counted in MediaModel)
         self.sdp: SdpRef | None = None
         self.events: list[DtmfEvent] = []
         self.small: dict[int, SmallPayloads] = {}      # PT -> possible comfort noise (see SmallPayloads)
@@ -246,7 +235,7 @@ class RtpStream:
         plen = len(payload) - hlen - (payload[-1] if payload[0] & 0x20 else 0)
         if self.packets == 0:
             self.first_frame, self.first_time = frame, when
-            self.max_seq = seq
+            self.max_seq = self.first_seq = seq
             self.received_window = 1
             self._run_starts.append((when, frame, 0))
         else:
@@ -260,7 +249,8 @@ class RtpStream:
         stats = self.by_pt.get(pt)
         if stats is None:
             stats = self.by_pt[pt] = PtStats(pt)
-        stats.add(when, seq, ts, plen)
+        stats.add(frame, when, seq, ts, plen, marker, pt == self._last_pt)
+        self._last_pt = pt
         if pt == 13 or (pt >= 96 and plen <= SMALL_PAYLOAD):
             if plen == 4 and pt >= 96 and len(self.event_packets) < MAX_EVENT_PACKETS:
                 self.event_packets.append((frame, when, seq, ts, marker, pt, payload[hlen:hlen + 4]))
@@ -468,113 +458,6 @@ def build_events(stream: RtpStream, pt: int) -> list[DtmfEvent]:
     return sorted(events.values(), key=lambda e: e.first_frame)
 
 
-@dataclass(frozen=True)
-class RtcpTail:
-    """The end of one RTCP compound as sent: where an SRTCP trailer (E flag and index, MKI, tag) would be."""
-
-    frame: int
-    length: int
-    tail: bytes                 # the last RTCP_TAIL bytes (all of them for a shorter compound)
-    ends: tuple[int, ...]       # offsets where an RTCP packet of the compound ended, as walked from its start
-    parsed: bool                # the walk ended exactly at the end: the whole compound reads as plain RTCP
-
-    def word_before(self, trailer: int) -> int | None:
-        """The 32-bit word ``trailer`` bytes before the end (an SRTCP E flag || index), if it was kept."""
-        if trailer > len(self.tail) or trailer < 4:
-            return None
-        at = len(self.tail) - trailer
-        return int.from_bytes(self.tail[at:at + 4], "big")
-
-
-class RtcpFlow:
-    """RTCP in one direction between two transport addresses: compound packets and what they were made of."""
-
-    def __init__(self, src: str, sport: int, dst: str, dport: int, interface: str | None):
-        self.src, self.sport, self.dst, self.dport, self.interface = src, sport, dst, dport, interface
-        self.compounds = 0
-        self.first_frame = self.last_frame = 0
-        self.first_time = self.last_time = 0.0
-        self.types: dict[int, int] = {}
-        self.ssrcs: set[int] = set()
-        self.cnames: set[str] = set()
-        self.opaque = 0                    # compounds that do not parse past the first packet: SRTCP or malformed
-        self.bad_start: int | None = None  # first frame whose compound does not start with SR or RR
-        self.no_cname: int | None = None   # first frame of a readable compound without SDES CNAME
-        self.bye_frame: int | None = None
-        self.byes: list[tuple[int, float, tuple[int, ...]]] = []   # (frame, time, SSRCs named) of BYE packets
-        self.max_gap = 0.0
-        self.max_gap_frame: int | None = None
-        self.max_gap_end = 0.0             # time of the compound that ended the longest gap
-        # the first compounds' (frame, length, last RTCP_TAIL bytes, offsets where a packet of the compound ends,
-        # whether the whole compound parsed as RTCP): enough to check an SRTCP trailer once the SDP is known
-        self.tails: list[RtcpTail] = []
-        self.sdp: SdpRef | None = None     # the receiver's SDP media section (see MediaModel.apply_sdp)
-
-    @property
-    def key(self) -> tuple[str, int, str, int]:
-        return self.src, self.sport, self.dst, self.dport
-
-    def add(self, frame: int, when: float, payload: bytes) -> None:
-        if self.compounds == 0:
-            self.first_frame, self.first_time = frame, when
-        elif when - self.last_time > self.max_gap:
-            self.max_gap, self.max_gap_frame, self.max_gap_end = when - self.last_time, frame, when
-        self.compounds += 1
-        self.last_frame, self.last_time = frame, when
-        if payload[1] not in (RTCP_SR, RTCP_RR) and self.bad_start is None:
-            self.bad_start = frame
-        if len(payload) >= 8 and len(self.ssrcs) < 16:
-            self.ssrcs.add(int.from_bytes(payload[4:8], "big"))
-        off, n, cname = 0, len(payload), False
-        ends: list[int] = []
-        while off + 4 <= n:
-            if payload[off] >> 6 != 2:
-                break
-            ptype, length = payload[off + 1], (int.from_bytes(payload[off + 2:off + 4], "big") + 1) * 4
-            if off + length > n:
-                break
-            self.types[ptype] = self.types.get(ptype, 0) + 1
-            if ptype == RTCP_SDES:
-                cname = self._sdes(payload[off + 4:off + length], payload[off] & 0x1F) or cname
-            elif ptype == RTCP_BYE:
-                self._bye(frame, when, payload[off + 4:off + 4 + 4 * min(payload[off] & 0x1F, (length - 4) // 4)])
-            off += length
-            if len(ends) < 16:
-                ends.append(off)
-        if off != n:
-            self.opaque += 1
-        elif not cname and self.no_cname is None:
-            self.no_cname = frame
-        if len(self.tails) < MAX_RTCP_TAILS:
-            self.tails.append(RtcpTail(frame, n, bytes(payload[-RTCP_TAIL:]), tuple(ends), off == n))
-
-    def _bye(self, frame: int, when: float, ssrcs: bytes) -> None:
-        if self.bye_frame is None:
-            self.bye_frame = frame
-        entry = (frame, when, tuple(int.from_bytes(ssrcs[i:i + 4], "big") for i in range(0, len(ssrcs), 4)))
-        if len(self.byes) < MAX_BYES:
-            self.byes.append(entry)
-        else:
-            self.byes[-1] = entry
-
-    def _sdes(self, body: bytes, chunks: int) -> bool:
-        """Walk SDES chunks (SSRC, then items until a zero type, padded to 32 bits); True if a CNAME was there."""
-        off, found = 0, False
-        for _ in range(chunks):
-            off += 4
-            while off < len(body) and body[off] != 0:
-                if off + 2 > len(body):
-                    return found
-                itype, ilen = body[off], body[off + 1]
-                if itype == SDES_CNAME:
-                    found = True
-                    if len(self.cnames) < 16:
-                        self.cnames.add(body[off + 2:off + 2 + ilen].decode("utf-8", "replace"))
-                off += 2 + ilen
-            off = (off + 4) & ~3     # the terminating zero, then padding to the next 32-bit boundary
-        return found
-
-
 class MediaModel:
     """All RTP streams and RTCP flows of a capture. Feed it UDP datagrams in file order with :meth:`feed`; then
     :meth:`apply_sdp` with the SIP side's SDP bodies to attach negotiated facts and decode RFC 4733 events."""
@@ -583,10 +466,14 @@ class MediaModel:
         self.streams: dict[tuple, RtpStream] = {}
         self.rtcp: dict[tuple, RtcpFlow] = {}
         self._pairs: dict[tuple, RtpStream] = {}     # (src, sport, dst, dport) -> latest stream, for version checks
+        self.demuxed: dict[tuple, Demuxed] = {}      # (src, sport, dst, dport) -> STUN/ZRTP/DTLS/TURN taken off it
+        self.demux_overflow = 0                      # such packets on 5-tuples past demux.MAX_TUPLES
 
     def feed(self, frame: int, when: float, interface: str | None, src: str, sport: int, dst: str, dport: int,
              payload: bytes) -> bool:
-        """Take one UDP datagram; True when it was RTP or RTCP (and is now accounted for)."""
+        """Take one UDP datagram; True when it was RTP or RTCP, or STUN, ZRTP, DTLS or TURN channel data on a media
+        port (RFC 7983, see :mod:`sipqual.demux`; counted in :attr:`demuxed`, never fed to a stream), and is now
+        accounted for."""
         kind = classify(payload, sport, dport)
         if kind == "rtp":
             ssrc = int.from_bytes(payload[8:12], "big")
@@ -608,10 +495,30 @@ class MediaModel:
                 flow = self.rtcp[key] = RtcpFlow(src, sport, dst, dport, interface)
             flow.add(frame, when, payload)
             return True
-        known = self._pairs.get((src, sport, dst, dport))
+        pair = (src, sport, dst, dport)
+        known = self._pairs.get(pair)
+        other = first_byte_kind(payload) if media_ports(sport, dport) else None
+        if other is not None and (known is not None or (dst, dport, src, sport) in self._pairs
+                                  or well_formed(other, payload)):
+            self._demux(pair, other, frame, when)
+            return True
         if known is not None and payload and payload[0] >> 6 != 2 and len(known.bad_version) < MAX_GAPS:
             known.bad_version.append(frame)
         return False
+
+    def _demux(self, pair: tuple, kind: str, frame: int, when: float) -> None:
+        entry = self.demuxed.get(pair)
+        if entry is None:
+            if len(self.demuxed) >= MAX_TUPLES:
+                self.demux_overflow += 1
+                return
+            entry = self.demuxed[pair] = Demuxed()
+        entry.add(kind, frame, when)
+
+    def demuxed_on(self, src: str, sport: int, dst: str, dport: int) -> list[tuple[tuple, Demuxed]]:
+        """What RFC 7983 demultiplexing took off this address pair, in both directions: [(5-tuple, counts)]."""
+        pairs = ((src, sport, dst, dport), (dst, dport, src, sport))
+        return [(p, self.demuxed[p]) for p in pairs if p in self.demuxed]
 
     # ---- after the pass ------------------------------------------------------------------------------------------
     @property
@@ -666,23 +573,6 @@ def _latest(refs: list[SdpRef] | None, times: list[float] | None, start: float) 
     return refs[i - 1] if i else refs[0]
 
 
-def rtcp_destinations(media: Media) -> list[tuple[str, int]]:
-    """Where RTCP for an SDP media section is sent: the RTP port + 1 (RFC 3550 section 11), the RTP port itself
-    with ``a=rtcp-mux`` (RFC 5761), and the ``a=rtcp:`` port and address (RFC 3605)."""
-    conn = media.effective_connection
-    if conn is None or media.port <= 0:
-        return []
-    addr = conn.address.split("/")[0]
-    dests = [(addr, media.port + 1)]
-    if media.has_attribute("rtcp-mux"):
-        dests.append((addr, media.port))
-    for value in media.attribute_values("rtcp"):
-        parts = (value or "").split()
-        if parts and parts[0].isdigit():
-            dests.append((parts[3] if len(parts) >= 4 else addr, int(parts[0])))
-    return list(dict.fromkeys(dests))
-
-
 def telephone_event_pts(stream: RtpStream) -> list[int]:
     if stream.sdp is None:
         return [101] if any(p[5] == 101 for p in stream.event_packets) else []
@@ -695,22 +585,6 @@ def srtp_tag_len(media: Media) -> int | None:
         if c.suite.upper() in SRTP_TAGS:
             return SRTP_TAGS[c.suite.upper()]
     return None
-
-
-def srtcp_trailers(media: Media) -> list[tuple[int, int, bool, str]]:
-    """Per ``a=crypto`` line with a known suite (RFC 4568): (tag length, MKI length, E flag expected, suite). The E
-    flag is clear only with the ``UNENCRYPTED_SRTCP`` session parameter (RFC 4568 section 6.3.2)."""
-    found = []
-    for c in media.crypto:
-        tag = SRTP_TAGS.get(c.suite.upper())
-        if tag is None:
-            continue
-        mki = c.mki.partition(":")[2] if c.mki else ""
-        encrypted = "UNENCRYPTED_SRTCP" not in {p.upper() for p in c.session_params}
-        entry = (tag, int(mki) if mki.isdigit() else 0, encrypted, c.suite.upper())
-        if entry not in found:
-            found.append(entry)
-    return found
 
 
 def mki_len(media: Media) -> int:

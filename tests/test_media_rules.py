@@ -23,7 +23,7 @@ CASES = {
     "RFC3550-03": ("good-call", 14),     # RTCP compound starting with SDES
     "RFC3550-04": ("good-call", 81),     # 32 s without RTCP during a 36 s stream
     "RFC3550-05": ("good-call", 44),     # no RTCP BYE after the stream's last packet (the capture goes on 36 s)
-    "RFC3551-01": ("good-call", 3),      # PCMU timestamps running at 16 kHz
+    "RFC3551-01": ("good-call", 4),      # PCMU timestamps +320 per 160-byte packet (16 kHz); first such step
     "RFC3389-01": ("good-call", 42),     # comfort noise whose first byte (the level) has the top bit set
     "RFC4733-02": ("good-call", 19),     # event code 20 where 0-15 was negotiated
     "RFC4733-03": ("good-call", 19),     # first event packet without the marker
@@ -40,6 +40,19 @@ VARIANT_CASES = {
     "RFC3264-06-rtcp": ("RFC3264-06", 30),       # no RTCP during a 22 s hold (frame: the next compound)
     "RFC3264-06-own": ("RFC3264-06", 17),        # the DUT's own answer said inactive, it sent anyway
     "RFC3711-02-index": ("RFC3711-02", 45),      # SRTCP index 3 after 1
+    "RFC3551-01-relay": ("RFC3551-01", 8),       # our agent's steps +160, the DUT relays them as +320
+    "RFC3550-01-relay": ("RFC3550-01", 28),      # our agent sends every packet, the DUT skips 2
+}
+
+#: captures where no media rule may blame the DUT: name -> (rule, words its held outcome must say), ...
+NOT_THE_DUT = {
+    "good-burst": ("RFC3551-01", "+160 per 160-byte payload in 59 of 59 steps"),     # span/span read 8906/s
+    "good-relay-ours": ("RFC3551-01", "which our side sent the DUT on its other leg (frame 7): relayed from our side",
+                        "RFC3550-01", "(2 lost, 0 restart(s), 0 duplicate(s)): relayed from our side, not the DUT's"),
+    "good-demux": ("RFC3550-01", "3 STUN, 1 ZRTP, 2 DTLS, 1 TURN demultiplexed (RFC 7983)"),
+    "good-ptime30": ("RFC3550-01", "20 ms packets (+160), a=ptime:30 in the receiver's SDP is a hint"),
+    "good-ptime30-srtp": ("RFC3711-01", "170 bytes (160 of G.711)"),
+    "good-retarget": ("RFC3550-01", "sequence 1015..1029 went to 192.0.2.11:17000 meanwhile (frames 20-35), not lost"),
 }
 
 
@@ -90,6 +103,29 @@ def test_further_faults_are_caught_by_their_rule_alone(variant, tmp_path):
     assert_only([f for f in findings(variant, tmp_path) if not f.ok], rule, frame)
 
 
+@pytest.mark.parametrize("name", sorted(NOT_THE_DUT))
+def test_no_media_rule_blames_the_dut_for_what_it_did_not_do(name):
+    """Bursty arrival of exact timestamps, an anomaly our own agent sent and the DUT relayed, STUN/DTLS/ZRTP/TURN on
+    the RTP port, 20 ms packets under a=ptime:30, and sequence numbers sent to another address for a while (media
+    retargeted by re-INVITE and back): every media rule holds, and the one concerned says why."""
+    found = findings(name)
+    assert not [f.message for f in found if not f.ok]
+    said = NOT_THE_DUT[name]
+    for rule, words in zip(said[::2], said[1::2]):
+        assert any(f.ok and f.rule == rule and words in f.message for f in found), \
+            [f.message for f in found if f.rule == rule]
+
+
+def test_demultiplexed_packets_are_counted_per_5_tuple_and_kept_out_of_rtp():
+    trace = read_trace(FIXTURES / "good-demux.pcapng")
+    media = trace.media
+    mine, theirs = media.demuxed[(DUT, 30000, "192.0.2.10", 16000)], media.demuxed[("192.0.2.10", 16000, DUT, 30000)]
+    assert mine.counts == {"STUN": 3, "DTLS": 2, "ZRTP": 1, "TURN": 1} and theirs.counts == {"STUN": 6}
+    assert mine.first_frames["DTLS"] == 6 and media.demux_overflow == 0
+    (stream,) = trace.rtp
+    assert stream.packets == 40 and stream.payload_types == [0] and not stream.bad_version
+
+
 def test_fixtures_regenerate_byte_for_byte(tmp_path):
     make_fixtures().main(tmp_path)
     made = sorted(p.name for p in tmp_path.iterdir())
@@ -115,7 +151,8 @@ def test_srtcp_trailer_follows_the_crypto_line(e_flag, held):
     import struct
 
     from sipqual.rtp import MediaModel
-    from sipqual.rules.media import MediaContext, srtcp_packets
+    from sipqual.rules.media import MediaContext
+    from sipqual.rules.media_srtp import srtcp_packets
     from sipqual.sdp import parse_sdp
     from sipqual.trace import Trace
 
@@ -134,3 +171,63 @@ def test_srtcp_trailer_follows_the_crypto_line(e_flag, held):
     assert (outcome.observed is None) == held, outcome
     assert "a 2-byte MKI and a 4-byte tag" in outcome.expected
     assert held or outcome.observed.startswith("E flag 1")
+
+
+def _long_stream(m, src, sport, dst, dport, ssrc, size, tstep, start=10.0, packets=1000, stall=False):
+    """``packets`` G.711 packets of ``size`` bytes every 20 ms, timestamps +``tstep``; with ``stall``, the sender
+    stops for 300 ms every 4 s and then catches up in one burst (a loaded SIPp)."""
+    import struct
+
+    for i in range(packets):
+        when = start + 0.02 * i
+        if stall and i % 200 >= 185:
+            when = start + 0.02 * (i - i % 200 + 199)          # held back, then sent at once
+        m.feed(i + 1 + (0 if src == DUT else 5000), when, None, src, sport, dst, dport,
+               struct.pack(">BBHII", 0x80, 0, i & 0xFFFF, 1000 + tstep * i, ssrc) + bytes(size))
+
+
+@pytest.mark.parametrize("ours, stall, held", [(False, False, False), (True, False, True), (False, True, True)])
+def test_clock_arrival_rate_is_a_secondary_signal(ours, stall, held):
+    """16 kHz audio sent as PCMU (320-byte payloads every 20 ms, +320 each): every step fits its payload, but the
+    median of 5 s arrival windows reads 16000 per second, a wrong sample rate: broken, unless our agent sent the DUT
+    the same on the other leg (the DUT relays it). A correct stream from a sender that stalls and catches up holds."""
+    from sipqual.rtp import MediaModel
+    from sipqual.rules.media import MediaContext, MediaScope, static_payload_types
+    from sipqual.trace import Trace
+
+    m = MediaModel()
+    size = 160 if stall else 320
+    _long_stream(m, DUT, 30000, "192.0.2.10", 16000, 0x1111, size, size, stall=stall)
+    if ours:
+        _long_stream(m, "192.0.2.20", 26000, DUT, 40000, 0x2222, size, size, start=9.998)
+    m.apply_sdp([])
+    ctx = MediaContext(Trace(Path("x.pcapng"), media=m), {DUT})
+    (stream,) = ctx.units(MediaScope.RTP_STREAM)
+    (outcome,) = static_payload_types(stream, ctx)
+    assert (outcome.observed is None) == held, outcome
+    if not held:
+        assert "16000 per second of arrival time (median of" in outcome.observed and "fits its payload" in \
+            outcome.observed
+    elif ours:
+        assert "which our side sent the DUT on its other leg (16000 per second)" in outcome.expected
+    else:
+        assert "+160 per 160-byte payload" in outcome.expected
+
+
+@pytest.mark.parametrize("peer_port", [16000, 16010])
+def test_the_peers_own_stream_on_the_same_leg_never_excuses_the_dut(peer_port):
+    """The far end of the DUT's own leg sending the same wrong steps back (symmetric RTP, or from another port) is
+    not "what our side sent the DUT on its other leg": the DUT's +320 steps stay its own fault."""
+    from sipqual.rtp import MediaModel
+    from sipqual.rules.media import MediaContext, MediaScope, static_payload_types
+    from sipqual.trace import Trace
+
+    m = MediaModel()
+    _long_stream(m, DUT, 30000, "192.0.2.10", 16000, 0x1111, 160, 320, packets=40)
+    _long_stream(m, "192.0.2.10", peer_port, DUT, 30000, 0x2222, 160, 320, packets=40, start=9.99)
+    m.apply_sdp([])
+    ctx = MediaContext(Trace(Path("x.pcapng"), media=m), {DUT})
+    (stream,) = ctx.units(MediaScope.RTP_STREAM)
+    assert ctx.relay_input(stream) is None
+    (outcome,) = static_payload_types(stream, ctx)
+    assert outcome.observed.startswith("+320 per 160-byte payload in 39 of 39 steps, a 16000 Hz clock")

@@ -88,8 +88,8 @@ def test_dynamic_clock_rate_comes_from_the_receivers_sdp():
     s = one_stream(m)
     assert s.sdp.frame == 7 and s.clock_rate(111) == 48000 and s.encoding(111) == "opus"
     assert s.jitter_ms == pytest.approx(0.0, abs=1e-6)   # perfectly paced at 48 kHz
-    assert s.by_pt[111].observed_clock() == pytest.approx(48000, rel=0.01)
-    assert s.by_pt[111].ts_steps == {960: 29}
+    assert s.by_pt[111].clock.steps == {(960, 80): [29, 2]} and s.by_pt[111].clock.read == 29
+    assert s.by_pt[111].clock.arrival_rate() is None       # 0.6 s: far too short for steady arrival windows
 
 
 def test_rtcp_compound_sr_sdes_cname_and_bye():
@@ -155,9 +155,111 @@ def test_cleartext_g711_versus_srtp_payloads():
 def test_bad_version_on_a_known_rtp_address_pair_is_recorded():
     m = MediaModel()
     feed(m, [rtp(i, 160 * i) for i in range(3)])
-    bad = bytes([0x40]) + rtp(3, 480)[1:]
-    assert not m.feed(9, 101.0, None, A, 16000, B, 30000, bad)
-    assert one_stream(m).bad_version == [9]
+    for frame, first in ((9, 0x50), (10, 0xC0)):            # version 1 and 3, in no RFC 7983 range
+        assert not m.feed(frame, 101.0, None, A, 16000, B, 30000, bytes([first]) + rtp(3, 480)[1:])
+    assert one_stream(m).bad_version == [9, 10] and not m.demuxed
+
+
+def stun_request(length_ok: bool = True) -> bytes:
+    attrs = struct.pack(">HH", 6, 8) + b"sbc1:ms1"
+    return struct.pack(">HHI", 0x0001, len(attrs) + (0 if length_ok else 4), 0x2112A442) + bytes(12) + attrs
+
+
+DTLS_HELLO = struct.pack(">BHH", 22, 0xFEFF, 0) + bytes(6) + struct.pack(">H", 3) + b"\x01\x00\x00"
+ZRTP_HELLO = b"\x10\x00\x00\x01ZRTP\x00\x00\x00\x01\x50\x5a\x00\x03Hello   "
+TURN_DATA = struct.pack(">HH", 0x4001, 5) + b"abcde" + bytes(3)
+
+
+def test_rfc7983_first_byte_ranges_and_structure():
+    from sipqual.demux import first_byte_kind, well_formed
+    assert [first_byte_kind(bytes([b])) for b in (0, 3, 4, 16, 19, 20, 63, 64, 79, 80, 128, 192)] == \
+        ["STUN", "STUN", None, "ZRTP", "ZRTP", "DTLS", "DTLS", "TURN", "TURN", None, None, None]
+    assert well_formed("STUN", stun_request()) and not well_formed("STUN", stun_request(length_ok=False))
+    assert well_formed("DTLS", DTLS_HELLO) and well_formed("DTLS", DTLS_HELLO * 2) and not well_formed("DTLS",
+                                                                                                    DTLS_HELLO[:-1])
+    assert well_formed("ZRTP", ZRTP_HELLO) and not well_formed("ZRTP", ZRTP_HELLO.replace(b"ZRTP", b"ZRTQ"))
+    assert well_formed("TURN", TURN_DATA) and not well_formed("TURN", TURN_DATA + bytes(4))
+    for sip in (b"INVITE sip:a@b SIP/2.0\r\n", b"OPTIONS sip:a@b SIP/2.0\r\n", b"ACK sip:a@b SIP/2.0\r\n\r\n"):
+        assert not well_formed(first_byte_kind(sip), sip)     # A-O are TURN's first bytes; the length says no
+
+
+def test_demultiplexed_packets_are_counted_and_never_reach_rtp_state():
+    """STUN, DTLS, ZRTP and TURN on a media 5-tuple are counted per 5-tuple; well-formed ones are taken before any
+    RTP (ICE comes first), anything with their first byte once the pair carries RTP; SIP text on a high port and
+    malformed bytes on an unknown pair are left alone (forwarded to tshark)."""
+    m = MediaModel()
+    assert m.feed(1, 99.0, None, A, 16000, B, 30000, stun_request())                 # before any RTP
+    assert m.feed(2, 99.1, None, B, 30000, A, 16000, DTLS_HELLO)
+    assert not m.feed(3, 99.2, None, A, 16000, B, 30000, stun_request(length_ok=False))   # not yet media
+    assert not m.feed(4, 99.3, None, A, 5080, B, 5080, b"INVITE sip:a@b SIP/2.0\r\n\r\n")
+    feed(m, [rtp(i, 160 * i) for i in range(5)], start_frame=10)
+    assert m.feed(20, 100.5, None, A, 16000, B, 30000, stun_request(length_ok=False))   # on the RTP pair now
+    assert m.feed(21, 100.6, None, B, 30000, A, 16000, ZRTP_HELLO)                      # and its reverse
+    assert m.feed(22, 100.7, None, A, 16000, B, 30000, TURN_DATA)
+    s = one_stream(m)
+    assert (s.packets, s.bad_version, s.lost, s.payload_types) == (5, [], 0, [0])
+    ours, theirs = m.demuxed[(A, 16000, B, 30000)], m.demuxed[(B, 30000, A, 16000)]
+    assert ours.counts == {"STUN": 2, "TURN": 1} and ours.first_frames == {"STUN": 1, "TURN": 22}
+    assert theirs.summary() == "1 ZRTP, 1 DTLS" and theirs.packets == 2
+    assert [p for p, _ in m.demuxed_on(B, 30000, A, 16000)] == [(B, 30000, A, 16000), (A, 16000, B, 30000)]
+
+
+def test_demultiplexed_5_tuples_are_bounded():
+    from sipqual.demux import MAX_TUPLES
+    m = MediaModel()
+    for i in range(MAX_TUPLES + 10):
+        assert m.feed(i, 1.0, None, A, 20000 + i, B, 30000, stun_request())
+    assert len(m.demuxed) == MAX_TUPLES and m.demux_overflow == 10
+
+
+def test_clock_steps_read_timestamp_per_sequence_step_against_payload_size():
+    """Loss (a sequence step of 2 moving the timestamp 320) still reads +160; a marked packet (talkspurt) and a
+    step across another payload type's packet are not read; a wrong clock shows as +320 per 160 bytes."""
+    from sipqual.rtpclock import read_steps
+    m = MediaModel()
+    pkts = [rtp(0, 0), rtp(1, 160), rtp(3, 480), rtp(4, 640), rtp(5, 5000, marker=True),      # loss; talkspurt
+            rtp(6, 5000, pt=101, payload=event(1, False, 160)), rtp(7, 5320), rtp(8, 5480), rtp(9, 5640)]
+    feed(m, pkts)
+    clock = one_stream(m).by_pt[0].clock
+    assert clock.steps == {(160, 160): [5, 2]} and clock.read == 5
+    reading = read_steps(clock)
+    assert reading.ok and (reading.step, reading.size, reading.count, reading.read, reading.frame) == \
+        (160, 160, 5, 5, 2)
+    fast = MediaModel()
+    feed(fast, [rtp(i, 320 * i) for i in range(8)])
+    bad = read_steps(one_stream(fast).by_pt[0].clock)
+    assert not bad.ok and (bad.step, bad.size, bad.count, bad.clock(8000)) == (320, 160, 7, 16000)
+    srtp = MediaModel()
+    feed(srtp, [rtp(i, 160 * i, payload=bytes(170)) for i in range(8)])
+    assert not read_steps(one_stream(srtp).by_pt[0].clock).ok              # 170 bytes are not 170 samples ...
+    assert read_steps(one_stream(srtp).by_pt[0].clock, (0, 10)).ok         # ... but 160 and a 10-byte tag
+    assert read_steps(one_stream(fast).by_pt[0].clock.__class__()) is None  # nothing read: no verdict
+
+
+def test_arrival_rate_is_the_median_of_steady_windows_and_ignores_bursts():
+    """60 s of exact +160 steps whose arrival comes in bursts (a relay holding 120 ms, then 7 packets within 0.1 ms,
+    every second): the steady-window median stays within 3 % of 8000, where timestamp span over arrival span of
+    the first second reads 8906."""
+    from sipqual.rtpclock import MIN_WINDOWS, WINDOW_S
+    m = MediaModel()
+    for i in range(3000):
+        k = i % 50
+        when = 100.0 + 0.02 * i if k >= 7 else 100.0 + 0.02 * (i - k + 6) + 0.000015 * k
+        m.feed(i + 1, when, None, A, 16000, B, 30000, rtp(i, 160 * i))
+    rate, windows = one_stream(m).by_pt[0].clock.arrival_rate()
+    assert windows >= MIN_WINDOWS and windows <= 60 / WINDOW_S and rate == pytest.approx(8000, rel=0.03)
+    short = MediaModel()
+    feed(short, [rtp(i, 160 * i) for i in range(100)])                     # 2 s: no steady window yet
+    assert one_stream(short).by_pt[0].clock.arrival_rate() is None
+
+
+def test_arrival_windows_are_bounded_and_thinned_evenly():
+    from sipqual.rtpclock import MAX_WINDOWS, ClockSteps
+    c = ClockSteps()
+    for i in range(200_000):                                              # 4000 s at 20 ms: 800 windows of 5 s
+        c.add(i, 0.02 * i, i & 0xFFFF, (160 * i) & 0xFFFFFFFF, 160, False, True)
+    assert c.seen_windows >= 790 and MAX_WINDOWS // 2 <= len(c.windows) <= MAX_WINDOWS and c.stride >= 16
+    assert c.arrival_rate()[0] == pytest.approx(8000, rel=0.01)
 
 
 def test_entropy_extremes():
@@ -223,7 +325,7 @@ def test_comfort_noise_levels_sampled_per_payload_type():
 
 
 def test_rtcp_byes_tails_and_gap_end():
-    from sipqual.rtp import MAX_BYES, MAX_RTCP_TAILS
+    from sipqual.rtcp import MAX_BYES, MAX_RTCP_TAILS
     rr = struct.pack(">BBHI", 0x80, 201, 1, 0x1234)
     bye = struct.pack(">BBHII", 0x82, 203, 2, 0x1234, 0x5678)
     m = MediaModel()
@@ -252,5 +354,5 @@ def test_rtcp_flow_gets_the_receivers_sdp_by_its_rtcp_address(extra, dport):
     m.apply_sdp([(7, 9.0, sdp)])
     (f,) = m.rtcp_flows
     assert f.sdp is not None and f.sdp.frame == 7 and f.sdp.srtp
-    from sipqual.rtp import srtcp_trailers
+    from sipqual.rtcp import srtcp_trailers
     assert srtcp_trailers(f.sdp.media) == [(4, 4, False, "AES_CM_128_HMAC_SHA1_32")]

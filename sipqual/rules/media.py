@@ -4,7 +4,9 @@ streams, its RTCP flows and its RFC 4733 events, read from the media model (:mod
 They follow the registry's pattern (a :class:`~sipqual.rules.registry.Rule` per ID with severity, requirement IDs and
 description; a check yields one held or broken :class:`~sipqual.rules.registry.Outcome` per thing it examined), with
 their own units: the SIP registry iterates messages, transactions, dialogs and offer/answer exchanges, media rules
-iterate streams, RTCP flows and events. :func:`evaluate_media` runs them all.
+iterate streams, RTCP flows and events. :func:`evaluate_media` runs them all. This module holds the table, the context
+and the RFC 3264/3550/3551/3389 rules; the RFC 4733 rules are in :mod:`.media_events`, the RFC 3711 ones in
+:mod:`.media_srtp`.
 
 Only media the DUT sends is judged, and only streams that are real media (a run of consecutive sequence numbers, or
 a destination an SDP announced). SDP facts come from the *receiver's* SDP (the one that asked for the stream), as
@@ -18,21 +20,22 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable, Iterable, Iterator
 
-from ..rtp import G711, SDP_SLACK, STATIC_CLOCK, DtmfEvent, RtcpFlow, RtpStream, mki_len, srtcp_trailers, \
-    srtp_tag_len
-from ..sdp import Media, event_codes
+from ..rtcp import RtcpFlow
+from ..rtp import G711, SDP_SLACK, STATIC_CLOCK, RtpStream, mki_len, srtp_tag_len
+from ..rtpclock import WINDOW_S, read_steps
+from ..sdp import Media
 from ..trace import Trace
 from ..verdict import Finding
 from .registry import Outcome, Rule, broken, held
 
 RTCP_WATCHDOG_S = 30.0      # Lync/SfB drops a call after 30 s without RTCP (requirements.md MED-05, RFC3550-04)
 SIGNALLING_SLACK_S = 0.5    # an SSRC change this close to an SDP exchange counts as caused by it
-CLOCK_TOLERANCE = 0.05      # observed timestamp rate within 5 % of the payload type's clock
+ARRIVAL_TOLERANCE = 0.2     # RFC3551-01's secondary signal: a median arrival rate this far off (a wrong sample rate
+#                             is 2x or 6x off; pacing, drift and bursts are a few %) while every step fits its payload
 STATIC_NAMES = {0: "PCMU", 8: "PCMA", 13: "CN"}
 BYE_QUIET_S = 2.0           # a source left when the capture goes on this long (at least) without its RTP and RTCP
 RTCP_NOMINAL_S = 5.0        # RFC 3550 6.2 minimum RTCP interval, for a flow whose own interval is unknown
 HOLD_RTCP_S = 15.0          # a hold this long must show RTCP from the DUT inside it (RFC 3264 5.1, RFC 3550 6)
-DEFAULT_SRTCP = ((10, 0, True, "HMAC_SHA1_80"), (4, 0, True, "HMAC_SHA1_32"))   # no a=crypto (DTLS-SRTP)
 
 
 class MediaScope(str, Enum):
@@ -51,6 +54,7 @@ class MediaContext:
     dut: set[str]
     sdp_times: dict[str, list[float]] = field(default_factory=dict)   # media address -> times of SDP naming it
     by_pair: dict[tuple, list[RtpStream]] = field(default_factory=dict)   # (src, sport, dst, dport) -> streams
+    by_source: dict[tuple, list[RtpStream]] = field(default_factory=dict)   # (src, sport, SSRC) -> streams
     rtcp_by_pair: dict[tuple, list[RtcpFlow]] = field(default_factory=dict)   # (src, dst) -> RTCP flows
     # (address, port) of an m= line -> (frame, time, media section) of every SDP announcing it, in time order
     sdp_by_addr: dict[tuple[str, int], list[tuple[int, float, Media]]] = field(default_factory=dict)
@@ -59,6 +63,7 @@ class MediaContext:
     session_ends: list[tuple[float, int, str]] = field(default_factory=list)   # SIP BYE/CANCEL to or from the DUT
     _times: dict[tuple, list[float]] = field(default_factory=dict)     # memo of _sdp_times
     _changes: dict[tuple, tuple[list, list]] = field(default_factory=dict)   # memo of direction_changes
+    _inputs: dict[int, list[RtpStream]] | None = None   # memo of relay_input: streams our side sent the DUT, per PT
 
     def __post_init__(self):
         for frame, when, sdp in self.trace.sdp_bodies():
@@ -73,6 +78,7 @@ class MediaContext:
             entries.sort(key=lambda e: (e[1], e[0]))
         for s in self.trace.media.rtp_streams:
             self.by_pair.setdefault(s.key[:4], []).append(s)
+            self.by_source.setdefault((s.src, s.sport, s.ssrc), []).append(s)
         for f in self.trace.media.rtcp_flows:
             self.rtcp_by_pair.setdefault((f.src, f.dst), []).append(f)
         media = self.trace.media
@@ -138,6 +144,32 @@ class MediaContext:
     def stream_flows(self, s: RtpStream) -> list[RtcpFlow]:
         return [f for f in self.rtcp_by_pair.get((s.src, s.dst), ()) if f.sport in (s.sport + 1, s.sport)]
 
+    def relay_input(self, s: RtpStream) -> RtpStream | None:
+        """The stream our side sent the DUT that the DUT most likely relayed as ``s``, if any: sent to a DUT address
+        from another address than ``s``'s receiver and to another address than ``s``'s source (the other leg, not
+        the reply on this one), with the same main payload type, starting no later than ``s`` (with the signalling
+        slack), overlapping at least half of the shorter of the two, and with a packet count within 20 % (or 5
+        packets). A B2BUA may rewrite SSRC, sequence numbers and timestamps, so none of those is compared; of
+        several, the closest in count, then in start. Only asked about streams that show an anomaly."""
+        if self._inputs is None:
+            self._inputs = {}
+            for c in self.trace.media.rtp_streams:      # in order of their first packet
+                if c.src not in self.dut and c.dst in self.dut and c.confirmed:
+                    self._inputs.setdefault(c.main_pt, []).append(c)
+        candidates = self._inputs.get(s.main_pt, [])
+        best, best_key = None, None
+        for c in candidates[:bisect_right([c.first_time for c in candidates], s.first_time + SIGNALLING_SLACK_S)]:
+            if (c.src, c.sport) == (s.dst, s.dport) or (c.dst, c.dport) == (s.src, s.sport):
+                continue
+            overlap = min(c.last_time, s.last_time) - max(c.first_time, s.first_time)
+            if overlap < 0.5 * min(c.last_time - c.first_time, s.last_time - s.first_time) \
+                    or abs(c.packets - s.packets) > max(5, s.packets // 5):
+                continue
+            key = (abs(c.packets - s.packets), abs(c.first_time - s.first_time))
+            if best_key is None or key < best_key:
+                best, best_key = c, key
+        return best
+
     def t(self, when: float) -> str:
         """A capture time as seconds from the capture's first packet."""
         return f"t={when - self.start:.1f} s"
@@ -174,8 +206,14 @@ def _name(s: RtpStream) -> str:
     return f"RTP {s.src}:{s.sport} -> {s.dst}:{s.dport} SSRC 0x{s.ssrc:08x}"
 
 
-def _ptime_ms(s: RtpStream) -> int:
-    return (s.sdp.media.ptime if s.sdp and s.sdp.media.ptime else None) or 20
+def _overheads(s: RtpStream) -> tuple[int, ...]:
+    """Payload bytes that may not be samples: none (RTP/AVP, or cleartext sent despite RTP/SAVP, which RFC3711-01
+    judges), and on RTP/SAVP the tag and MKI of the receiver's a=crypto suite, or both usual tag sizes where SRTP has
+    no a=crypto (DTLS-SRTP) or no SDP is seen."""
+    if s.sdp is not None and not s.sdp.srtp:
+        return (0,)
+    tag = srtp_tag_len(s.sdp.media) if s.sdp is not None else None
+    return (0, tag + mki_len(s.sdp.media)) if tag is not None else (0, 10, 4)
 
 
 # ---- RFC 3264 -----------------------------------------------------------------------------------------------------
@@ -276,29 +314,75 @@ def direction_respected(s: RtpStream, ctx: MediaContext):
 
 # ---- RFC 3550 -----------------------------------------------------------------------------------------------------
 
-@media_rule("RFC3550-01", "M", MediaScope.RTP_STREAM, "RTP version 2; sequence number +1 per packet; G.711 "
-            "timestamp +8 per ms of packet time (+160 per 20 ms) (5.1)", ["MED-09"])
+@media_rule("RFC3550-01", "M", MediaScope.RTP_STREAM, "RTP version 2; sequence number +1 per packet (5.1); STUN, "
+            "DTLS, ZRTP and TURN sharing the port are told apart first (RFC 7983) and are not RTP", ["MED-09"])
 def rtp_continuity(s: RtpStream, ctx: MediaContext):
+    """Mandatory: a receiver drops packets of another version, and sequence gaps, restarts and duplicates are lost
+    or repeated audio. Packets on the stream's address pair whose first byte says STUN (0-3), ZRTP (16-19), DTLS
+    (20-63) or TURN channel data (64-79) are not RTP of another version: the media model takes them off first
+    (sipqual.demux) and this rule only names their counts. A gap whose sequence numbers the same source sent to
+    another address meanwhile (_sent_elsewhere) is retargeted media, not loss. Where the DUT relays, loss, restarts
+    and duplicates matched (at least) in the stream our side sent it on the other leg (MediaContext.relay_input)
+    came from our side: a held note naming that stream, not a finding. The timestamp step is not judged
+    here: how far the timestamp moves per packet is the clock (RFC3551-01, by payload size), and a=ptime is only a
+    hint to the sender (RFC 4566 6), so a 20 ms stream under a=ptime:30 is legal; the packet time seen is recorded
+    (MED-09)."""
     name = _name(s)
     if s.bad_version:
-        yield broken(f"RTP version 2 on {name}", f"{len(s.bad_version)} packet(s) of another version",
-                     s.bad_version[0])
-    gaps = s.discontinuities
+        yield broken(f"RTP version 2 on {name}", f"{len(s.bad_version)} packet(s) of another version (first byte in "
+                     "no RFC 7983 range)", s.bad_version[0])
+    moved = {id(g): o for g in s.discontinuities if (o := _sent_elsewhere(s, g, ctx)) is not None}
+    gaps = [g for g in s.discontinuities if id(g) not in moved]
+    lost = s.lost - sum(g.missing for g in s.discontinuities if id(g) in moved)
+    duplicates = s.duplicates
+    twin = ctx.relay_input(s) if gaps or duplicates else None
+    restarts = sum(1 for g in gaps if g.kind == "restart")
+    if twin is not None and twin.lost >= lost and twin.restarts >= restarts and twin.duplicates >= duplicates:
+        yield held(f"{name}: {lost} lost, {restarts} restart(s), {duplicates} duplicate(s), as in {_name(twin)} "
+                   f"which our side sent the DUT on its other leg ({twin.lost} lost, {twin.restarts} restart(s), "
+                   f"{twin.duplicates} duplicate(s)): relayed from our side, not the DUT's",
+                   gaps[0].frame if gaps else s.first_frame)
+        return
     for g in gaps[:3]:
         what = "a sequence restart" if g.kind == "restart" else f"{g.missing} never sent"
-        yield broken(f"sequence number {g.expected} next on {name}", f"{g.observed} ({what}; {s.lost} lost in "
+        yield broken(f"sequence number {g.expected} next on {name}", f"{g.observed} ({what}; {lost} lost in "
                      f"{s.packets} packets)", g.frame)
-    if s.duplicates:
-        yield broken(f"each sequence number once on {name}", f"{s.duplicates} duplicate(s)", s.first_frame)
-    audio = s.by_pt.get(s.main_pt)
-    if s.main_pt in G711 and audio and audio.ts_steps:
-        want = 8 * _ptime_ms(s)
-        step = max(audio.ts_steps, key=audio.ts_steps.get)
-        if step != want:
-            yield broken(f"timestamp +{want} per {_ptime_ms(s)} ms packet on {name}", f"+{step}", s.first_frame)
-    if not (s.bad_version or gaps or s.duplicates):
-        order = f" ({s.reordered} reordered on the way)" if s.reordered else ""
-        yield held(f"{name}: version 2, {s.packets} packets in sequence{order}", s.first_frame)
+    if duplicates:
+        yield broken(f"each sequence number once on {name}", f"{duplicates} duplicate(s)", s.first_frame)
+    if not (s.bad_version or gaps or duplicates):
+        notes = [f"{s.reordered} reordered on the way"] if s.reordered else []
+        notes += [f"sequence {g.expected}..{(g.observed - 1) & 0xFFFF} went to {o.dst}:{o.dport} meanwhile (frames "
+                  f"{o.first_frame}-{o.last_frame}), not lost" for g in s.discontinuities if (o := moved.get(id(g)))]
+        notes += [f"{d.summary()} demultiplexed (RFC 7983) on {a}:{ap} -> {b}:{bp}"
+                  for (a, ap, b, bp), d in ctx.trace.media.demuxed_on(*s.key[:4])]
+        packet = _packet_time(s)
+        if packet:
+            notes.append(packet)
+        yield held(f"{name}: version 2, {s.packets} packets in sequence" + (f" ({'; '.join(notes)})" if notes else ""),
+                   s.first_frame)
+
+
+def _sent_elsewhere(s: RtpStream, g, ctx: MediaContext) -> RtpStream | None:
+    """The stream of the same source (address, port, SSRC) to another destination that carried exactly the sequence
+    numbers missing in gap ``g`` of ``s``, between ``s``'s start and the gap: media retargeted by an SDP and back
+    (a real Cisco hold/resume does this), not loss. A gap covered by several such streams is still counted."""
+    if g.kind != "gap":
+        return None
+    for o in ctx.by_source.get((s.src, s.sport, s.ssrc), ()):
+        if (o.dst, o.dport) != (s.dst, s.dport) and s.first_frame < o.first_frame and o.last_frame < g.frame \
+                and o.first_seq == g.expected and (o.max_seq + 1) & 0xFFFF == g.observed:
+            return o
+    return None
+
+
+def _packet_time(s: RtpStream) -> str:
+    """The packet time a G.711 stream used, from its steps, and the receiver's a=ptime hint (recorded, MED-09)."""
+    reading = read_steps(s.by_pt[s.main_pt].clock, _overheads(s)) if s.main_pt in G711 else None
+    if reading is None or not reading.ok:
+        return ""
+    hint = s.sdp.media.ptime if s.sdp and s.sdp.media.ptime else None
+    return f"{reading.step / 8:g} ms packets (+{reading.step})" + \
+        (f", a=ptime:{hint} in the receiver's SDP is a hint" if hint else "")
 
 
 @media_rule("RFC3550-02", "R", MediaScope.RTP_STREAM, "one SSRC per stream; a new SSRC only at a signalling event "
@@ -402,21 +486,77 @@ def rtcp_bye(f: RtcpFlow, ctx: MediaContext):
 # ---- RFC 3551 -----------------------------------------------------------------------------------------------------
 
 @media_rule("RFC3551-01", "M", MediaScope.RTP_STREAM, "static payload types 0 PCMU, 8 PCMA, 13 CN run an 8000 Hz "
-            "RTP clock; an SDP does not remap them (6)", ["MED-01"])
+            "RTP clock: a G.711 timestamp advances by the samples each packet carries (one per payload byte); an SDP "
+            "does not remap them (6)", ["MED-01"])
 def static_payload_types(s: RtpStream, ctx: MediaContext):
+    """Mandatory: a Mediation Server plays PT 0/8 at 8000 Hz, so timestamps on another clock are audio at the wrong
+    speed or a jitter buffer that never settles.
+
+    Judged from the packets themselves (sipqual.rtpclock): the timestamp step per sequence step against the payload
+    size of the packet before it (G.711: one sample per byte, less the SRTP tag and MKI of the receiver's a=crypto
+    suite). Held when at least half of the steps read advance by exactly their payload's samples; broken when most
+    do not, quoting the most frequent step (e.g. +320 per 160-byte payload: a 16000 Hz clock) and its first frame.
+    Arrival times are only a secondary signal: the median rate of steady rtpclock.WINDOW_S-second windows (at least
+    rtpclock.MIN_WINDOWS of them), which breaks the rule only when the steps show no wrong clock (most fit their
+    payload, or too few could be read) yet the stream runs more than ARRIVAL_TOLERANCE off 8000 per second: samples
+    made at another rate, e.g. 16 kHz audio sent as PCMU in 320-byte packets every 20 ms.
+    It deliberately does not claim anything from a short or bursty arrival pattern: a relay buffering 120 ms and
+    then sending 7 packets at once, or a sender catching up, moves timestamps against arrival time without any
+    clock being wrong, and that is jitter (the receiver's buffer), not RFC 3551.
+
+    Where the DUT relays (an SBC or B2BUA forwarding what our agent sent it on the other leg, with SSRC, sequence
+    numbers and timestamps possibly rewritten), an anomaly that is also in the stream our side sent the DUT
+    (MediaContext.relay_input: same payload type, overlapping in time, similar packet count, another address) is
+    ours, and is recorded as a held note naming that stream, never a finding against the DUT. Comfort noise (PT 13)
+    is judged on its rtpmap only: a CN packet covers a silence of any length, so its payload says nothing about how
+    far its timestamp should move."""
     for pt in sorted(set(s.payload_types) & STATIC_NAMES.keys()):
         mapped = s.sdp.rtpmap.get(pt) if s.sdp else None
         if mapped and (mapped[0].upper() != STATIC_NAMES[pt] or mapped[1] != STATIC_CLOCK[pt]):
             yield broken(f"PT {pt} meaning {STATIC_NAMES[pt]}/8000", f"a=rtpmap:{pt} {mapped[0]}/{mapped[1]} in the "
                          "SDP", s.sdp.frame)
-        clock = s.by_pt[pt].observed_clock()
-        if clock is None:
-            continue                  # too few packets of this type to measure
-        want = f"PT {pt} ({STATIC_NAMES[pt]}) timestamps advancing 8000 per second on {_name(s)}"
-        if abs(clock - 8000) > 8000 * CLOCK_TOLERANCE:
-            yield broken(want, f"{clock:.0f} per second", s.first_frame)
+        if pt in G711:
+            yield from _clock(s, pt, ctx)
+
+
+def _clock(s: RtpStream, pt: int, ctx: MediaContext):
+    overheads = _overheads(s)
+    reading = read_steps(s.by_pt[pt].clock, overheads)
+    rate = s.by_pt[pt].clock.arrival_rate()
+    what = f"PT {pt} ({STATIC_NAMES[pt]}) on {_name(s)}"
+    if reading is not None and not reading.ok:
+        steps = (f"+{reading.step} per {reading.size}-byte payload" + (f" ({reading.samples} samples)"
+                 if reading.overhead else "") + f" in {reading.count} of {reading.read} steps")
+        clock = reading.clock(8000)
+        implied = f", a {clock:.0f} Hz clock" if clock else ""
+        twin = ctx.relay_input(s)
+        theirs = read_steps(twin.by_pt[pt].clock, overheads) if twin is not None else None
+        if reading.same_anomaly(theirs):
+            yield held(f"{what}: {steps}{implied}, as in {_name(twin)} which our side sent the DUT on its other "
+                       f"leg (frame {theirs.frame}): relayed from our side, not the DUT's clock", reading.frame)
         else:
-            yield held(want, s.first_frame)
+            yield broken(f"{what} timestamps advancing by the samples of each packet (8000 Hz: +160 per 160-byte "
+                         "payload)", steps + implied, reading.frame)
+        return
+    if rate is not None and abs(rate[0] - 8000) > 8000 * ARRIVAL_TOLERANCE:
+        seen = f"{rate[0]:.0f} per second of arrival time (median of {rate[1]} steady {WINDOW_S:g} s windows)"
+        twin = ctx.relay_input(s)
+        theirs = twin.by_pt[pt].clock.arrival_rate() if twin is not None else None
+        if theirs is not None and abs(theirs[0] - rate[0]) <= ARRIVAL_TOLERANCE / 4 * rate[0]:
+            yield held(f"{what}: {seen}, as in {_name(twin)} which our side sent the DUT on its other leg "
+                       f"({theirs[0]:.0f} per second): relayed from our side, not the DUT's clock", s.first_frame)
+        else:
+            yield broken(f"{what} running 8000 timestamp units per second of arrival time", seen
+                         + (" although each step fits its payload" if reading is not None else ""), s.first_frame)
+        return
+    if reading is None and rate is None:
+        return                        # too few packets of this type to tell
+    said = []
+    if reading is not None:
+        said.append(f"+{reading.step} per {reading.size}-byte payload in {reading.count} of {reading.read} steps")
+    if rate is not None:
+        said.append(f"{rate[0]:.0f} per second of arrival time over {rate[1]} steady windows")
+    yield held(f"{what} timestamps on an 8000 Hz clock ({'; '.join(said)})", s.first_frame)
 
 
 # ---- RFC 3389 -----------------------------------------------------------------------------------------------------
@@ -455,179 +595,6 @@ def comfort_noise(s: RtpStream, ctx: MediaContext):
                        f"({count} packets; first levels {levels}) on {_name(s)}", first)
 
 
-# ---- RFC 4733 -----------------------------------------------------------------------------------------------------
-
-def _event_range(e: DtmfEvent) -> set[int]:
-    """The event codes the receiver's telephone-event fmtp allows (none when it does not parse)."""
-    return event_codes(e.stream.sdp.media.fmtp.get(e.pt) if e.stream.sdp else None) or set()
-
-
-@media_rule("RFC4733-02", "M", MediaScope.DTMF_EVENT, "event codes within the negotiated events (0-9, 10 *, 11 #, "
-            "12-15 A-D, 16 flash), one code per event (2.3)", ["MED-03"])
-def event_code_range(e: DtmfEvent, ctx: MediaContext):
-    allowed = _event_range(e)
-    span = f"{min(allowed)}-{max(allowed)}" if allowed else "none"
-    want = f"an event code in {span} (the telephone-event fmtp) with one code per event at timestamp {e.ts}"
-    if e.codes - allowed or len(e.codes) > 1:
-        yield broken(want, f"code(s) {sorted(e.codes)}", e.first_frame)
-    else:
-        yield held(want, e.first_frame)
-
-
-@media_rule("RFC4733-03", "M", MediaScope.DTMF_EVENT, "the packets of one event share its timestamp, the duration "
-            "only grows, and the first packet has the marker bit (2.5.1)", ["MED-03"])
-def event_packets(e: DtmfEvent, ctx: MediaContext):
-    want = f"event {e.code} at timestamp {e.ts} starting with the marker bit set"
-    if not e.marker_first:
-        yield broken(want, "marker bit clear on its first packet", e.first_frame)
-    regress = e.duration_regressions
-    if regress:
-        yield broken(f"event {e.code} duration growing packet by packet", "a shorter duration again", regress[0])
-    if e.marker_first and not regress:
-        yield held(f"event {e.code}: marker first, {len(e.frames)} packets on timestamp {e.ts}, duration "
-                   f"{e.duration}", e.first_frame)
-
-
-@media_rule("RFC4733-04", "R", MediaScope.DTMF_EVENT, "the end packet (E bit) is sent three times, and E stays set "
-            "once set (2.5.1.4)", ["MED-03"])
-def event_end(e: DtmfEvent, ctx: MediaContext):
-    if e.end_cleared_frame is not None:
-        yield broken(f"E bit kept set after the first end packet of event {e.code}", "E cleared again",
-                     e.end_cleared_frame)
-    want = f"3 end packets for event {e.code} at timestamp {e.ts}"
-    if e.end_count < 3:
-        yield broken(want, f"{e.end_count}", e.end_frames[-1] if e.end_frames else e.frames[-1])
-    elif e.end_cleared_frame is None:
-        yield held(want, e.end_frames[0])
-
-
-def _looks_like_events(packets: list[tuple]) -> bool:
-    """Candidate 4-byte payloads read as RFC 4733 events: the reserved R bit clear in all, and either an end (E)
-    bit or one timestamp shared by several packets (an event's packets share its timestamp)."""
-    if any(p[6][1] & 0x40 for p in packets):
-        return False
-    return any(p[6][1] & 0x80 for p in packets) or len({p[3] for p in packets}) < len(packets)
-
-
-@media_rule("RFC4733-06", "M", MediaScope.RTP_STREAM, "RFC 4733 events are sent with the telephone-event payload "
-            "type of the receiver's SDP; the payload types may differ per direction (RFC 3264 6.1)", ["MED-03"])
-def event_payload_type(s: RtpStream, ctx: MediaContext):
-    """Candidate event packets are 4-byte payloads on dynamic payload types (the model keeps them). A payload type
-    the receiver's SDP maps to telephone-event holds; one it maps to another encoding is that codec, not events;
-    one it does not map at all, carrying packets that read as events, is events on the wrong payload type (they
-    are invisible to the other RFC 4733 rules, which decode the receiver's telephone-event types only)."""
-    if s.sdp is None or not s.event_packets:
-        return
-    rtpmap = s.sdp.rtpmap
-    wanted = sorted(pt for pt, (enc, _clock, _ch) in rtpmap.items() if enc.lower() == "telephone-event")
-    by_pt: dict[int, list[tuple]] = {}
-    for p in s.event_packets:
-        by_pt.setdefault(p[5], []).append(p)
-    for pt, packets in sorted(by_pt.items()):
-        if pt in wanted:
-            yield held(f"RFC 4733 events on PT {pt}, the receiver's telephone-event PT (SDP in frame "
-                       f"{s.sdp.frame}), on {_name(s)}", packets[0][0])
-        elif pt in rtpmap or not _looks_like_events(packets):
-            continue                  # another codec's small payloads
-        else:
-            want = (f"events on PT {'/'.join(map(str, wanted))}, the receiver's telephone-event PT (SDP in frame "
-                    f"{s.sdp.frame})") if wanted else \
-                f"events on PT none: the receiver's SDP in frame {s.sdp.frame} offers no telephone-event"
-            own = ctx.media_at(s.src, s.sport, packets[0][1])
-            mine = own is not None and (own[2].rtpmap.get(pt, ("",))[0].lower() == "telephone-event")
-            yield broken(want, f"PT {pt}" + (" (the DUT's own telephone-event PT)" if mine else "")
-                         + f": {len(packets)} event packet(s) on {_name(s)}", packets[0][0])
-
-
-# ---- RFC 3711 -----------------------------------------------------------------------------------------------------
-
-@media_rule("RFC3711-01", "M", MediaScope.RTP_STREAM, "where RTP/SAVP was negotiated, packets are SRTP: no "
-            "cleartext G.711, payload = codec frame + MKI + authentication tag (3.1)", ["SRTP-04"])
-def srtp_packets(s: RtpStream, ctx: MediaContext):
-    if s.sdp is None or not s.sdp.srtp:
-        return
-    name, neg = _name(s), f"RTP/SAVP negotiated in frame {s.sdp.frame}"
-    if s.looks_cleartext_g711:
-        yield broken(f"SRTP on {name} ({neg})", f"cleartext G.711 ({s.typical_payload_len}-byte payloads, "
-                     f"{s.payload_entropy:.1f} bits/byte)", s.first_frame)
-        return
-    tag = srtp_tag_len(s.sdp.media)
-    if s.main_pt in G711 and tag is not None:
-        frame_bytes = 8 * _ptime_ms(s)
-        want = frame_bytes + mki_len(s.sdp.media) + tag
-        got = s.typical_payload_len
-        expected = (f"{want}-byte SRTP payloads on {name} ({frame_bytes} of G.711 + {tag}-byte tag"
-                    + (f" + {mki_len(s.sdp.media)}-byte MKI" if mki_len(s.sdp.media) else "") + ")")
-        if got != want:
-            yield broken(expected, f"{got} bytes", s.first_frame)
-            return
-        yield held(expected, s.first_frame)
-    else:
-        yield held(f"encrypted-looking payloads on {name} ({s.payload_entropy:.1f} bits/byte)", s.first_frame)
-
-
-def _srtcp_check(f: RtcpFlow, tag: int, mki: int, encrypted: bool) -> tuple[int, tuple[int, str] | None, str]:
-    """Walk the flow's sampled compounds as SRTCP with this trailer (E flag || index, MKI, tag): (compounds checked,
-    (frame, what) of the first that is not SRTCP or None, index range seen)."""
-    trailer = 4 + mki + tag
-    prev, first, checked, last_tail = None, None, 0, None
-    for c in f.tails:
-        if c.tail == last_tail:
-            continue                  # the same compound captured twice
-        last_tail = c.tail
-        checked += 1
-        if c.length - trailer < 8:
-            what = "plain RTCP" if c.parsed else "a malformed compound"
-            return checked, (c.frame, f"{what} of {c.length} bytes, too short for the 8-byte header and a "
-                                      f"{trailer}-byte trailer"), ""
-        if c.parsed and c.length - trailer not in c.ends:
-            return checked, (c.frame, f"plain RTCP: all {c.length} bytes of the compound parse as RTCP packets, "
-                                      "no room for an SRTCP trailer"), ""
-        word = c.word_before(trailer)
-        if word is None:
-            return 0, None, ""        # an MKI so long the model did not keep the index: cannot tell
-        e_flag, index = word >> 31, word & 0x7FFFFFFF
-        if e_flag != encrypted:
-            why = "unencrypted SRTCP without UNENCRYPTED_SRTCP" if encrypted else "encrypted despite UNENCRYPTED_SRTCP"
-            return checked, (c.frame, f"E flag {e_flag} ({why})"), ""
-        if prev is not None and index != (prev + 1) & 0x7FFFFFFF:
-            return checked, (c.frame, f"SRTCP index {index} after {prev}"), ""
-        prev = index
-        first = index if first is None else first
-    return checked, None, f"index {first}..{prev}"
-
-
-@media_rule("RFC3711-02", "M", MediaScope.RTCP_FLOW, "where RTP/SAVP was negotiated, RTCP is SRTCP: each compound "
-            "is followed by the E flag and a 31-bit index growing by 1, the MKI and the authentication tag (3.4)",
-            ["SRTP-04"])
-def srtcp_packets(f: RtcpFlow, ctx: MediaContext):
-    """Judged on flows sent to an RTCP destination (RTP port + 1, the RTP port with rtcp-mux, or the ``a=rtcp:``
-    port) of a receiver's SDP media section that is RTP/SAVP, over the first rtp.MAX_RTCP_TAILS compounds (the
-    model keeps their last rtp.RTCP_TAIL bytes). The trailer is E || index (4 bytes), then the MKI and the tag of
-    the a=crypto suite (10 bytes for *_80, 4 for *_32); when the receiver's SDP lists several crypto lines, the
-    flow holds if it fits one of them (without crypto lines, as with DTLS-SRTP, both tag lengths are tried). The E
-    flag must be set unless the crypto line says UNENCRYPTED_SRTCP, and the index must grow by exactly 1 per
-    compound (a compound captured twice is skipped). A compound whose bytes all parse as plain RTCP with no packet
-    boundary where the trailer would start is cleartext RTCP. This proves the trailer's structure and index, not
-    its authentication: checking the HMAC needs the session keys derived from the a=crypto inline key (RFC 3711
-    4.3), which needs AES, which the project does not carry."""
-    if f.sdp is None or not f.sdp.srtp or not f.tails:
-        return
-    options = srtcp_trailers(f.sdp.media) or list(DEFAULT_SRTCP)
-    name = _rtcp_name(f)
-    results = []
-    for tag, mki, encrypted, suite in options:
-        checked, failure, seen = _srtcp_check(f, tag, mki, encrypted)
-        if not checked:
-            continue
-        desc = (f"SRTCP on {name} (RTP/SAVP in frame {f.sdp.frame}): after each compound the E flag "
-                + ("set" if encrypted else "clear (UNENCRYPTED_SRTCP)") + ", a 31-bit index +1 per compound"
-                + (f", a {mki}-byte MKI" if mki else "") + f" and a {tag}-byte tag ({suite})")
-        if failure is None:
-            yield held(f"{desc}: {checked} compounds, {seen} (trailer structure checked, not the HMAC)",
-                       f.tails[0].frame)
-            return
-        results.append((desc, failure))
-    if results:
-        desc, (frame, what) = min(results, key=lambda r: -r[1][0])   # the option that fitted longest
-        yield broken(desc, what, frame)
+# The RFC 4733 rules live in media_events and the RFC 3711 rules in media_srtp; importing them here registers them
+# after the rest, in MEDIA_RULES' order.
+from . import media_events, media_srtp  # noqa: E402,F401
