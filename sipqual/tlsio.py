@@ -82,7 +82,7 @@ def wait_event(events_file, event: str, timeout: float, *, pid: int | None = Non
             ev = find()  # it may have written the event just before exiting
             if ev is not None:
                 return ev
-            raise EdgeExited(f"{Path(str(events_file)).name}: process (pid {proc.pid}) exited with code {proc.returncode} "
+            raise EdgeExited(f"process {proc.pid} exited with code {proc.returncode} "
                              f"before writing a {event!r} event to {events_file}")
         now = time.monotonic()
         if now >= deadline:
