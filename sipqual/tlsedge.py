@@ -44,6 +44,7 @@ arguments or unreadable certificate/key/CA files (one line on stderr, never a tr
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import asyncio
 import signal
 import ssl
