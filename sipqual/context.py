@@ -58,7 +58,11 @@ class CaseContext:
         self.capture = Capture(lab.sup, self.dir / "capture.pcapng", self.topo.capture_interfaces,
                                self.topo.capture_netns).start()
         self.front_events: list[Path] = []    # the Mediation front's TLS events during this case
-        self._front_begin()
+        try:
+            self._front_begin()
+        except BaseException:
+            self.capture.stop(drain_timeout=0.5)
+            raise
 
     # ---- ports and addresses -------------------------------------------------------------------------------------
     @property
