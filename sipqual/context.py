@@ -57,6 +57,12 @@ class CaseContext:
         self.keylog = self.dir / "tls-keys.log"
         self.capture = Capture(lab.sup, self.dir / "capture.pcapng", self.topo.capture_interfaces,
                                self.topo.capture_netns).start()
+        self.front_events: list[Path] = []    # the Mediation front's TLS events during this case
+        try:
+            self._front_begin()
+        except BaseException:
+            self.capture.stop(drain_timeout=0.5)
+            raise
 
     # ---- ports and addresses -------------------------------------------------------------------------------------
     @property
@@ -121,16 +127,33 @@ class CaseContext:
                            media_port=self.ports.media(), ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent)
 
+    # ---- the Mediation front (sipqual.msfront) --------------------------------------------------------------------
+    def _front_begin(self) -> None:
+        """Register this case with the run's Mediation front: it closes the DUT's connections (the DUT reconnects
+        inside this capture) and, on TLS, writes the new handshakes' keys and events into this case's files."""
+        front = getattr(self.lab, "front", None)
+        self._front = front
+        if front is None:
+            return
+        events = self.dir / "tls-edge-front.events.jsonl" if self.transport == "tls" else None
+        front.begin(self.test_id, self.keylog if events else None, events)
+        if events:
+            self.front_events.append(events)
+
+    def _front_end(self) -> None:
+        front, self._front = self._front, None
+        if front is not None:
+            front.end()
+
     def _ms_server(self, name: str, scenario: str, **kw) -> sipp.SippRun:
-        """A SIPp server on the Mediation side on the Mediation port (behind a TLS edge for TLS)."""
+        """A SIPp server on the Mediation side behind the run's Mediation front, which owns the Mediation port and
+        hands this case everything but the OPTIONS it answers itself; SIPp advertises the Mediation port."""
         t = self.topo
-        if self.transport == "tls":
-            local = self.ports.sip()
-            self._edge("server", f"{t.ms.ip}:{self.ms_port}", f"{t.ms.ip}:{local}")
-            adv = (self.pixit["mediation"]["server_fqdn"], self.ms_port)
-        else:
-            local = self.ms_port
-            adv = (t.ms.ip, local)
+        if self._front is None:
+            raise LabError("no Mediation front: the lab did not start one (sipqual.msfront)")
+        local = self.ports.sip()
+        adv = (self.pixit["mediation"]["server_fqdn"] if self.transport == "tls" else t.ms.ip, self.ms_port)
+        self._front.backend(t.ms.ip, local)
         agent = sipp.Agent(name, scenario, t.ms.netns, t.ms.ip, local, "tcp",
                            keys=self._sip_keys(adv[0], adv[1], self.transport),
                            media_port=self.ports.media(), ctrl_port=self.ports.ctrl(), **kw)
@@ -235,7 +258,7 @@ class CaseContext:
         if self.capture.complete is False:
             self.trace.findings.append("capture may be incomplete: dumpcap had not written every packet")
         self.passive.extend(run_passive(self.trace, set(v["dut_addresses"])))
-        self.passive.extend(tls_findings(read_events([e.events for e in self.edges])))
+        self.passive.extend(tls_findings(read_events([e.events for e in self.edges] + self.front_events)))
         if v["keylog"]:
             self.passive.extend(capture_tls_findings(self.capture.path, self.keylog, v["tls_ports"],
                                                      set(v["dut_addresses"]), v["dut_fqdn"]))
@@ -254,7 +277,7 @@ class CaseContext:
             "tcp_ports": sorted({p["dut"]["ports"]["tcp"], p["mediation"]["ports"]["tcp"]}),
             "dut_addresses": sorted({self.topo.ms.peer_ip, self.topo.far.peer_ip}),
             "dut_fqdn": p["dut"]["fqdn"],
-            "tls_events": [rel(e.events) for e in self.edges],
+            "tls_events": [rel(e) for e in [e.events for e in self.edges] + self.front_events],
             "checks": self.check_calls,
         }
 
@@ -282,6 +305,7 @@ class CaseContext:
             run.stop()
         for e in self.edges:
             e.proc.stop(grace=2.0)
+        self._front_end()
 
     def close(self) -> None:
         """Always called by the fixture: nothing this case started may outlive it."""

@@ -154,6 +154,32 @@ def describe(profile: Profile, t: "Topology", pki) -> dict:
     }
 
 
+TRUNK_UP_TIMEOUT = 15.0  # seconds a DUT claiming OPTIONS pings gets to send its first one after it started
+
+
+def start_mediation_front(lab, netns: str | None, lab_dir: Path):
+    """One Mediation front per run (:mod:`sipqual.msfront`) on the Mediation address and ports of the profile, TLS
+    only when the lab has the Mediation pool certificate; started through the lab's Supervisor."""
+    from .frontctl import start_front
+
+    ip, ports = lab.topology.ms.ip, lab.profile.pixit["mediation"]["ports"]
+    host = f"[{ip}]" if ":" in ip else ip
+    return start_front(lab.sup, netns=netns, tcp=f"{host}:{ports['tcp']}",
+                       tls=f"{host}:{ports['tls']}" if lab.pki is not None else None, pki=lab.pki,
+                       lab_dir=lab_dir, state_dir=lab.state_dir)
+
+
+def front_description(lab) -> dict:
+    """results.json lab.topology.mediation_front: where the front listened and the DUT's OPTIONS pings it
+    answered (count, interval per transport, one example; the full record is lab/mediation-options.jsonl)."""
+    from .frontctl import options_summary
+
+    front = getattr(lab, "front", None)
+    if front is None:
+        return {}
+    return {"mediation_front": {"listen": front.listen, "options": options_summary(front.options_log)}}
+
+
 class Lab:
     """The namespace lab for one run. Use as a context manager; :meth:`close` is idempotent."""
 
@@ -177,6 +203,7 @@ class Lab:
         self.namespaces: list[str] = []
         self.dut_transport: str | None = None
         self.pki = None
+        self.front = None
         self.timings: dict[str, float] = {}
         p = profile.pixit
         self.topology = Topology(
@@ -232,6 +259,7 @@ class Lab:
             "dut": {"cn": names[0], "dns": names, "ips": [t.ms.peer_ip]},
         })
         self.timings["pki_s"] = time.monotonic() - t1
+        self._start_front()
         self.timings["up_s"] = time.monotonic() - t0
 
     def close(self) -> None:
@@ -245,19 +273,31 @@ class Lab:
         self.namespaces = []
         self.timings["down_s"] = time.monotonic() - t0
 
+    # ---- the Mediation front (sipqual.msfront): the Mediation ports from lab start to lab end ---------------------
+    def _start_front(self) -> None:
+        t0 = time.monotonic()
+        self.front = start_mediation_front(self, self.topology.ms.netns, self.lab_run_dir)
+        self.timings["front_s"] = time.monotonic() - t0
+
+    def _await_trunk_up(self, transport: str, since: float) -> None:
+        """A DUT that pings its trunk (pics.options_ping) is ready once its first OPTIONS reached the front: before
+        that it may still think the Mediation Server is down, and an IN call would fail for no fault of either."""
+        if self.profile.claims("options_ping"):
+            self.front.wait_options(transport, since, timeout=TRUNK_UP_TIMEOUT)
+
     # ---- the DUT ------------------------------------------------------------------------------------------------
     def placeholders(self, transport: str) -> dict[str, str]:
         return managed_placeholders(self.profile, self.topology, self.pki, self.state_dir, transport)
 
     def describe(self) -> dict:
-        return describe(self.profile, self.topology, self.pki)
+        return {**describe(self.profile, self.topology, self.pki), **front_description(self)}
 
     def start_dut(self, transport: str) -> None:
         """Start (or restart for another Mediation-side transport) the managed DUT and wait until it is ready."""
         if self.dut_transport == transport and self.dut_alive():
             return
         self.stop_dut()
-        t0 = time.monotonic()
+        t0, since = time.monotonic(), time.time()
         values = self.placeholders(transport)
         ns = self.topology.dut.netns
         log_dir = self.lab_run_dir / f"dut-{transport}"
@@ -276,6 +316,7 @@ class Lab:
                                      what=f"DUT process {spec['name']}", alive=proc.alive)
             except LabError as e:
                 raise LabError(f"{e}; its stderr: {proc.stderr_tail(3)}") from None
+        self._await_trunk_up(transport, since)
         self.dut_transport = transport
         self.timings[f"dut_start_{transport}_s"] = time.monotonic() - t0
 
@@ -362,6 +403,7 @@ class ExternalLab:
             dut=Side("dut", None, dut, dut, ""),
             hosts={}, capture_interfaces=list(p["capture_interfaces"]), capture_netns=None)
         self.pki = _external_pki(profile)
+        self.front = None
         self.dut_transport: str | None = None
 
     def __enter__(self) -> "ExternalLab":
@@ -369,7 +411,18 @@ class ExternalLab:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / "owner.json").write_text(json.dumps(
             {"pid": os.getpid(), "boot": _boot_id(), "namespaces": [], "started": time.time()}))
+        try:
+            self._start_front()
+        except BaseException:
+            self.close()
+            raise
         return self
+
+    def _start_front(self) -> None:
+        """The device may ping its trunk from the first second: the Mediation ports answer for the whole run."""
+        t0 = time.monotonic()
+        self.front = start_mediation_front(self, None, self.run_dir / "lab")
+        self.timings["front_s"] = time.monotonic() - t0
 
     def __exit__(self, *exc) -> None:
         self.close()
@@ -379,7 +432,7 @@ class ExternalLab:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def describe(self) -> dict:
-        return describe(self.profile, self.topology, self.pki)
+        return {**describe(self.profile, self.topology, self.pki), **front_description(self)}
 
     def _probe(self, transport: str, timeout: float) -> str | None:
         """Connect to the DUT's listening port from our Mediation address; None when it accepts, else why not."""

@@ -76,8 +76,8 @@ def leftovers() -> list[str]:
         # zombies are dead: they only wait for a parent (here: a killed pytest whose init does not reap them)
         if comm in LAB_PROCS and not stat.startswith("Z") and _ours(int(pid)):
             procs.append(f"{comm}:{pid}")
-    edges = [p for p in subprocess.run(["pgrep", "-f", "sipqual.tlsedge.*tls-edge-"], capture_output=True,
-                                       text=True).stdout.split() if _ours(int(p))]
+    edges = [p for p in subprocess.run(["pgrep", "-f", "sipqual.tlsedge.*tls-edge-|sipqual.msfront"],
+                                       capture_output=True, text=True).stdout.split() if _ours(int(p))]
     state = []
     for d in STATE_ROOT.iterdir() if STATE_ROOT.is_dir() else []:
         try:
@@ -96,7 +96,7 @@ def clean_machine():
     assert leftovers() == [], "the lab left something behind"
 
 
-def suite(tmp_path, profile: str, select: str | None = None, *, popen=False):
+def suite(tmp_path, profile: str, select: str | None = None, *, popen=False, env=None):
     argv = [sys.executable, "-m", "pytest", str(ROOT / "suites"), "-p", "no:cacheprovider", "-q",
             "--dut", str(DUTS / profile), "--sipqual-reports", str(tmp_path)]
     if select:
@@ -104,7 +104,8 @@ def suite(tmp_path, profile: str, select: str | None = None, *, popen=False):
     if popen:
         return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-    cp = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    cp = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                        env={**os.environ, **env} if env else None)
     return cp
 
 
@@ -166,6 +167,38 @@ def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_p
     ms_ids = {p.msg.call_id for p in tr.sip if "192.0.2.10" in (p.src, p.dst)}
     far_ids = {p.msg.call_id for p in tr.sip if "198.51.100.10" in (p.src, p.dst)}
     assert ms_ids and far_ids and not ms_ids & far_ids  # legs share no Call-ID: correlation did not rely on it
+
+
+@pytest.mark.parametrize("options", ["answer", "drop"])
+def test_pinging_dut_keeps_its_trunk_up_because_the_front_answers_its_options(tmp_path, options):
+    """issue 10 item 6: a device that pings its trunk and routes IN calls only while the Mediation pool answers
+    passes TC-TRN-02 because the Mediation front answers its OPTIONS from lab start to lab end; with the front
+    leaving OPTIONS unanswered (what the device saw before: nothing listened between cases) the IN call fails."""
+    cp = suite(tmp_path, "reference-sbc-pinging.yaml", "TC-TRN-02", env={"SIPQUAL_FRONT_OPTIONS": options})
+    doc = results(tmp_path)
+    v = verdicts(doc)
+    pings = [json.loads(ln) for ln in (tmp_path / "latest/lab/mediation-options.jsonl").read_text().splitlines()]
+    assert {p["transport"] for p in pings} == {"tcp", "tls"}, pings
+    for p in pings:    # the form of the device's pings: no user part, to the pool, Max-Forwards 70, out of dialog
+        assert p["ruri"].startswith("sip:mspool.lab.example:") and p["ruri_user"] is None, p
+        assert p["max_forwards"] == "70" and ";tag=" not in p["to"] and p["source"].startswith("192.0.2.1:")
+    if options == "drop":
+        for t in ("tcp", "tls"):
+            c = v[("TC-TRN-02", t)]
+            assert c["verdict"] == "FAIL" and "503 Mediation pool down" in c["reason"], c["reason"]
+        assert all(p["answered"] is None for p in pings)
+        return
+    assert {t: v[("TC-TRN-02", t)]["verdict"] for t in ("tcp", "tls")} == {"tcp": "PASS", "tls": "PASS"}, \
+        cp.stdout[-3000:]
+    assert all(p["answered"] == 200 for p in pings)
+    assert any(p["case"] for p in pings) and any(p["case"] is None for p in pings)  # during and between cases
+    summary = doc["lab"]["topology"]["mediation_front"]["options"]
+    assert summary["count"] == len(pings) and summary["answered"] == len(pings)
+    for t, s in summary["transports"].items():   # the interval the device pings at: 2 s (OPTIONS_PING_INTERVAL)
+        if s["count"] > 1:
+            assert 1.5 <= s["interval_s"]["median"] <= 2.5, s
+    again = [r for r in reverify_run(tmp_path / "latest") if r.id == "TC-TRN-02"]
+    assert [r.recomputed for r in again] == ["PASS", "PASS"], [r.line() for r in again]
 
 
 @pytest.mark.parametrize("profile, select, case, diagnosis", [
