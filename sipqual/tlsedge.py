@@ -12,7 +12,8 @@ Events (``--events FILE``, one JSON object per line, appended with a single writ
 
     {"t": 1700000000.1, "event": "listening", "mode": "server", "pid": 123, "listen": "127.0.0.1:5061", ...}
     event        when                                          extra keys
-    listening    the socket is bound and listening             listen (real address, also for port 0), connect
+    listening    the socket is bound and listening             listen (real address, also for port 0), connect,
+                                                               own_cert_subject, own_cert_issuer, own_cert_san
     accepted     a connection was accepted on --listen         conn, peer
     connect_failed  the TCP connect to --connect failed        conn, peer, error
     handshake_ok    TLS handshake done                         conn, peer, local, version, cipher, sni (server mode),
@@ -211,6 +212,16 @@ def _tls_details(sslobj: ssl.SSLObject) -> dict:
     return info
 
 
+def _own_cert(path: str) -> dict:
+    """What the peer is shown and must trust (for the hint when it refuses us): our leaf's subject, SAN, issuer."""
+    try:
+        cert = ssl._ssl._test_decode_cert(path)  # CPython's PEM decoder; no crypto dependency
+    except Exception:  # noqa: BLE001 - informational only
+        return {}
+    return {"own_cert_subject": _dn(cert.get("subject")), "own_cert_issuer": _dn(cert.get("issuer")),
+            "own_cert_san": _san(cert)}
+
+
 def _remember_sni(sslobj, server_name, _ctx):
     with contextlib.suppress(Exception):
         sslobj.sipqual_sni = server_name
@@ -399,7 +410,7 @@ class Edge:
         self.events.emit("listening", listen=addr, connect=self.args.connect,
                          server_name=self.server_name if self.args.mode == "client" else None,
                          min_version=self.args.min_version, max_version=self.args.max_version,
-                         max_seconds=self.args.max_seconds)
+                         max_seconds=self.args.max_seconds, **_own_cert(self.args.cert))
         try:
             await self._stop.wait()
         finally:

@@ -22,8 +22,9 @@ from pathlib import Path
 from .errors import LabError
 from .pki import PkiError, cert_info
 from .procs import require_tool
+from .tlsrecords import ALERTS
 
-HANDSHAKE_FILTER = "tls.handshake.type == 2 || tls.handshake.type == 11"
+HANDSHAKE_FILTER = "tls.handshake.type == 2 || tls.handshake.type == 11 || tls.alert_message"
 
 
 @dataclass
@@ -36,6 +37,7 @@ class TlsConnection:
     server_certs: list[dict] = field(default_factory=list)   # cert_info() of each certificate, leaf first
     client_certs: list[dict] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)
+    alerts: list[tuple[int, str, str]] = field(default_factory=list)  # (frame, sender ip:port, description)
 
     def summary(self) -> str:
         def leaf(certs):
@@ -102,6 +104,10 @@ def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_po
             c = conns.setdefault(int(pkt.tcp.stream), TlsConnection(int(pkt.tcp.stream)))
             c.frames.append(int(pkt.number))
             for layer in pkt.get_multiple_layers("tls"):
+                for desc in layer.get_field("alert_message_desc").all_fields if layer.get_field(
+                        "alert_message_desc") is not None else []:
+                    name = ALERTS.get(int(desc.show), f"alert {desc.show}") if str(desc.show).isdigit() else desc.show
+                    c.alerts.append((int(pkt.number), src, name))
                 types = _values(layer, "handshake_type")
                 if any(t.startswith("Server Hello") for t in types):
                     c.server, c.client = src, dst
