@@ -32,6 +32,8 @@ def cmd_qualify(args, extra: list[str]) -> int:
         argv += ["--tb=no", "--no-summary", "-qq"]
     if args.reports:
         argv += ["--sipqual-reports", str(args.reports)]
+    for t in args.transport or ():
+        argv += ["--transport", t]
     code = pytest.main(argv + extra)
     latest = Path(args.reports or ROOT / "reports") / "latest" / "results.json"
     if latest.exists():
@@ -168,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser("qualify", help="run the qualification suites against a DUT profile")
     q.add_argument("--dut", default=str(ROOT / "lab" / "duts" / "reference-sbc.yaml"), type=Path)
     q.add_argument("--reports", type=Path, default=None, help="reports root (default ./reports)")
+    q.add_argument("--transport", action="append", choices=("tcp", "tls"), default=None,
+                   help="run one transport's cases only (repeatable), e.g. for a device with one trunk per transport")
     v = sub.add_parser("verify", help="check a capture offline, or judge a saved run again from its evidence")
     v.add_argument("capture", type=Path, metavar="CAPTURE|RUN_DIR")
     v.add_argument("--dut", default=None, help="DUT profile: its addresses and ports tell which traffic is the DUT's")

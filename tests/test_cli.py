@@ -159,3 +159,21 @@ def test_lync_flag_applies_the_client_certificate_demand(tmp_path, capsys, tls_p
     assert (rc, doc["verdict"]) == (0, "PASS"), doc
     rc, doc = _verify_json(capsys, w.pcap, "--keylog", w.keylog, "--lync")
     assert (rc, doc["verdict"]) == (1, "FAIL") and "TLS-01" in doc["reason"] and "Lync profile" in doc["reason"]
+
+
+def test_transport_option_runs_one_transport(tmp_path):
+    """`--transport tcp` (pytest option, and `sipqual qualify --transport`): the TLS cases are NOT_RUN with the reason,
+    decided before any lab fixture runs (so this needs no lab)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    argv = [sys.executable, "-m", "pytest", str(root / "suites"), "--dut", str(root / "lab/duts/reference-sbc.yaml"),
+            "--transport", "tcp", "-k", "TC-OPT-01 and tls", "--sipqual-reports", str(tmp_path), "-p",
+            "no:cacheprovider", "-q"]
+    cp = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=120)
+    doc = json.loads(next(tmp_path.glob("2*/results.json")).read_text())
+    (tls,) = [c for c in doc["cases"] if c["id"] == "TC-OPT-01" and c["transport"] == "tls"]
+    assert (tls["verdict"], tls["reason"]) == ("NOT_RUN", "transport tls is not selected by --transport tcp"), cp.stdout
+    bad = subprocess.run(argv[:6] + ["--transport", "udp"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "invalid choice" in bad.stderr
