@@ -123,6 +123,13 @@ def wire_findings(conns, dut_addresses: set[str], dut_fqdn: str | None = None,
             else:
                 out.append(violation("TLS-01", "TLS-01", "M" if hint else "I", f"a TLS handshake with the {who} "
                                      f"({c.client} -> {c.server})", f"aborted with TLS alert {alert}", [frame]))
+        alerted = {sender for _, sender, _ in getattr(c, "alerts", [])}
+        for frame, sender in getattr(c, "silent_closes", []):
+            if sender.rsplit(":", 1)[0] in dut_addresses and sender not in alerted:
+                who = "DUT as TLS " + ("server" if sender == c.server else "client")
+                out.append(refused(who, f"it closed the connection right after our certificate without sending a "
+                                        f"byte ({c.client} -> {c.server})", hint or refusal_hint(None, None),
+                                   [frame], "M" if hint else "I"))
         if not c.version or c.version == "TLS 1.3" and (not decrypted or not c.server_certs and not c.client_certs):
             continue   # TLS 1.3 certificates are encrypted: none seen at all means the key log did not match
         for role, certs in (("server", c.server_certs), ("client", c.client_certs)):

@@ -119,12 +119,15 @@ def test_dut_refusing_our_certificate_on_the_wire_is_a_tls02_fail(tmp_path, wire
     assert (rec.rule, rec.severity) == ("TLS-02", "I")
 
 
-def test_accepted_certificate_gives_no_refusal(tmp_path, wire_pki):
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_accepted_certificate_gives_no_refusal(tmp_path, wire_pki, version):
+    """Also TLS 1.2, whose "Server Hello Done" once passed for a ServerHello and blanked the version (so nothing on
+    the wire was judged); the DUT closing after its answer is no refusal."""
     from sipqual.tlsfindings import refusal_hint
     from tlswire import options_pair, tls_capture
 
     ms, dut = _sides(wire_pki)
-    w = tls_capture(tmp_path, ms, dut, messages=options_pair(ms.ip, dut.ip))
+    w = tls_capture(tmp_path, ms, dut, version=version, messages=options_pair(ms.ip, dut.ip), close="server")
     assert w.server_error is None and w.client_error is None
     found = wire_findings(read_tls_facts(w.pcap, w.keylog, [5061]), DUT, "sbc.lab.example", decrypted=True,
                           hint=refusal_hint(None, None))
@@ -167,3 +170,19 @@ def test_edge_events_of_a_refusal_fail_tls02():
     no_client_cert = dict(failed, ssl_reason="PEER_DID_NOT_RETURN_A_CERTIFICATE", error="peer did not return")
     assert tls_findings([no_client_cert], client_cert=False) == []
     assert "Lync profile" in tls_findings([no_client_cert])[0].message
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_dut_closing_right_after_our_certificate_is_a_refusal(tmp_path, wire_pki, version):
+    from sipqual.tlsfindings import refusal_hint
+    from tlswire import options_pair, tls_capture
+
+    ms, dut = _sides(wire_pki, "rogue-mediation")
+    w = tls_capture(tmp_path, ms, dut, version=version, messages=options_pair(ms.ip, dut.ip), silent=True)
+    conns = read_tls_facts(w.pcap, w.keylog, [5061])
+    assert [c.alerts for c in conns] == [[]]                        # no alert: it just closed
+    bad = [f for f in wire_findings(conns, DUT, "sbc.lab.example", decrypted=True, hint=refusal_hint(None, None))
+           if not f.ok]
+    assert [(f.rule, f.severity) for f in bad] == [("TLS-02", "M")]
+    assert "closed the connection right after our certificate without sending a byte" in bad[0].message
+    assert bad[0].frames == [conns[0].silent_closes[0][0]]

@@ -58,9 +58,10 @@ def _ctx(side: Side, server: bool, version: str, ciphers: str | None, keylog: Pa
 
 
 def tls_capture(out: Path, client: Side, server: Side, *, version: str = "1.3", ciphers: str | None = None,
-                messages: list[tuple[str, bytes]] = ()) -> Wire:
-    """Handshake, then each (``"client"``|``"server"``, bytes) message as application data; stops at the first
-    handshake failure (its alert is on the wire, as a real peer sends it)."""
+                messages: list[tuple[str, bytes]] = (), silent: bool = False, close: str | None = None) -> Wire:
+    """Handshake, then each (``"client"``|``"server"``, bytes) message as application data, then a FIN from
+    ``close`` if given; stops at the first handshake failure: the side that failed sends its alert (``silent``: no
+    alert) and closes (FIN)."""
     out.mkdir(parents=True, exist_ok=True)
     wire = Wire(out / "tls.pcapng", out / "tls-keys.log")
     wire.keylog.write_text("")
@@ -70,26 +71,32 @@ def tls_capture(out: Path, client: Side, server: Side, *, version: str = "1.3", 
     seq = {client.ip: 1000, server.ip: 5000}
     packets, t = [], [T0]
 
-    def send(src: Side, dst: Side, data: bytes) -> None:
-        if not data:
-            return
-        for i in range(0, len(data), 1400):
+    def send(src: Side, dst: Side, data: bytes, flags: str = "PA") -> None:
+        for i in range(0, max(len(data), 1 if flags != "PA" else 0), 1400):
             chunk = data[i:i + 1400]
             t[0] += 0.001
             p = (Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=src.ip, dst=dst.ip, id=0) /
-                 TCP(sport=src.port, dport=dst.port, flags="PA", seq=seq[src.ip], ack=1, window=65535) / chunk)
+                 TCP(sport=src.port, dport=dst.port, flags=flags, seq=seq[src.ip], ack=1, window=65535) / chunk)
             p.time = round(t[0], 6)
             packets.append(p)
             wire.frames.append((src.ip, len(chunk)))
-            seq[src.ip] += len(chunk)
+            seq[src.ip] += len(chunk) + (1 if "F" in flags else 0)
 
-    def pump() -> None:
+    def pump(drop: str = "") -> None:
         data = cbio[1].read()
-        send(client, server, data)
-        sbio[0].write(data)
+        if drop != "client":
+            send(client, server, data)
+            sbio[0].write(data)
         data = sbio[1].read()
-        send(server, client, data)
-        cbio[0].write(data)
+        if drop != "server":
+            send(server, client, data)
+            cbio[0].write(data)
+
+    def refuse(who: str) -> None:
+        """The side that failed: its alert (unless silent), then its FIN."""
+        pump(who if silent else "")
+        src, dst = (server, client) if who == "server" else (client, server)
+        send(src, dst, b"", "FA")
 
     done = {"c": False, "s": False}
     for _ in range(10):                      # a handshake takes 2-3 round trips
@@ -103,6 +110,8 @@ def tls_capture(out: Path, client: Side, server: Side, *, version: str = "1.3", 
                 pass
             except ssl.SSLError as e:
                 setattr(wire, err, e.reason or str(e))
+                refuse("client" if name == "c" else "server")
+                break
             pump()
         if wire.client_error or wire.server_error or all(done.values()):
             break
@@ -116,8 +125,10 @@ def tls_capture(out: Path, client: Side, server: Side, *, version: str = "1.3", 
                 dst.read(65536)
             except ssl.SSLError as e:        # e.g. TLS 1.3: the server's alert after our certificate
                 setattr(wire, "server_error" if who == "client" else "client_error", e.reason or str(e))
-                pump()
+                refuse("server" if who == "client" else "client")
                 break
+    if close and not (wire.client_error or wire.server_error):
+        send(*((client, server) if close == "client" else (server, client)), b"", "FA")
     with PcapNgWriter(str(wire.pcap)) as w:
         for p in packets:
             w.write(p)
