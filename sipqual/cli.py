@@ -69,9 +69,8 @@ def cmd_verify(args, extra: list[str]) -> int:
     started = now_iso()
     profile = load_profile(args.dut) if args.dut else None
     keylog = Path(args.keylog) if args.keylog else None
-    profiles = {"rfc", "lync"} if profile is not None or args.lync else {"rfc"}
     trace, findings, result = verify_capture(args.capture, keylog, args.tls_port, args.tcp_port, args.dut_ip, profile,
-                                             tls_key=args.tls_key, profiles=profiles)
+                                             args.lync, tls_key=args.tls_key)
     if args.results:
         path = write_verify_results(args.results, profile, result, started, trace)
         print(f"sipqual: results: {path.resolve()}", file=sys.stderr)
@@ -179,12 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--keylog", default=None, help="NSS key log (SSLKEYLOGFILE) to decrypt the TLS legs")
     v.add_argument("--tls-key", type=Path, default=None, metavar="FILE",
                    help="server RSA private key (PEM) for TLS with RSA key exchange (Wireshark's tls.keys_list)")
-    v.add_argument("--lync", action="store_true",
-                   help="also apply the Lync profile's requirements (e.g. TLS-01 client certificate) without --dut")
     v.add_argument("--tls-port", type=int, action="append", default=[], help="TCP port carrying SIP over TLS")
     v.add_argument("--tcp-port", type=int, action="append", default=[], help="TCP port carrying SIP")
     v.add_argument("--dut-ip", action="append", default=[], help="address of the device to judge (default: all)")
     v.add_argument("--json", action="store_true")
+    v.add_argument("--lync", action="store_true", help="also apply the Lync-profile rules (implied by --dut)")
     k = sub.add_parser("pki", help="make a lab CA, Mediation pool and device certificates for real gear")
     k.add_argument("dir", type=Path)
     k.add_argument("--pool", required=True, help="Mediation pool FQDN (the certificate's CN and first SAN)")

@@ -1,9 +1,10 @@
 """Offline verification: ``sipqual verify`` on a capture from anywhere, or on a saved sipqual run.
 
 A capture (a vendor's evidence, a field trace, a file Wireshark saved) gets the passive rules on every message of
-the device under test; the result has the results.json shape, with one case ``VERIFY``. TLS legs that could not be
-decrypted and truncated files are reported and keep the verdict from PASS (:func:`verify_capture`). A run directory gets every
-case judged again from its own evidence (:mod:`sipqual.replay`), and the answer says which verdicts differ.
+the device under test; the result has the results.json shape, with one case ``VERIFY``. TLS legs that could not
+be decrypted and truncated files are reported and keep the verdict from PASS (:func:`verify_capture`). A run
+directory gets every case judged again from its own evidence (:mod:`sipqual.replay`), and the answer says which
+verdicts differ.
 """
 
 from __future__ import annotations
@@ -47,18 +48,17 @@ def _tls_key(path) -> Path | None:
 
 
 def verify_capture(capture: Path, keylog: Path | None = None, tls_ports=(), tcp_ports=(), dut_ips=(),
-                   profile=None, tls_key: Path | None = None,
-                   profiles=None) -> tuple[Trace, list[Finding], CaseResult]:
-    """Judge a capture. ``profiles`` are the requirement profiles that apply besides the RFCs (``{"lync"}``): by
-    default the Lync profile with a DUT profile, none without (``sipqual verify --lync`` asks for it).
+                   profile=None, lync: bool = False,
+                   tls_key: Path | None = None) -> tuple[Trace, list[Finding], CaseResult]:
+    """Judge a capture. The Lync profile's requirements (TLS-01's client certificate from the DUT as TLS client)
+    apply only with ``lync`` or a DUT ``profile``.
 
     Verdict: FAIL when a mandatory rule is violated; ERROR when nothing of the DUT could be read, or when part of
     the capture could not be judged (a TLS leg not decrypted, a truncated file): "the rules held on what we could
     read" is not a PASS; PASS otherwise."""
     randoms = keylog_randoms(keylog) if keylog is not None else None   # a bad key log is a usage error
     tls_key = _tls_key(tls_key)
-    if profiles is None:
-        profiles = {"rfc", "lync"} if profile is not None else {"rfc"}
+    lync = lync or profile is not None
     dut, tls, tcp = set(dut_ips), list(tls_ports), list(tcp_ports)
     if profile is not None:
         p_dut, p_tls, p_tcp = profile_view(profile)
@@ -72,7 +72,7 @@ def verify_capture(capture: Path, keylog: Path | None = None, tls_ports=(), tcp_
 
         fqdn = profile.pixit["dut"]["fqdn"] if profile is not None else None
         findings += wire_findings(read_tls_facts(capture, keylog, tls), dut, fqdn, decrypted=keylog is not None,
-                                  client_cert="lync" in profiles,
+                                  client_cert=lync,
                                   hint=refusal_hint(None, None) if profile is not None else None)
     undecrypted = describe(trace.tls.undecrypted(randoms, tls_key is not None))
     judged = [p for p in trace.sip if p.src in dut]
