@@ -140,11 +140,13 @@ class TlsAccount:
             if alert not in c.alerts:
                 c.alerts.append(alert)
 
-    def undecrypted(self, keylog_randoms: set[str] | None, tls_key: bool) -> list[tuple[TlsConn, str]]:
-        """Connections with application data but no SIP read from them, each with why it was not decrypted."""
+    def undecrypted(self, keylog_randoms: set[str] | None, tls_key: bool,
+                    sip_ports=None) -> list[tuple[TlsConn, str]]:
+        """Connections with application data but no SIP read from them, each with why it was not decrypted. With
+        ``sip_ports`` only connections to those server ports count (TLS to a web server is no SIP leg)."""
         out = []
         for c in sorted(self.conns.values(), key=lambda c: c.first_frame):
-            if not c.app_records or c.sip:
+            if not c.app_records or c.sip or sip_ports is not None and c.server_port not in sip_ports:
                 continue
             rsa = c.cipher is not None and rsa_key_exchange(c.cipher)
             if not c.client_random:

@@ -74,7 +74,8 @@ def verify_capture(capture: Path, keylog: Path | None = None, tls_ports=(), tcp_
         findings += wire_findings(read_tls_facts(capture, keylog, tls), dut, fqdn, decrypted=keylog is not None,
                                   client_cert=lync,
                                   hint=refusal_hint(None, None) if profile is not None else None)
-    undecrypted = describe(trace.tls.undecrypted(randoms, tls_key is not None))
+    # SIP's TLS legs: the ports given or implied by the profile, and 5061 (SIP over TLS by default)
+    undecrypted = describe(trace.tls.undecrypted(randoms, tls_key is not None, set(tls) | {5061}))
     judged = [p for p in trace.sip if p.src in dut]
     bad = failures(findings, ("M",))
     if bad:

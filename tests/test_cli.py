@@ -177,3 +177,18 @@ def test_transport_option_runs_one_transport(tmp_path):
     assert (tls["verdict"], tls["reason"]) == ("NOT_RUN", "transport tls is not selected by --transport tcp"), cp.stdout
     bad = subprocess.run(argv[:6] + ["--transport", "udp"], cwd=root, capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "invalid choice" in bad.stderr
+
+
+def test_only_sip_tls_legs_count_as_not_decrypted():
+    from sipqual.tlsrecords import TlsAccount
+
+    acct = TlsAccount()
+    hello = bytes([22, 3, 3, 0, 40]) + bytes([1, 0, 0, 36, 3, 3]) + bytes(range(32)) + b"\0\0"
+    for server in ("192.0.2.1:5061", "192.0.2.1:443"):
+        acct.frame(1, "192.0.2.10:40000", server, [hello], [22], [], 0)
+        acct.frame(2, "192.0.2.10:40000", server, [bytes([23, 3, 3, 0, 1, 0])], [23], [], 0)
+    assert len(acct.undecrypted(None, False)) == 2
+    ((conn, why),) = acct.undecrypted(None, False, {5061})
+    assert conn.server == "192.0.2.1:5061" and conn.app_records == 1 and why == "no key log given (--keylog)"
+    ((_, why),) = acct.undecrypted({"ab" * 32}, False, {5061})
+    assert why.startswith("the key log matches no client random") and bytes(range(32)).hex()[:16] in why
