@@ -32,6 +32,8 @@ def cmd_qualify(args, extra: list[str]) -> int:
         argv += ["--tb=no", "--no-summary", "-qq"]
     if args.reports:
         argv += ["--sipqual-reports", str(args.reports)]
+    for t in args.transport or ():
+        argv += ["--transport", t]
     code = pytest.main(argv + extra)
     latest = Path(args.reports or ROOT / "reports") / "latest" / "results.json"
     if latest.exists():
@@ -45,6 +47,7 @@ def cmd_qualify(args, extra: list[str]) -> int:
 
 def cmd_verify(args, extra: list[str]) -> int:
     """A capture: passive rules on the DUT's messages. A run directory: every case judged again from its evidence."""
+    _no_extra(extra)
     if args.capture.is_dir():
         from .replay import reverify_run
 
@@ -58,13 +61,16 @@ def cmd_verify(args, extra: list[str]) -> int:
             differ = [r for r in rows if not r.agrees]
             print(f"{len(rows)} case(s), {len(differ)} verdict(s) differ from the capture")
         return 1 if any(not r.agrees for r in rows) else 0
+    if not args.capture.exists():
+        raise UsageError(f"capture {args.capture} does not exist")
     from .profile import load_profile
     from .verify import verify_capture, write_verify_results, now_iso
 
     started = now_iso()
     profile = load_profile(args.dut) if args.dut else None
     keylog = Path(args.keylog) if args.keylog else None
-    trace, findings, result = verify_capture(args.capture, keylog, args.tls_port, args.tcp_port, args.dut_ip, profile, args.lync)
+    trace, findings, result = verify_capture(args.capture, keylog, args.tls_port, args.tcp_port, args.dut_ip, profile,
+                                             args.lync, tls_key=args.tls_key)
     if args.results:
         path = write_verify_results(args.results, profile, result, started, trace)
         print(f"sipqual: results: {path.resolve()}", file=sys.stderr)
@@ -81,7 +87,11 @@ def cmd_verify(args, extra: list[str]) -> int:
         for f in findings:
             print(f"  {f.severity} {'held' if f.ok else 'VIOLATED'} {f.message}")
         print(f"  {result.verdict}: {result.reason}")
-    return 0 if result.verdict == "PASS" else 1
+    return VERIFY_EXIT.get(result.verdict, 2)
+
+
+# `sipqual verify CAPTURE` exit codes: FAIL (the capture shows a violation) is not ERROR (we could not find out)
+VERIFY_EXIT = {"PASS": 0, "FAIL": 1, "ERROR": 2}
 
 
 def cmd_pki(args, extra: list[str]) -> int:
@@ -93,14 +103,18 @@ def cmd_pki(args, extra: list[str]) -> int:
         print(f"sipqual: error: {args.dir} already holds a PKI (ca.crt); refusing to overwrite it", file=sys.stderr)
         return 2
     try:
+        names = [args.pool] + ([args.server] if args.server else [])
         pki = create_pki(args.dir, {
-            "mediation": {"cn": args.pool, "dns": [args.pool] + ([args.server] if args.server else []),
-                          "days": args.days},
+            "mediation": {"cn": args.pool, "dns": names + [n for n in args.name if n not in names],
+                          "ips": args.ms_ip, "days": args.days},
             "dut": {"cn": args.dut, "dns": [args.dut], "ips": args.dut_ip, "days": args.days}})
     except PkiError as e:
         print(f"sipqual: error: {e}", file=sys.stderr)
         return 2
-    print(f"CA (install as trusted on the device): {pki.ca.cert}")
+    med = pki.certs["mediation"]
+    print(f"CA (install as trusted on the device): {pki.ca.cert} ({pki.ca.subject_cn})")
+    print(f"Mediation certificate names (the device must reach the Mediation side by one of them): "
+          f"{', '.join(med.san_dns + med.san_ip)}")
     print(f"device certificate and key (install on the device): {pki.certs['dut'].cert} {pki.certs['dut'].key}")
     print("profile, pixit.mediation.tls:")
     print(f"  cert: {pki.certs['mediation'].cert}\n  key: {pki.certs['mediation'].key}\n  ca: {pki.ca.cert}")
@@ -155,11 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser("qualify", help="run the qualification suites against a DUT profile")
     q.add_argument("--dut", default=str(ROOT / "lab" / "duts" / "reference-sbc.yaml"), type=Path)
     q.add_argument("--reports", type=Path, default=None, help="reports root (default ./reports)")
+    q.add_argument("--transport", action="append", choices=("tcp", "tls"), default=None,
+                   help="run one transport's cases only (repeatable), e.g. for a device with one trunk per transport")
     v = sub.add_parser("verify", help="check a capture offline, or judge a saved run again from its evidence")
     v.add_argument("capture", type=Path, metavar="CAPTURE|RUN_DIR")
     v.add_argument("--dut", default=None, help="DUT profile: its addresses and ports tell which traffic is the DUT's")
     v.add_argument("--results", type=Path, default=None, help="also write results.json (the run shape) into this folder")
-    v.add_argument("--keylog", default=None)
+    v.add_argument("--keylog", default=None, help="NSS key log (SSLKEYLOGFILE) to decrypt the TLS legs")
+    v.add_argument("--tls-key", type=Path, default=None, metavar="FILE",
+                   help="server RSA private key (PEM) for TLS with RSA key exchange (Wireshark's tls.keys_list)")
     v.add_argument("--tls-port", type=int, action="append", default=[], help="TCP port carrying SIP over TLS")
     v.add_argument("--tcp-port", type=int, action="append", default=[], help="TCP port carrying SIP")
     v.add_argument("--dut-ip", action="append", default=[], help="address of the device to judge (default: all)")
@@ -169,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("dir", type=Path)
     k.add_argument("--pool", required=True, help="Mediation pool FQDN (the certificate's CN and first SAN)")
     k.add_argument("--server", default=None, help="Mediation server FQDN (second SAN)")
+    k.add_argument("--name", action="append", default=[], metavar="FQDN",
+                   help="another DNS name for the Mediation certificate's SAN (repeatable)")
+    k.add_argument("--ms-ip", action="append", default=[], metavar="ADDR",
+                   help="Mediation address for the Mediation certificate's SAN, for devices that verify the server "
+                        "certificate by IP (repeatable)")
     k.add_argument("--dut", required=True, help="the device's FQDN")
     k.add_argument("--dut-ip", action="append", default=[], help="an address of the device for its SAN")
     k.add_argument("--days", type=int, default=365, help="certificate validity (default 365)")

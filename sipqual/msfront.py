@@ -46,7 +46,7 @@ from . import __version__
 from .sipmsg import SipParseError, parse_message
 from .sipstream import PING, PONG, FramingError, SipFramer, is_out_of_dialog_options, response, summary
 from .tlsio import (CLOSE_TIMEOUT, READ_SIZE, STOP_TIMEOUT, EdgeUsageError, Events, Parser, TlsStream, close_all,
-                    error_text, fmt_addr, make_context, parse_hostport, positive, quiet_exception_handler,
+                    error_text, fmt_addr, make_context, own_cert, parse_hostport, positive, quiet_exception_handler,
                     tls_details)
 
 PROG = "msfront"
@@ -190,6 +190,8 @@ class Front:
             if self.ctx is not None:
                 self.ctx.keylog_filename = req.get("keylog") or self.args.keylog
             self.sinks.case = Events(req["events"], "server", PROG) if req.get("events") else None
+            if self.sinks.case is not None and self.args.cert:  # names our certificate, for a refusal's hint
+                self.sinks.case.emit("listening", listen=self.args.tls, **own_cert(self.args.cert))
             self.sinks.emit("case_begin", case=self.case["case"])
             closed = await self._close_conns()  # the DUT reconnects inside the case's capture
             return {"ok": True, "closed": closed}

@@ -50,6 +50,8 @@ def pytest_addoption(parser):
     g = parser.getgroup("sipqual", "sipqual qualification")
     g.addoption("--dut", default=None, help="DUT profile (YAML); default: lab/duts/reference-sbc.yaml")
     g.addoption("--sipqual-reports", default=None, help="reports root; each run writes <root>/<timestamp>/")
+    g.addoption("--transport", action="append", choices=TRANSPORTS, default=None, dest="sipqual_transport",
+                help="run only this transport's cases (repeatable; default: every transport of pixit.transports)")
 
 
 def _is_qualification_run(config) -> bool:
@@ -132,6 +134,9 @@ def pytest_runtest_setup(item):
         pytest.skip("N/A: the DUT profile does not claim TLS (pics.tls)")
     if transport and transport not in profile.transports:
         pytest.skip(f"NOT_RUN: transport {transport} is not selected in pixit.transports")
+    chosen = item.config.getoption("sipqual_transport")
+    if transport and chosen and transport not in chosen:
+        pytest.skip(f"NOT_RUN: transport {transport} is not selected by --transport {' '.join(chosen)}")
 
 
 @pytest.fixture(scope="session")

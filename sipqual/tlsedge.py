@@ -12,7 +12,8 @@ Events (``--events FILE``, one JSON object per line, appended with a single writ
 
     {"t": 1700000000.1, "event": "listening", "mode": "server", "pid": 123, "listen": "127.0.0.1:5061", ...}
     event        when                                          extra keys
-    listening    the socket is bound and listening             listen (real address, also for port 0), connect
+    listening    the socket is bound and listening             listen (real address, also for port 0), connect,
+                                                               own_cert_subject, own_cert_issuer, own_cert_san
     accepted     a connection was accepted on --listen         conn, peer
     connect_failed  the TCP connect to --connect failed        conn, peer, error
     handshake_ok    TLS handshake done                         conn, peer, local, version, cipher, sni (server mode),
@@ -52,7 +53,7 @@ import sys
 
 from .tlsio import (CLOSE_TIMEOUT, READ_SIZE, STOP_TIMEOUT, VERSIONS, EdgeExited, EdgeUsageError, Events,  # noqa: F401
                     Parser, TlsStream, close_all, error_text, fmt_addr, make_context, parse_hostport, positive,
-                    quiet_exception_handler, read_events, tls_details, wait_event, wait_listening)
+                    own_cert, quiet_exception_handler, read_events, tls_details, wait_event, wait_listening)
 
 PROG = "tlsedge"
 
@@ -92,7 +93,7 @@ class Edge:
         self.events.emit("listening", listen=addr, connect=self.args.connect,
                          server_name=self.server_name if self.args.mode == "client" else None,
                          min_version=self.args.min_version, max_version=self.args.max_version,
-                         max_seconds=self.args.max_seconds)
+                         max_seconds=self.args.max_seconds, **own_cert(self.args.cert))
         try:
             await self._stop.wait()
         finally:

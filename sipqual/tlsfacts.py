@@ -22,8 +22,13 @@ from pathlib import Path
 from .errors import LabError
 from .pki import PkiError, cert_info
 from .procs import require_tool
+from .tlsrecords import ALERTS
 
-HANDSHAKE_FILTER = "tls.handshake.type == 2 || tls.handshake.type == 11"
+# ClientHello, ServerHello, Certificate, alerts, and the TCP closes (FIN/RST): whether a peer closed right after
+# the other side's certificate without a byte
+HANDSHAKE_FILTER = ("tls.handshake.type == 1 || tls.handshake.type == 2 || tls.handshake.type == 11 || "
+                    "tls.alert_message || tcp.flags.fin == 1 || tcp.flags.reset == 1")
+SILENT_CLOSE_S = 2.0   # "right after": the close follows the peer's certificate within this many seconds
 
 
 @dataclass
@@ -36,6 +41,10 @@ class TlsConnection:
     server_certs: list[dict] = field(default_factory=list)   # cert_info() of each certificate, leaf first
     client_certs: list[dict] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)
+    alerts: list[tuple[int, str, str]] = field(default_factory=list)  # (frame, sender ip:port, description)
+    # (frame, sender ip:port): the sender closed (FIN/RST) first, within SILENT_CLOSE_S of the other side's
+    # certificate, having sent no byte since its own last handshake message
+    silent_closes: list[tuple[int, str]] = field(default_factory=list)
 
     def summary(self) -> str:
         def leaf(certs):
@@ -49,6 +58,10 @@ def _values(layer, name: str) -> list[str]:
     if f is None:
         return []
     return [x.showname_value or x.show for x in f.all_fields]
+
+
+def _flag(value) -> bool:
+    return str(value).strip().lower() in ("1", "true")
 
 
 def _certs(layer) -> list[dict]:
@@ -93,23 +106,46 @@ def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_po
         loop.close()
         raise
     read_to_end = False
+    sent: dict[tuple[int, str], int] = {}          # (stream, sender) -> TCP sequence after its last handshake frame
+    cert_time: dict[tuple[int, str], float] = {}   # (stream, sender) -> when it presented its certificate
+    closed: set[int] = set()
     try:
         for pkt in cap:
-            if "tls" not in pkt or "tcp" not in pkt:
+            if "tcp" not in pkt or "ip" not in pkt and "ipv6" not in pkt:
                 continue
             ip = pkt.ip if "ip" in pkt else pkt.ipv6
             src, dst = f"{ip.src}:{pkt.tcp.srcport}", f"{ip.dst}:{pkt.tcp.dstport}"
-            c = conns.setdefault(int(pkt.tcp.stream), TlsConnection(int(pkt.tcp.stream)))
+            stream, t = int(pkt.tcp.stream), float(pkt.sniff_timestamp)
+            if _flag(pkt.tcp.flags_fin) or _flag(pkt.tcp.flags_reset):
+                if stream not in closed and stream in conns:
+                    closed.add(stream)
+                    peer_cert = cert_time.get((stream, dst))
+                    if (sent.get((stream, src)) == int(pkt.tcp.seq) and peer_cert is not None
+                            and 0 <= t - peer_cert <= SILENT_CLOSE_S):
+                        conns[stream].silent_closes.append((int(pkt.number), src))
+                if "tls" not in pkt:
+                    continue
+            if "tls" not in pkt:
+                continue
+            c = conns.setdefault(stream, TlsConnection(stream))
             c.frames.append(int(pkt.number))
+            sent[(stream, src)] = int(pkt.tcp.nxtseq)
             for layer in pkt.get_multiple_layers("tls"):
+                for desc in layer.get_field("alert_message_desc").all_fields if layer.get_field(
+                        "alert_message_desc") is not None else []:
+                    name = ALERTS.get(int(desc.show), f"alert {desc.show}") if str(desc.show).isdigit() else desc.show
+                    c.alerts.append((int(pkt.number), src, name))
                 types = _values(layer, "handshake_type")
-                if any(t.startswith("Server Hello") for t in types):
+                if any(x.startswith("Server Hello (") for x in types):   # not "Server Hello Done (14)"
                     c.server, c.client = src, dst
                     versions = _values(layer, "handshake_extensions_supported_version")
                     c.version = (versions[0] if versions else (_values(layer, "handshake_version") or [""])[0])
                     c.version = c.version.split(" (")[0]
                     c.cipher = (_values(layer, "handshake_ciphersuite") or [""])[0].split(" (")[0]
-                if any(t.startswith("Certificate (") for t in types):
+                if any(x.startswith("Client Hello (") for x in types) and not c.server:
+                    c.client, c.server = src, dst
+                if any(x.startswith("Certificate (") for x in types):
+                    cert_time[(stream, src)] = t
                     certs = _certs(layer)
                     is_server = (c.server == src) if c.server else not c.client_certs
                     (c.server_certs if is_server else c.client_certs).extend(certs)
@@ -127,4 +163,4 @@ def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_po
                 raise
         finally:
             loop.close()
-    return sorted(conns.values(), key=lambda c: c.frames[0] if c.frames else 0)
+    return sorted((c for c in conns.values() if c.server), key=lambda c: c.frames[0] if c.frames else 0)

@@ -170,6 +170,16 @@ def tls_details(sslobj: ssl.SSLObject) -> dict:
     return info
 
 
+def own_cert(path: str) -> dict:
+    """What the peer is shown and must trust (for the hint when it refuses us): our leaf's subject, SAN, issuer."""
+    try:
+        cert = ssl._ssl._test_decode_cert(path)  # CPython's PEM decoder; no crypto dependency
+    except Exception:  # noqa: BLE001 - informational only
+        return {}
+    return {"own_cert_subject": _dn(cert.get("subject")), "own_cert_issuer": _dn(cert.get("issuer")),
+            "own_cert_san": _san(cert)}
+
+
 def _remember_sni(sslobj, server_name, _ctx):
     with contextlib.suppress(Exception):
         sslobj.sipqual_sni = server_name

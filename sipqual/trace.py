@@ -32,6 +32,7 @@ from .procs import require_tool
 from .rtp import MediaModel, RtpStream
 from .sdp import Sdp, parse_sdp
 from .sipmsg import SipMessage, SipParseError, parse_message
+from .tlsrecords import TlsAccount
 
 PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 FORWARD_BUFFER = 1 << 20        # bytes gathered before one write to tshark's stdin
@@ -39,7 +40,9 @@ READ_CHUNK = 1 << 22            # bytes of tshark output per read
 TSHARK_EXIT_S = 60              # after its last output line tshark only has to exit
 # EK output limited to what the reader uses: frame number/time/interface (the name is a child of the interface id),
 # the SIP layer with its bytes (``-x``); the IP and transport headers come along as raw bytes, parsed here
-EK_FIELDS = "frame frame.number frame.time_epoch frame.interface_id frame.interface_name sip"
+EK_FIELDS = ("frame frame.number frame.time_epoch frame.interface_id frame.interface_name sip "
+             "tls tls.record tls.record.content_type tls.alert_message tls.alert_message.desc")
+DISPLAY_FILTER = "(sip || tls) && !icmp"  # TLS frames too, for the decryption accounting (sipqual.tlsrecords)
 UNNAMED = "unknown"             # tshark's interface name where the capture names none (pcap, pcapng without if_name)
 
 
@@ -71,6 +74,8 @@ class Trace:
     sip: list[SipPacket] = field(default_factory=list)
     media: MediaModel = field(default_factory=MediaModel)
     findings: list[str] = field(default_factory=list)   # reader problems: truncated file, unparseable message
+    tls: TlsAccount = field(default_factory=TlsAccount)  # TLS connections: records, handshakes, SIP read from them
+    truncated: bool = False                              # the file ends inside a packet or block
 
     @property
     def rtp(self) -> list[RtpStream]:
@@ -95,12 +100,17 @@ class Trace:
                 yield p.frame, p.time, parse_sdp(body)
 
 
-def tshark_args(keylog: Path | None, tls_ports: list[int], sip_tcp_ports: list[int]) -> list[str]:
-    """Preferences and decode-as rules shared by every pass (and printed in reports so a human can re-run them)."""
+def tshark_args(keylog: Path | None, tls_ports: list[int], sip_tcp_ports: list[int],
+                tls_key: Path | None = None) -> list[str]:
+    """Preferences and decode-as rules shared by every pass (and printed in reports so a human can re-run them).
+    ``tls_key`` is a server's RSA private key (PEM) for captures of RSA key exchange: Wireshark's RSA keys list
+    (``tls.keys_list``), given for every address and port."""
     args = ["-n", "-o", "rtp.heuristic_rtp:TRUE", "-o", "tcp.desegment_tcp_streams:TRUE",
             "-o", "tls.desegment_ssl_records:TRUE", "-o", "tls.desegment_ssl_application_data:TRUE"]
     if keylog and Path(keylog).exists():
         args += ["-o", f"tls.keylog_file:{keylog}"]
+    if tls_key:
+        args += ["-o", f'uat:rsa_keys:"{Path(tls_key).absolute()}",""']
     for port in sorted(set(tls_ports)):
         args += ["-d", f"tcp.port=={port},tls", "-d", f"tls.port=={port},sip"]
     for port in sorted(set(sip_tcp_ports) - set(tls_ports)):
@@ -184,6 +194,7 @@ class _SipReader(threading.Thread):
         iface = None if iface == UNNAMED else iface
         src, dst, sport, dport, transport = _addresses(layers)
         raws = layers.get("sip_raw")
+        read = 0
         for raw in raws if isinstance(raws, list) else [raws]:
             if not raw:
                 continue
@@ -193,12 +204,30 @@ class _SipReader(threading.Thread):
                 self.trace.findings.append(f"frame {number}: unparseable SIP message: {e}")
                 continue
             self.trace.sip.append(SipPacket(number, when, iface, src, dst, sport, dport, transport, msg))
+            read += 1
+        if "tls" in layers:
+            self._tls(layers["tls"], number, f"{src}:{sport}", f"{dst}:{dport}", read)
+
+    def _tls(self, tls, number: int, src: str, dst: str, sip_messages: int) -> None:
+        """Hand a frame's TLS records to the decryption accounting (:mod:`sipqual.tlsrecords`)."""
+        records, inner, alerts = [], [], []
+        for layer in tls if isinstance(tls, list) else [tls]:
+            if not isinstance(layer, dict):
+                continue
+            records += [bytes.fromhex(r) for r in _as_list(layer.get("tls_tls_record_raw")) if r]
+            inner += [int(t) for t in _as_list(layer.get("tls_tls_record_content_type")) if str(t).isdigit()]
+            alerts += [int(t) for t in _as_list(layer.get("tls_tls_alert_message_desc")) if str(t).isdigit()]
+        self.trace.tls.frame(number, src, dst, records, inner, alerts, sip_messages)
+
+
+def _as_list(v) -> list:
+    return v if isinstance(v, list) else [] if v is None else [v]
 
 
 def _read(capture: BinaryIO, args: list[str], trace: Trace) -> None:
     """The one pass: media into the model here, everything else through tshark for SIP, read back by a thread."""
     frames = array("L")
-    argv = [require_tool("tshark"), "-r", "-", *args, "-Y", "sip && !icmp", "-T", "ek", "-x", "-j", EK_FIELDS]
+    argv = [require_tool("tshark"), "-r", "-", *args, "-Y", DISPLAY_FILTER, "-T", "ek", "-x", "-j", EK_FIELDS]
     reader = None
     with tempfile.TemporaryFile() as err:
         try:
@@ -221,7 +250,9 @@ def _read(capture: BinaryIO, args: list[str], trace: Trace) -> None:
     if proc.returncode != 0:
         raise LabError(f"tshark failed (exit {proc.returncode}) reading {trace.path}: "
                        + " | ".join(_tshark_complaints(stderr)[-3:]))
-    trace.findings.extend(_tshark_complaints(stderr))
+    complaints = _tshark_complaints(stderr)
+    trace.findings.extend(complaints)
+    trace.truncated = trace.truncated or any(c.startswith("capture truncated") for c in complaints)
 
 
 def _forward(capture: BinaryIO, sink: BinaryIO, frames: array, trace: Trace) -> None:
@@ -249,6 +280,7 @@ def _forward(capture: BinaryIO, sink: BinaryIO, frames: array, trace: Trace) -> 
                 pending, size = [], 0
     except Truncated as e:
         trace.findings.append(f"capture truncated: {e}; read up to there")
+        trace.truncated = True
     sink.write(b"".join(pending))
     sink.close()
 
@@ -288,13 +320,13 @@ def _pcap_or_pcapng(path: Path) -> Iterator[BinaryIO]:
 
 
 def read_trace(path: str | Path, keylog: Path | None = None, tls_ports: list[int] = (),
-               sip_tcp_ports: list[int] = ()) -> Trace:
+               sip_tcp_ports: list[int] = (), tls_key: Path | None = None) -> Trace:
     """Read SIP and media from a capture. Raises :class:`LabError` only when the file cannot be read at all."""
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         raise LabError(f"capture {path} is missing or empty")
     trace = Trace(path)
-    args = tshark_args(keylog, list(tls_ports), list(sip_tcp_ports))
+    args = tshark_args(keylog, list(tls_ports), list(sip_tcp_ports), tls_key)
     with _pcap_or_pcapng(path) as capture:
         _read(capture, args, trace)
     trace.sip.sort(key=lambda p: (p.time, p.frame))  # pcapng from several interfaces is not in time order

@@ -1,6 +1,7 @@
 """The capture reader and `sipqual verify` on real captures from other projects and real gear (../shared/captures):
 every file is read without crashing or hanging, what is in it is found, and no tshark is left behind."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,8 @@ import pytest
 
 from sipqual.trace import read_trace
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "captures"
+# ../shared beside the checkout (the project layout); SIPQUAL_SHARED points elsewhere (e.g. from a worktree)
+CAPTURES = Path(os.environ.get("SIPQUAL_SHARED") or Path(__file__).resolve().parents[2] / "shared") / "captures"
 FILES = sorted(p for p in CAPTURES.glob("*.pcap*")) if CAPTURES.is_dir() else []
 needs_shared = pytest.mark.skipif(not FILES, reason="../shared/captures is not beside this checkout")
 
@@ -61,3 +63,20 @@ def test_verify_cli_on_a_real_capture():
     cp = subprocess.run([sys.executable, "-m", "sipqual.cli", "verify", str(CAPTURES / "zeek--invalid-content-length.pcap"),
                          "--json"], capture_output=True, text=True, timeout=60)
     assert cp.returncode == 1 and '"RFC3261-17"' in cp.stdout
+
+
+@needs_shared
+def test_verify_reports_a_tls_capture_it_cannot_decrypt():
+    """The same real TLS 1.3 capture: judged with its key log; without it, every TLS connection is reported (records,
+    port, why) and the verdict is ERROR (exit 2), never PASS."""
+    cap, keys = CAPTURES / "ng911--BCF_010_tls_sip.pcap", CAPTURES / "ng911--BCF_010_sip_sslkeys.log"
+    base = [sys.executable, "-m", "sipqual.cli", "verify", str(cap), "--tls-port", "5061", "--json"]
+    cp = subprocess.run(base + ["--keylog", str(keys)], capture_output=True, text=True, timeout=120)
+    doc = json.loads(cp.stdout)
+    assert doc["sip_messages"] > 0 and "not decrypted" not in cp.stdout
+    assert cp.returncode == {"PASS": 0, "FAIL": 1}[doc["verdict"]]
+    cp = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    doc = json.loads(cp.stdout)
+    assert (cp.returncode, doc["verdict"], doc["sip_messages"]) == (2, "ERROR", 0), doc
+    assert "TLS not decrypted" in doc["reason"] and "port 5061" in doc["reason"] and "no key log" in doc["reason"]
+    assert not tsharks()

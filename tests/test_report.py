@@ -346,3 +346,76 @@ def test_report_from_a_real_lab_run(tmp_path):
 def test_chromium_is_installed():
     """The PDF is only skipped on machines without Chromium; the project's machines have it (bootstrap)."""
     assert shutil.which("chromium") and shutil.which("pdftotext")
+
+
+# ---- external gear speaks as external gear; the DUT's certificate from the wire (issue 10 items 7 and 15) ----------
+def _text(doc: str) -> str:
+    return " ".join(" ".join(Dom(doc).text).split())
+
+
+def _with_kind(run: Path, kind: str) -> Path:
+    import json
+
+    doc = json.loads((run / "results.json").read_text())
+    doc["dut"]["kind"] = kind
+    (run / "results.json").write_text(json.dumps(doc))
+    return run
+
+
+def test_external_gear_is_reported_as_external_gear(tmp_path):
+    text = _text(render_report(write_run(tmp_path), pdf=False).html.read_text())   # the crafted run is external
+    assert "toward external gear" in text and "namespace lab" not in text and "network namespaces" not in text
+    assert "DUT reachable on its trunk ports" in text and "DUT reachable after every case" in text
+    assert "process alive" not in text and "DUT started" not in text
+    managed = _text(render_report(_with_kind(write_run(tmp_path / "m"), "managed"), pdf=False).html.read_text())
+    assert "namespace lab" in managed and "process alive" in managed
+
+
+def test_criteria_that_do_not_apply_are_na_and_unclaimed_transports_are_no_headline(tmp_path):
+    tcp_only = {**PROFILE, "pics": {**PICS, "tls": False, "mtls": False},
+                "pixit": {**PROFILE["pixit"], "transports": ["tcp"]}}
+    na = "N/A: the DUT profile does not claim TLS (pics.tls)"
+    cases = [catalogue_case(i, "tcp", "PASS") for i in IMPLEMENTED] + [
+        catalogue_case(i, "tls", "NA", reason=na) for i in IMPLEMENTED]
+    doc = render_report(write_run(tmp_path, cases, profile=tcp_only), pdf=False).html.read_text()
+    crit = doc.split("<h3>Entry criteria</h3>")[1].split("</table>")[0]
+    cert_row = next(r for r in crit.split("<tr>") if "Certificates" in r)
+    assert "N/A" in cert_row and "not met" not in cert_row and "TLS not in the run" in cert_row
+    headline = _text(doc.split("Headline")[1].split("</ul>")[0])
+    assert "not supported (" not in headline and headline.count("TLS not supported") == 1, headline
+    assert "pics.tls" not in headline
+
+
+def test_topology_shows_the_dut_certificate_presented_on_the_wire(tmp_path):
+    import json
+
+    from sipqual.pki import cert_info, create_pki
+    from tlswire import DUT, MS, Side, options_pair, tls_capture
+
+    pki = create_pki(tmp_path / "pki", {"mediation": {"cn": "mspool.lab.example", "dns": ["mspool.lab.example"]},
+                                        "dut": {"cn": "gw.vendor.example", "dns": ["gw.vendor.example"],
+                                                "ips": ["192.0.2.1"]}})
+    run = write_run(tmp_path / "runs", [catalogue_case("TC-OPT-01", "tls", "PASS")])
+    case_dir = run / "cases" / "TC-OPT-01-tls"
+    w = tls_capture(case_dir, Side(MS, 40001, pki.certs["mediation"].cert, pki.certs["mediation"].key, pki.ca.cert),
+                    Side(DUT, 5067, pki.certs["dut"].cert, pki.certs["dut"].key, pki.ca.cert),
+                    messages=options_pair(MS, DUT))
+    dut = cert_info(pki.certs["dut"].cert)
+    (case_dir / "tls-events.jsonl").write_text(json.dumps({
+        "event": "handshake_ok", "mode": "client", "pid": 1, "conn": 1, "peer_cert_subject": "CN=gw.vendor.example",
+        "peer_cert_issuer": "CN=Lab Test CA", "peer_cert_san": ["DNS:gw.vendor.example", "IP:192.0.2.1"],
+        "peer_cert_sha256": dut["sha256"]}) + "\n")
+    doc = json.loads((run / "results.json").read_text())
+    doc["cases"][0]["verification"] = {"capture": "cases/TC-OPT-01-tls/tls.pcapng",
+                                       "keylog": "cases/TC-OPT-01-tls/tls-keys.log", "tls_ports": [5067],
+                                       "tcp_ports": [], "dut_addresses": [DUT],
+                                       "tls_events": ["cases/TC-OPT-01-tls/tls-events.jsonl"]}
+    (run / "results.json").write_text(json.dumps(doc))
+    html = render_report(run, pdf=False).html.read_text()
+    table = html.split('id="topology-certs"')[1].split("</table>")[0]
+    row = next(r for r in table.split("<tr>") if "presented on the wire" in r)
+    assert "DUT as TLS server (presented on the wire, TC-OPT-01 [TLS], frame " in row
+    assert "CN=gw.vendor.example" in row and "IP:192.0.2.1" in row and dut["sha256"] in row
+    assert dut["not_after"] in row and "Lab Test CA" in row
+    assert table.count("presented on the wire") == 1      # the edge's record of the same certificate is merged
+    assert "gw.vendor.example" in html.split('id="topology"')[1].split("</svg>")[0]   # in the diagram's DUT box

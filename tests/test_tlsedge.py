@@ -405,3 +405,25 @@ def test_wait_listening_times_out_and_sees_exit(tmp_path):
         proc.wait(T)
     assert proc.returncode == 2
     assert not os.path.exists(tmp_path / "none.events")
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_dut_refusing_our_certificate_is_a_tls02_fail_not_a_pass(edges, recorder, pki, version):
+    """Real edges, rogue CA: the server edge plays a DUT that trusts only the lab CA; the client edge plays our
+    Mediation side presenting a certificate from the rogue CA. The DUT's refusal (an unknown_ca alert; with TLS 1.3 it
+    arrives after our own handshake completed) must fail TLS-02, with a hint naming the CA and names we presented."""
+    from sipqual.tlsfindings import tls_findings
+
+    extra = ("--server-name", "mspool.lab.example") + (("--max-version", "1.2") if version == "1.2" else ())
+    server = edges.start("server", recorder.addr, "mediation", name="dut")
+    ours = edges.start("client", server[2], "rogue-dut", name="ours", extra=extra)
+    with connect(ours[2]) as s:
+        s.sendall(sip_message(1))
+        assert recv_until_closed(s) == b""
+    wait_event(ours[1], "closed", T)
+    found = tls_findings(read_events(ours[1]))
+    bad = [f for f in found if not f.ok]
+    assert [(f.rule, f.severity, f.requirements) for f in bad] == [("TLS-02", "M", ["TLS-01", "TLS-02"])], found
+    assert "unknown_ca" in bad[0].message and "DUT as TLS server" in bad[0].message
+    assert "hint: does the device trust CN=Rogue Test CA and accept DNS:sbc.lab.example, IP:127.0.0.1?" in \
+        bad[0].message

@@ -21,6 +21,7 @@ from .listing import ROLE, configuration_notes, known_limitations, listing_row
 from .rundata import RunData
 from .style import CSS
 from .svg import esc
+from .dutcert import wire_certificates
 from .topology import topology_svg
 from .verdicts import (INCOMPLETE, NOT_IMPLEMENTED, NOT_IN_RUN, NOT_QUALIFIED, NOT_RUN, OUT_OF_SCOPE, QUALIFIED,
                        SEVERITY_LABEL, VERDICT_LABEL, VERDICTS, Cover, CoverageSummary, counts, counts_per_suite,
@@ -108,7 +109,7 @@ def cover_section(run: RunData, cover: Cover) -> str:
         ("Security", _security(cover, transports, tested)),
         ("Test suite", f"sipqual {esc(run.doc.get('suite_version') or '?')} (results schema "
                        f"{esc(run.doc.get('schema_version'))}; report by sipqual {esc(__version__)})"),
-        ("Lab", esc(f"sipqual namespace lab, run tag {lab.get('tag') or '?'}, {dut.get('kind') or '?'} DUT")),
+        ("Lab", esc(_lab_text(run))),
         ("DUT profile", f"<code>{esc(dut.get('profile') or '?')}</code>"),
         ("Run directory", f"<code>{esc(run.dir.resolve())}</code>"),
     ]
@@ -122,6 +123,18 @@ def cover_section(run: RunData, cover: Cover) -> str:
 {f'<ul class="plain" id="cover-reasons">{why}</ul>' if why else ''}
 {_kv(rows, "cover-table")}
 </section>"""
+
+
+def _external(run: RunData) -> bool:
+    """Real gear (``kind: external``): sipqual started nothing on the device and built no namespace."""
+    return (run.dut.get("kind") or run.topology.get("kind")) == "external"
+
+
+def _lab_text(run: RunData) -> str:
+    tag = run.lab.get("tag") or "?"
+    if _external(run):
+        return f"sipqual on the test host toward external gear (no namespaces, nothing started on the DUT), run tag {tag}"
+    return f"sipqual namespace lab, run tag {tag}, {run.dut.get('kind') or '?'} DUT"
 
 
 def summary_section(run: RunData, cover: Cover, limitations) -> str:
@@ -152,9 +165,12 @@ def summary_section(run: RunData, cover: Cover, limitations) -> str:
 </section>"""
 
 
-def _criteria(run: RunData, cover: Cover) -> tuple[list[tuple[str, bool | None, str]],
-                                                  list[tuple[str, bool | None, str]]]:
-    cases, transports = run.cases, run.transports
+NA = "n/a"   # a criterion that does not apply to this run
+
+
+def _criteria(run: RunData, cover: Cover, wire: list[dict] = ()) -> tuple[list[tuple[str, bool | None, str]],
+                                                                       list[tuple[str, bool | None, str]]]:
+    cases, transports, wire = run.cases, run.transports, list(wire)
     sev = {e["id"]: e["counts_as"] for e in cover.coverage.entries}
     executed = [c for c in cases if c.get("verdict") in ("PASS", "FAIL")]
     bad_profile = [c for c in cases if str(c.get("reason", "")).startswith("bad DUT profile")]
@@ -166,34 +182,43 @@ def _criteria(run: RunData, cover: Cover) -> tuple[list[tuple[str, bool | None, 
     unmet = ([f"{len(gaps)} of {len(cover.coverage.mandatory)} mandatory catalogue cases not executed (see Coverage)"]
              if gaps else []) + ([", ".join(label(c) for c in m_missing)] if m_missing else [])
     died = [c for c in cases if "DutDied" in str(c.get("reason", ""))]
+    external, tls = _external(run), transports is None or "tls" in transports
+    dut_cert = any(str(c.get("role")).startswith("DUT") for c in (certs or []) + wire)
     entry = [
         ("DUT profile valid (identity, PIXIT, PICS; schema-checked)", not bad_profile,
          "; ".join(str(c.get("reason")) for c in bad_profile[:1]) or "validated before the run"),
-        ("DUT started and reachable on its trunk ports", bool(executed),
+        ("DUT reachable on its trunk ports (TCP connect before each case)" if external else
+         "DUT started and reachable on its trunk ports", bool(executed),
          f"{len(executed)} case(s) executed" if executed else "no case executed"),
-        ("Certificates installed: DUT and Mediation pool certificates from the lab CA (TLS)",
-         None if certs is None else any(str(c.get("role")).startswith("DUT") for c in certs),
-         "see Topology" if certs else "not recorded with this run"),
+        ("Certificates: the device trusts the Mediation pool certificate's CA (pixit.mediation.tls) and presents its "
+         "own (seen on the wire)" if external else
+         "Certificates installed: DUT and Mediation pool certificates from the lab CA (TLS)",
+         NA if not tls else None if certs is None and not wire else dut_cert,
+         "TLS not in the run's transports" if not tls else "see Topology" if certs or wire else
+         "not recorded with this run"),
         ("Capture on both DUT legs for every executed case", not no_capture and bool(executed),
          ", ".join(label(c) for c in no_capture) or "capture.pcapng per case"),
     ]
     exit_ = [
         ("Every mandatory catalogue case executed (no ERROR, no NOT_RUN in scope, none left unimplemented)",
          not unmet, "; ".join(unmet) or "all executed"),
-        ("No DUT crash (the DUT process alive after every case)", not died,
-         ", ".join(label(c) for c in died) or "alive after every case"),
+        ("DUT reachable after every case (TCP connect after each case)" if external else
+         "No DUT crash (the DUT process alive after every case)", not died,
+         ", ".join(label(c) for c in died) or ("reachable after every case" if external else "alive after every case")),
         ("Every PASS/FAIL verdict backed by a capture", not no_capture, "see the appendix"),
     ]
     return entry, exit_
 
 
 def _met(flag: bool | None) -> str:
+    if flag == NA:
+        return '<span class="muted">N/A</span>'
     return {True: '<span class="ok">met</span>', False: '<span class="bad">not met</span>'}.get(
         flag, '<span class="muted">unknown</span>')
 
 
-def scope_section(run: RunData, cover: Cover) -> str:
-    entry, exit_ = _criteria(run, cover)
+def scope_section(run: RunData, cover: Cover, wire: list[dict] = ()) -> str:
+    entry, exit_ = _criteria(run, cover, wire)
     cov = cover.coverage
     unexecuted = [e for e in cov.lync if not e.get("executed")]
     tested = "".join(f"<li><a href=\"#{esc(case_anchor(c))}\">{esc(label(c))}</a> {esc(c.get('title', ''))}</li>"
@@ -204,8 +229,9 @@ def scope_section(run: RunData, cover: Cover) -> str:
     crit = lambda rows: _table(["Criterion", "Status", "Detail"],  # noqa: E731
                                [[esc(n), _met(f), esc(d)] for n, f, d in rows])
     return f"""<section id="scope"><h2>2 Scope and approach</h2>
-<p>sipqual emulates the Mediation Server pool on the DUT's trunk side and the far end (PSTN / PBX) behind it, in
-network namespaces on one host. Each case drives the DUT with SIPp scenarios, captures both DUT legs into one pcapng
+<p>sipqual emulates the Mediation Server pool on the DUT's trunk side and the far end (PSTN / PBX) behind it, {
+"from the test host toward the external device at its own addresses (sipqual creates no namespace and starts "
+"nothing on the device)" if _external(run) else "in network namespaces on one host"}. Each case drives the DUT with SIPp scenarios, captures both DUT legs into one pcapng
 (TLS decrypted with the key log of sipqual's own TLS end), and judges the capture: active checks for what the case
 asks, and passive RFC 3261 rules on every message the DUT sends. SIPp's own exit code never decides a verdict.
 Verdicts: PASS, FAIL (the capture shows a violation), N/A (feature not claimed in the PICS), ERROR (the lab could not
@@ -308,15 +334,18 @@ mandatory for this DUT and were not executed.</p>
 </section>"""
 
 
-def topology_section(run: RunData) -> str:
-    certs = run.topology.get("certificates") or []
+def topology_section(run: RunData, wire: list[dict] = ()) -> str:
+    """The diagram and every certificate: those the run configured, then the DUT's as it presented them on the wire
+    (for external gear the only DUT certificate sipqual sees)."""
+    certs = list(run.topology.get("certificates") or []) + list(wire)
     rows = [[esc(c.get("role", "?")), f"<code>{esc(c.get('subject', '?'))}</code>",
              esc(", ".join(c.get("san") or []) or "—"), f"<code>{esc(c.get('issuer', '?'))}</code>",
-             esc(c.get("not_after") or "?")] for c in certs]
-    table = _table(["Certificate", "Subject", "SAN", "Issuer", "Not after"], rows) if rows else \
-        '<p class="muted">No certificates recorded with this run.</p>'
+             esc(c.get("not_after") or "?"), f"<code class=\"small\">{esc(c.get('sha256') or '?')}</code>"]
+            for c in certs]
+    table = _table(["Certificate", "Subject", "SAN", "Issuer", "Not after", "SHA-256"], rows, "certs",
+                   "topology-certs") if rows else '<p class="muted">No certificates recorded with this run.</p>'
     return f"""<section class="major" id="topology"><h2>4 Topology</h2>
-<div class="figure">{topology_svg(run.topology, run.profile)}</div>
+<div class="figure">{topology_svg({**run.topology, "certificates": certs}, run.profile)}</div>
 {table}</section>"""
 
 
@@ -499,6 +528,7 @@ def render_html(run: RunData, captures: list[CaseCapture], generated: str) -> st
     """The whole document. ``captures`` lines up with ``run.cases``."""
     cover = cover_verdict(run.cases, run.transports, run.coverage, run.pics, run.coverage_recorded)
     limitations = known_limitations(run.cases, run.profile, {e["id"]: e["counts_as"] for e in cover.coverage.entries})
+    wire = wire_certificates(run)
     dut = run.dut
     title = f"sipqual report: {dut.get('vendor') or '?'} {dut.get('product') or '?'} {dut.get('version') or ''}"
     return f"""<!DOCTYPE html>
@@ -511,9 +541,9 @@ def render_html(run: RunData, captures: list[CaseCapture], generated: str) -> st
 {cover_section(run, cover)}
 {revision_history(generated)}
 {summary_section(run, cover, limitations)}
-{scope_section(run, cover)}
+{scope_section(run, cover, wire)}
 {coverage_section(run, cover)}
-{topology_section(run)}
+{topology_section(run, wire)}
 {configuration_section(run)}
 {results_section(run, cover)}
 {listing_section(run, cover, limitations)}

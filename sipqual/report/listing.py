@@ -76,16 +76,18 @@ def known_limitations(cases: list[dict], profile: dict | None, severity: dict[st
         -> list[Limitation]:
     """``severity``: case ID -> the severity it counts as for this DUT (:attr:`Cover.coverage`), else as declared."""
     out = []
+    pics = (profile or {}).get("pics") or {}
     for c in cases:
         v = c.get("verdict")
         sev = (severity or {}).get(str(c.get("id")), c.get("severity", "M"))
         reason = str(c.get("reason") or "").strip()
+        if v == "NA" and _unclaimed_transport(c, pics):
+            continue     # one declared limitation below ("TLS not supported ..."), not one per case
         if v == "NA":
             out.append(Limitation(f"{c.get('title', '?')}: not supported ({label(c)}; {reason}).", "tested"))
         elif v in ("FAIL", "ERROR") and sev in ("R", "O"):
             what = "not met" if v == "FAIL" else "could not be verified"
             out.append(Limitation(f"{c.get('title', '?')}: {what} on {label(c)} ({reason}).", "tested"))
-    pics = (profile or {}).get("pics") or {}
     if profile and not pics.get("tls"):
         out.append(Limitation("TLS not supported: qualified on TCP only, without SRTP.", "declared"))
     elif profile and not pics.get("mtls"):
@@ -95,6 +97,12 @@ def known_limitations(cases: list[dict], profile: dict | None, severity: dict[st
         if profile and not pics.get(feature):
             out.append(Limitation(text, "declared"))
     return out
+
+
+def _unclaimed_transport(case: dict, pics: dict) -> bool:
+    """An N/A case that is N/A only because the DUT does not claim its transport (TLS without pics.tls)."""
+    t = str(case.get("transport") or "")
+    return bool(t) and (f"pics.{t})" in str(case.get("reason") or "") or t == "tls" and pics.get("tls") is False)
 
 
 def listing_row(dut: dict, cover: Cover) -> dict[str, str]:
