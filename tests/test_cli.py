@@ -86,7 +86,7 @@ def test_verify_refuses_a_tls_key_that_is_no_private_key(tmp_path, capsys):
 def test_verify_exit_codes_pass_fail_error(tmp_path, capsys):
     assert main(["verify", str(FIXTURES / "good-options.pcapng"), "--dut-ip", "192.0.2.1"]) == 0
     assert "PASS" in capsys.readouterr().out
-    assert main(["verify", str(FIXTURES / "fail-RFC3261-10.pcapng"), "--dut-ip", "192.0.2.1"]) == 1
+    assert main(["verify", str(FIXTURES / "fail-RFC3261-17.pcapng"), "--dut-ip", "192.0.2.1"]) == 1
     assert "FAIL" in capsys.readouterr().out
     assert main(["verify", str(FIXTURES / "good-options.pcapng"), "--dut-ip", "192.0.2.99"]) == 2   # nothing judged
     assert "ERROR" in capsys.readouterr().out
