@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import interrupts
 from .errors import AgentError, ToolMissing
 
 
@@ -98,7 +99,11 @@ class Proc:
     def stop(self, grace: float = 3.0, sig: int = signal.SIGTERM) -> int | None:
         """Signal the process group this process leads (it was started in its own session, so the group holds
         only it and its children, e.g. Kamailio's workers, which outlive a killed main process), wait ``grace``
-        seconds, then SIGKILL the group; reap the process."""
+        seconds, then SIGKILL the group; reap the process. A signal to sipqual meanwhile waits until this is done."""
+        with interrupts.cleanup():
+            return self._stop(grace, sig)
+
+    def _stop(self, grace: float, sig: int) -> int | None:
         for s in (sig, signal.SIGKILL):
             if self.popen.poll() is None or self._group_alive():
                 try:
@@ -133,6 +138,10 @@ class Supervisor:
         full_env = dict(os.environ)
         if env:
             full_env.update(env)
+        with interrupts.cleanup():  # started and recorded, or neither: an interrupt waits until the PID is on file
+            return self._start(name, argv, cwd, out, err, full_env)
+
+    def _start(self, name, argv, cwd, out, err, full_env) -> Proc:
         try:
             popen = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out.open("wb"),
                                      stderr=err.open("wb"), env=full_env, start_new_session=True)
@@ -147,7 +156,11 @@ class Supervisor:
         return proc
 
     def stop_all(self, grace: float = 3.0) -> None:
-        """Stop every recorded process, newest first, in parallel for speed."""
+        """Stop every recorded process, newest first, in parallel for speed (never cut short by a signal)."""
+        with interrupts.cleanup():
+            self._stop_all(grace)
+
+    def _stop_all(self, grace: float) -> None:
         live = [p for p in reversed(self.procs) if p.alive()]
         for p in live:
             try:
@@ -196,11 +209,12 @@ def kill_recorded(state_dir: Path) -> list[int]:
 
 def run(argv: list[str], *, netns: str | None = None, timeout: float = 30, check: bool = True,
         input: bytes | None = None) -> subprocess.CompletedProcess:
-    """Run a short command to completion (bounded by ``timeout``); one-line error on failure."""
+    """Run a short command to completion (bounded by ``timeout``); one-line error on failure. In its own session:
+    a terminal's Ctrl-C reaches sipqual, never an ``ip netns del`` halfway through the clean-up."""
     if netns:
         argv = ["ip", "netns", "exec", netns, *argv]
     try:
-        cp = subprocess.run(argv, capture_output=True, timeout=timeout, input=input)
+        cp = subprocess.run(argv, capture_output=True, timeout=timeout, input=input, start_new_session=True)
     except FileNotFoundError:
         raise ToolMissing(f"'{argv[0]}' is not installed") from None
     except subprocess.TimeoutExpired:
