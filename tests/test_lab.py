@@ -225,9 +225,11 @@ def test_ctrl_c_leaves_nothing_behind_and_still_writes_results(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 2, out.decode()[-2000:]
+    assert proc.returncode == 130, out.decode()[-2000:]   # README "Exit codes": interrupted
     doc = results(tmp_path)
     assert doc["cases"] and all(c["verdict"] != "PASS" for c in doc["cases"] if c["transport"] == "tcp")
+    c = verdicts(doc)[("TC-TRN-01", "tcp")]
+    assert c["verdict"] == "NOT_RUN" and c["reason"].startswith("interrupted (SIGINT)"), c
 
 
 def test_bad_profile_gives_one_line_and_a_report(tmp_path):
