@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import interrupts
 from .errors import SipqualError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +25,7 @@ def cmd_qualify(args, extra: list[str]) -> int:
     every case, also after SIGINT or SIGTERM."""
     import pytest
 
-    from . import interrupts
+    interrupts.hold()  # (held since main) released by the plugin once the run directory and the case list exist
     from .lab import preflight
     from .plugin import run_dir as plugin_run_dir
     from .profile import load_profile
@@ -49,6 +50,7 @@ def cmd_qualify(args, extra: list[str]) -> int:
 
     run = _Run()
     code = int(pytest.main(argv + extra, plugins=[run]))
+    interrupts.release()  # pytest stopped before the plugin released it (a usage error)
     with interrupts.finishing():  # a signal now is noted; the report is still rendered
         if run.run_dir is not None and (run.run_dir / "results.json").exists():
             print(f"sipqual: results: {(run.run_dir / 'results.json').resolve()}")
@@ -167,6 +169,19 @@ def cmd_verify_bundle(args, extra: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    interrupts.install()  # first: SIGTERM ends a command like Ctrl-C (children stopped, temporary files removed)
+    interrupts.hold()     # until the command is known: `qualify` keeps holding (see cmd_qualify)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("sipqual: interrupted", file=sys.stderr)
+        return interrupts.EXIT_INTERRUPTED
+    finally:
+        if argv is not None:  # called in-process (tests): restore the handlers; as the command itself keep them, so
+            interrupts.uninstall()  # a late second Ctrl-C cannot kill the interpreter while it exits
+
+
+def _main(argv: list[str] | None) -> int:
     p = argparse.ArgumentParser(prog="sipqual", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     q = sub.add_parser("qualify", help="run the qualification suites against a DUT profile")
@@ -198,20 +213,15 @@ def main(argv: list[str] | None = None) -> int:
     vb = sub.add_parser("verify-bundle", help="check a bundle's digests and re-judge every case from its captures")
     vb.add_argument("archive", type=Path, metavar="ARCHIVE")
     args, extra = p.parse_known_args(argv)
-    from . import interrupts
-
-    interrupts.install()  # SIGTERM ends a command like Ctrl-C: children stopped, temporary files removed
+    if args.cmd != "qualify":
+        interrupts.release()
+        interrupts.checkpoint()
     try:
         return {"qualify": cmd_qualify, "verify": cmd_verify, "pki": cmd_pki, "report": cmd_report,
                 "bundle": cmd_bundle, "verify-bundle": cmd_verify_bundle}[args.cmd](args, extra)
     except SipqualError as e:
         print(f"sipqual: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("sipqual: interrupted", file=sys.stderr)
-        return interrupts.EXIT_INTERRUPTED
-    finally:
-        interrupts.uninstall()
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ class _State:
         self.raised = False             # the one KeyboardInterrupt was raised
         self.depth = 0                  # nesting of clean-up sections
         self.finishing = False          # the run is writing its results: never raise again
+        self.held = False               # hold() is in force
         self.previous: dict[int, object] | None = None
         self.note_fd: int | None = None
 
@@ -111,6 +112,21 @@ def cleanup(reraise: bool = True):
         _S.depth -= 1
     if reraise:
         checkpoint()
+
+
+def hold() -> None:
+    """Defer signals from now until :func:`release` (``sipqual qualify`` holds them from its start until the run
+    directory and the plugin exist, so that even an interrupt in the first second leaves results and a report)."""
+    if not _S.held:
+        _S.held = True
+        _S.depth += 1
+
+
+def release() -> None:
+    """End :func:`hold` (no-op when nothing is held); the caller raises a deferred interrupt at a checkpoint."""
+    if _S.held:
+        _S.held = False
+        _S.depth -= 1
 
 
 @contextmanager

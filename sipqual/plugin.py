@@ -132,6 +132,14 @@ def pytest_collection_modifyitems(session, config, items):
             state.infos[item.nodeid] = (info, transport)
 
 
+def pytest_collection_finish(session):
+    """From here an interrupt leaves a complete results.json (every case known): a signal held since
+    ``sipqual qualify`` started (:func:`sipqual.interrupts.hold`) is raised now."""
+    if session.config.stash.get(STATE, None) is not None:
+        interrupts.release()
+        interrupts.checkpoint()
+
+
 def pytest_deselected(items):
     for item in items:
         config = item.config

@@ -68,6 +68,16 @@ def test_deferred_signal_is_raised_at_the_next_checkpoint(handlers):
         interrupts.checkpoint()
 
 
+def test_a_signal_while_held_is_raised_once_released(handlers):
+    """`sipqual qualify` holds signals until the plugin has its run directory and case list."""
+    interrupts.hold()
+    _signal(signal.SIGINT)
+    interrupts.checkpoint()    # still held: nothing raised
+    interrupts.release()
+    with pytest.raises(KeyboardInterrupt):
+        interrupts.checkpoint()
+
+
 def test_a_finishing_run_never_raises(handlers):
     with interrupts.finishing():
         _signal(signal.SIGTERM)

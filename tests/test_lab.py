@@ -257,4 +257,8 @@ def test_stale_lab_from_a_killed_run_is_cleaned(tmp_path):
     assert any(x.startswith("sq") for x in leftovers()), "the kill left nothing: the test proves nothing"
     from sipqual.lab import cleanup_stale
 
-    assert cleanup_stale()
+    said = []
+    assert cleanup_stale(announce=said.append)
+    # announced in one line per stale lab (issue 10 item 11)
+    assert len(said) == 1 and said[0].startswith("sipqual: cleaned a stale lab left by run ") \
+        and f"(pid {proc.pid})" in said[0] and "namespaces sq" in said[0], said
