@@ -27,11 +27,41 @@ from test_lab import DUTS, ROOT, STATE_ROOT, leftovers
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the namespace lab needs root")
 
 
+def _tmpdir_of(pid: str) -> str | None:
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    return next((e[7:].decode(errors="replace") for e in env if e.startswith(b"TMPDIR=")), None)
+
+
+def ours(items: list[str], tmp_path: Path) -> list[str]:
+    """leftovers() narrowed to what this test's runs made, as other agents run labs on this machine at the same time:
+    namespaces and state of the runs' own tags, processes carrying a TMPDIR under tmp_path (every process a run
+    starts inherits it)."""
+    tags = set(_TAGS)
+    for res in tmp_path.rglob("results.json"):
+        tags.add(json.loads(res.read_text()).get("lab", {}).get("tag"))
+    tags.discard(None)
+    keep = []
+    for x in items:
+        name = x.split(":", 1)[-1]
+        if x.startswith("state:") or x.startswith("sq"):
+            if any(name == t or name.startswith(f"sq{t}-") for t in tags):
+                keep.append(x)
+        elif str(tmp_path) in (_tmpdir_of(name) or ""):
+            keep.append(x)
+    return keep
+
+
+_TAGS: set[str] = set()   # tags of the labs this test's runs recorded (own_state), also when they wrote no results
+
+
 @pytest.fixture(autouse=True)
-def clean_machine():
-    assert leftovers() == [], "the machine was not clean before the test"
+def clean_machine(tmp_path):
+    _TAGS.clear()
     yield
-    assert leftovers() == [], "the run left something behind"
+    assert ours(leftovers(), tmp_path) == [], "the run left something behind"
 
 
 def start(tmp_path: Path, profile: str | Path, select: str, *, entry: str = "qualify", reports: Path | None = None,
@@ -67,6 +97,7 @@ def own_state(proc: subprocess.Popen, timeout: float = 60) -> Path:
         for owner in STATE_ROOT.glob("*/owner.json") if STATE_ROOT.is_dir() else []:
             try:
                 if json.loads(owner.read_text()).get("pid") == proc.pid:
+                    _TAGS.add(owner.parent.name)
                     return owner.parent
             except (OSError, ValueError):
                 continue
