@@ -88,17 +88,13 @@ class Capture:
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
 
+    @interrupts.uninterrupted  # an interrupted case keeps a well-formed partial capture
     def stop(self, drain_timeout: float = 3.0) -> Path:
         """Wait until dumpcap has written every packet the kernel counted on the interfaces (libpcap hands packets
         over in blocks, so a SIGINT right after the last packet loses it), then stop with SIGINT so the file is
-        closed cleanly. ``complete`` tells whether the drain probe saw every packet. Not cut short by a signal: an
-        interrupted case keeps a well-formed partial capture."""
+        closed cleanly. ``complete`` tells whether the drain probe saw every packet."""
         if self.proc is None:
             return self.path
-        with interrupts.cleanup():
-            return self._stop(drain_timeout)
-
-    def _stop(self, drain_timeout: float) -> Path:
         deadline = time.monotonic() + drain_timeout
         delay = 0.01
         # everything the kernel counted up to now; later packets (background traffic on real gear's network) need

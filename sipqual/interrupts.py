@@ -14,6 +14,7 @@ Every wait in a clean-up section is bounded (see :mod:`sipqual.procs`), so defer
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 from contextlib import contextmanager
@@ -112,6 +113,15 @@ def cleanup(reraise: bool = True):
         _S.depth -= 1
     if reraise:
         checkpoint()
+
+
+def uninterrupted(fn):
+    """Decorator: the whole call is a :func:`cleanup` section (a deferred interrupt is raised when it returns)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with cleanup():
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def hold() -> None:

@@ -71,6 +71,7 @@ def state_root() -> Path:
     return STATE_ROOT if os.geteuid() == 0 else Path(tempfile.gettempdir()) / f"sipqual-{os.geteuid()}"
 
 
+@interrupts.uninterrupted
 def cleanup_stale(state_root: Path | None = None, announce=None) -> list[str]:
     """Remove what a crashed or killed run left: its recorded processes, namespaces and hosts files. Each stale
     lab is announced in one line (``announce``, default: stderr)."""
@@ -79,24 +80,22 @@ def cleanup_stale(state_root: Path | None = None, announce=None) -> list[str]:
     cleaned = []
     if not state_root.is_dir():
         return cleaned
-    with interrupts.cleanup():
-        for d in sorted(state_root.iterdir()):
-            owner = d / "owner.json"
-            try:
-                rec = json.loads(owner.read_text())
-            except (OSError, ValueError):
-                rec = {}
-            if rec.get("pid") and pid_alive(int(rec["pid"])) and rec.get("boot") == _boot_id():
-                continue  # a live run (maybe a parallel xdist worker): not ours to touch
-            killed = kill_recorded(d)
-            for ns in rec.get("namespaces", []):
-                netns.delete(ns)
-            shutil.rmtree(d, ignore_errors=True)
-            cleaned.append(d.name)
-            gone = [f"{len(killed)} process(es) stopped"] + ([f"namespaces {', '.join(rec['namespaces'])} deleted"]
-                                                            if rec.get("namespaces") else [])
-            announce(f"sipqual: cleaned a stale lab left by run {d.name} (pid {rec.get('pid', '?')}): "
-                     f"{'; '.join(gone)}; state {d} removed")
+    for d in sorted(state_root.iterdir()):
+        owner = d / "owner.json"
+        try:
+            rec = json.loads(owner.read_text())
+        except (OSError, ValueError):
+            rec = {}
+        if rec.get("pid") and pid_alive(int(rec["pid"])) and rec.get("boot") == _boot_id():
+            continue  # a live run (maybe a parallel xdist worker): not ours to touch
+        killed = kill_recorded(d)
+        for ns in rec.get("namespaces", []):
+            netns.delete(ns)
+        shutil.rmtree(d, ignore_errors=True)
+        cleaned.append(d.name)
+        namespaces = f"; namespaces {', '.join(rec['namespaces'])} deleted" if rec.get("namespaces") else ""
+        announce(f"sipqual: cleaned a stale lab left by run {d.name} (pid {rec.get('pid', '?')}): "
+                 f"{len(killed)} process(es) stopped{namespaces}; state {d} removed")
     return cleaned
 
 
@@ -242,17 +241,17 @@ class Lab:
         self.timings["pki_s"] = time.monotonic() - t1
         self.timings["up_s"] = time.monotonic() - t0
 
+    @interrupts.uninterrupted  # a second Ctrl-C or a SIGTERM waits until the lab is gone
     def close(self) -> None:
         t0 = time.monotonic()
-        with interrupts.cleanup():  # a second Ctrl-C or a SIGTERM waits until the lab is gone
-            self.stop_dut()
-            self.sup.stop_all()
-            for ns in self.namespaces:
-                netns.delete(ns)
-            # leftover PID files of already-reaped processes and the owner record go with the state directory
-            shutil.rmtree(self.state_dir, ignore_errors=True)
-            self.namespaces = []
-            self.timings["down_s"] = time.monotonic() - t0
+        self.stop_dut()
+        self.sup.stop_all()
+        for ns in self.namespaces:
+            netns.delete(ns)
+        # leftover PID files of already-reaped processes and the owner record go with the state directory
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        self.namespaces = []
+        self.timings["down_s"] = time.monotonic() - t0
 
     # ---- the DUT ------------------------------------------------------------------------------------------------
     def placeholders(self, transport: str) -> dict[str, str]:
@@ -383,10 +382,10 @@ class ExternalLab:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @interrupts.uninterrupted
     def close(self) -> None:
-        with interrupts.cleanup():
-            self.sup.stop_all()
-            shutil.rmtree(self.state_dir, ignore_errors=True)
+        self.sup.stop_all()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def describe(self) -> dict:
         return describe(self.profile, self.topology, self.pki)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def pytest_configure(config):
     from .profile import load_profile
 
     capman = config.pluginmanager.getplugin("capturemanager")
-    with capman.global_and_fixture_disabled() if capman else _nothing():
+    with capman.global_and_fixture_disabled() if capman else nullcontext():
         interrupts.install()  # SIGTERM takes Ctrl-C's path; clean-up is never cut short (sipqual.interrupts)
     root = Path(config.getoption("sipqual_reports") or (ROOT / "reports"))
     state = RunState(run_dir=new_run_dir(root), started=now_iso())
@@ -100,14 +101,6 @@ def run_dir(config) -> Path | None:
     renders, never found through ``reports/latest``."""
     state = config.stash.get(STATE, None)
     return state.run_dir if state is not None else None
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def pytest_generate_tests(metafunc):
@@ -182,7 +175,7 @@ def sipqual_lab(request):
     lab = open_lab(state.profile, state.run_dir)
     state.lab = lab
     capman = request.config.pluginmanager.getplugin("capturemanager")
-    with capman.global_and_fixture_disabled() if capman else _nothing():
+    with capman.global_and_fixture_disabled() if capman else nullcontext():
         lab.__enter__()  # on the terminal: a stale lab cleaned up here is announced in one line on stderr
     try:
         yield lab
@@ -206,7 +199,7 @@ def sq(request, sipqual_lab, transport):
     try:
         yield ctx
     finally:
-        with interrupts.cleanup(reraise=False):  # a signal now is raised after the case (pytest_runtest_logfinish)
+        with interrupts.cleanup(reraise=False):  # a signal now is raised once the case is done (pytest_runtest_protocol)
             ctx.close()
             _allure_attach(ctx)
 

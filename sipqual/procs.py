@@ -96,14 +96,11 @@ class Proc:
         except (ProcessLookupError, PermissionError):
             return False
 
+    @interrupts.uninterrupted
     def stop(self, grace: float = 3.0, sig: int = signal.SIGTERM) -> int | None:
         """Signal the process group this process leads (it was started in its own session, so the group holds
         only it and its children, e.g. Kamailio's workers, which outlive a killed main process), wait ``grace``
         seconds, then SIGKILL the group; reap the process. A signal to sipqual meanwhile waits until this is done."""
-        with interrupts.cleanup():
-            return self._stop(grace, sig)
-
-    def _stop(self, grace: float, sig: int) -> int | None:
         for s in (sig, signal.SIGKILL):
             if self.popen.poll() is None or self._group_alive():
                 try:
@@ -126,6 +123,7 @@ class Supervisor:
     state_dir: Path
     procs: list[Proc] = field(default_factory=list)
 
+    @interrupts.uninterrupted  # started and recorded, or neither: an interrupt waits until the PID is on file
     def start(self, name: str, argv: list[str], *, cwd: Path | None = None, log_dir: Path | None = None,
               env: dict | None = None, netns: str | None = None) -> Proc:
         """Start ``argv`` (inside network namespace ``netns`` when given) with stdout/stderr to files."""
@@ -138,10 +136,6 @@ class Supervisor:
         full_env = dict(os.environ)
         if env:
             full_env.update(env)
-        with interrupts.cleanup():  # started and recorded, or neither: an interrupt waits until the PID is on file
-            return self._start(name, argv, cwd, out, err, full_env)
-
-    def _start(self, name, argv, cwd, out, err, full_env) -> Proc:
         try:
             popen = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out.open("wb"),
                                      stderr=err.open("wb"), env=full_env, start_new_session=True)
@@ -155,12 +149,9 @@ class Supervisor:
         self.procs.append(proc)
         return proc
 
+    @interrupts.uninterrupted
     def stop_all(self, grace: float = 3.0) -> None:
         """Stop every recorded process, newest first, in parallel for speed (never cut short by a signal)."""
-        with interrupts.cleanup():
-            self._stop_all(grace)
-
-    def _stop_all(self, grace: float) -> None:
         live = [p for p in reversed(self.procs) if p.alive()]
         for p in live:
             try:
