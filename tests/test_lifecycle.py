@@ -204,6 +204,7 @@ SQUAT = ("import socket,sys,time\ns=socket.socket()\ns.bind(('0.0.0.0',int(sys.a
 @pytest.mark.parametrize("side, port, select", [
     ("dut", 5066, "TC-OPT-01 and tcp"),     # the DUT's trunk port, taken before Kamailio starts
     ("ms", 5068, "TC-TRN-02 and tcp"),      # the Mediation port the IN call is delivered to
+    ("ms", 5067, "TC-TRN-02 and tls"),      # the same over TLS: the TLS edge's port (it reports after 10 s)
 ])
 def test_a_port_already_taken_is_an_error_naming_port_and_holder(tmp_path, side, port, select):
     """Before: the readiness probe took the stranger's socket for our agent (or the DUT died at start), and the
