@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import interrupts
 from .errors import LabError
 from .procs import Proc, Supervisor, require_tool, run
 
@@ -87,6 +88,7 @@ class Capture:
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
 
+    @interrupts.uninterrupted  # an interrupted case keeps a well-formed partial capture
     def stop(self, drain_timeout: float = 3.0) -> Path:
         """Wait until dumpcap has written every packet the kernel counted on the interfaces (libpcap hands packets
         over in blocks, so a SIGINT right after the last packet loses it), then stop with SIGINT so the file is

@@ -2,7 +2,8 @@
 
 ``report``, ``bundle`` and ``verify-bundle`` render a saved run's report, pack its evidence, and check a pack.
 
-Errors a user can fix are printed as one line (``sipqual: error: ...``) with exit code 2.
+Errors a user can fix are printed as one line (``sipqual: error: ...``) with exit code 2. ``qualify`` exits 0 (every
+executed case PASS or NA), 1 (a case FAILs), 2 (a case ERROR, or a usage/lab problem), 130 (interrupted).
 """
 
 from __future__ import annotations
@@ -12,37 +13,55 @@ import json
 import sys
 from pathlib import Path
 
+from . import interrupts
 from .errors import SipqualError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def cmd_qualify(args, extra: list[str]) -> int:
+    """Run the suites, then render this run's own report (found through the plugin, never ``reports/latest``).
+    Exit status as :func:`sipqual.plugin.exit_status` (README "Exit codes"); results and report are written in
+    every case, also after SIGINT or SIGTERM."""
     import pytest
 
+    interrupts.hold()  # (held since main) released by the plugin once the run directory and the case list exist
+    from .lab import preflight
+    from .plugin import run_dir as plugin_run_dir
     from .profile import load_profile
 
     argv = [str(ROOT / "suites"), "--dut", str(args.dut), "-p", "no:cacheprovider", "-q"]
-    bad_profile = None
+    problem = None
     try:
-        load_profile(args.dut)
-    except UsageError as e:  # still run, quietly, so the report records every case as ERROR with the reason
-        bad_profile = e
+        preflight(load_profile(args.dut))
+    except SipqualError as e:  # still run, quietly, so the report records every case as ERROR with the reason
+        problem = e
         print(f"sipqual: error: {e}", file=sys.stderr)
         argv += ["--tb=no", "--no-summary", "-qq"]
     if args.reports:
         argv += ["--sipqual-reports", str(args.reports)]
     for t in args.transport or ():
         argv += ["--transport", t]
-    code = pytest.main(argv + extra)
-    latest = Path(args.reports or ROOT / "reports") / "latest" / "results.json"
-    if latest.exists():
-        print(f"sipqual: results: {latest.resolve()}")
-        _render(latest.resolve().parent)
-    if bad_profile is not None:
+
+    class _Run:  # learns this run's directory from the plugin
+        run_dir = None
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_configure(self, config):
+            self.run_dir = plugin_run_dir(config)
+
+    run = _Run()
+    code = int(pytest.main(argv + extra, plugins=[run]))
+    interrupts.release()  # pytest stopped before the plugin released it (a usage error)
+    with interrupts.finishing():  # a signal now is noted; the report is still rendered
+        if run.run_dir is not None and (run.run_dir / "results.json").exists():
+            print(f"sipqual: results: {(run.run_dir / 'results.json').resolve()}")
+            _render(run.run_dir)
+    if interrupts.interrupted():
+        return interrupts.EXIT_INTERRUPTED
+    if problem is not None:
         return 2
-    # pytest's exit 1 means "some case did not pass": the run itself worked
-    return 0 if code in (0, 1) else int(code)
+    return code if code in (0, 1, 2, interrupts.EXIT_INTERRUPTED) else 2
 
 
 def cmd_verify(args, extra: list[str]) -> int:
@@ -164,6 +183,19 @@ def cmd_verify_bundle(args, extra: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    interrupts.install()  # first: SIGTERM ends a command like Ctrl-C (children stopped, temporary files removed)
+    interrupts.hold()     # until the command is known: `qualify` keeps holding (see cmd_qualify)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("sipqual: interrupted", file=sys.stderr)
+        return interrupts.EXIT_INTERRUPTED
+    finally:
+        if argv is not None:  # called in-process (tests): restore the handlers; as the command itself keep them, so
+            interrupts.uninstall()  # a late second Ctrl-C cannot kill the interpreter while it exits
+
+
+def _main(argv: list[str] | None) -> int:
     p = argparse.ArgumentParser(prog="sipqual", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     q = sub.add_parser("qualify", help="run the qualification suites against a DUT profile")
@@ -205,15 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     vb = sub.add_parser("verify-bundle", help="check a bundle's digests and re-judge every case from its captures")
     vb.add_argument("archive", type=Path, metavar="ARCHIVE")
     args, extra = p.parse_known_args(argv)
+    if args.cmd != "qualify":
+        interrupts.release()
+        interrupts.checkpoint()
     try:
         return {"qualify": cmd_qualify, "verify": cmd_verify, "pki": cmd_pki, "report": cmd_report,
                 "bundle": cmd_bundle, "verify-bundle": cmd_verify_bundle}[args.cmd](args, extra)
     except SipqualError as e:
         print(f"sipqual: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("sipqual: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checks, sipp
+from . import checks, netns, sipp
 from .capture import Capture
 from .errors import AgentError, CheckFailed, LabError
 from .media import write_tone
@@ -102,7 +102,10 @@ class CaseContext:
         try:
             wait_listening(events, timeout=10)
         except Exception as e:  # noqa: BLE001 - any failure to come up is a lab fault
-            raise LabError(f"TLS edge ({mode}) did not come up: {e}; {proc.stderr_tail(2)}") from None
+            ip, port = listen.rsplit(":", 1)  # a port someone else holds: name the holder (netns.port_holder)
+            holder = netns.port_holder(self.topo.ms.netns, "tcp", ip, int(port), owner=proc)
+            why = netns.port_taken("tcp", ip, int(port), holder) if holder else f"{e}; {proc.stderr_tail(2)}"
+            raise LabError(f"TLS edge ({mode}) did not come up: {why}") from None
         edge = Edge(proc, events)
         self.edges.append(edge)
         return edge

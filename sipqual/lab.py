@@ -20,12 +20,13 @@ import secrets
 import shlex
 import shutil
 import socket
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import netns
+from . import interrupts, netns
 from .errors import DutDied, LabError, UsageError
 from .procs import Supervisor, kill_recorded, pid_alive, require_tool, run
 from .profile import Profile
@@ -70,9 +71,12 @@ def state_root() -> Path:
     return STATE_ROOT if os.geteuid() == 0 else Path(tempfile.gettempdir()) / f"sipqual-{os.geteuid()}"
 
 
-def cleanup_stale(state_root: Path | None = None) -> list[str]:
-    """Remove what a crashed or killed run left: its recorded processes, namespaces and hosts files."""
+@interrupts.uninterrupted
+def cleanup_stale(state_root: Path | None = None, announce=None) -> list[str]:
+    """Remove what a crashed or killed run left: its recorded processes, namespaces and hosts files. Each stale
+    lab is announced in one line (``announce``, default: stderr)."""
     state_root = state_root or globals()["state_root"]()
+    announce = announce or (lambda line: print(line, file=sys.stderr, flush=True))
     cleaned = []
     if not state_root.is_dir():
         return cleaned
@@ -84,11 +88,14 @@ def cleanup_stale(state_root: Path | None = None) -> list[str]:
             rec = {}
         if rec.get("pid") and pid_alive(int(rec["pid"])) and rec.get("boot") == _boot_id():
             continue  # a live run (maybe a parallel xdist worker): not ours to touch
-        kill_recorded(d)
+        killed = kill_recorded(d)
         for ns in rec.get("namespaces", []):
             netns.delete(ns)
         shutil.rmtree(d, ignore_errors=True)
         cleaned.append(d.name)
+        namespaces = f"; namespaces {', '.join(rec['namespaces'])} deleted" if rec.get("namespaces") else ""
+        announce(f"sipqual: cleaned a stale lab left by run {d.name} (pid {rec.get('pid', '?')}): "
+                 f"{len(killed)} process(es) stopped{namespaces}; state {d} removed")
     return cleaned
 
 
@@ -262,6 +269,7 @@ class Lab:
         self._start_front()
         self.timings["up_s"] = time.monotonic() - t0
 
+    @interrupts.uninterrupted  # a second Ctrl-C or a SIGTERM waits until the lab is gone
     def close(self) -> None:
         t0 = time.monotonic()
         self.stop_dut()
@@ -313,7 +321,7 @@ class Lab:
             ip, port = target.format(**values).rsplit(":", 1)
             try:
                 netns.wait_listening(ns, proto.split("_")[0], ip, int(port), timeout=15,
-                                     what=f"DUT process {spec['name']}", alive=proc.alive)
+                                     what=f"DUT process {spec['name']}", owner=proc)
             except LabError as e:
                 raise LabError(f"{e}; its stderr: {proc.stderr_tail(3)}") from None
         self._await_trunk_up(transport, since)
@@ -427,6 +435,7 @@ class ExternalLab:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @interrupts.uninterrupted
     def close(self) -> None:
         self.sup.stop_all()
         shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -460,6 +469,12 @@ class ExternalLab:
         why = self._probe(self.dut_transport or "tcp", timeout=3)
         if why:
             raise DutDied(f"the DUT stopped answering during the test: {why}")
+
+
+def preflight(profile: Profile) -> None:
+    """The lab's preconditions (root and tools for the namespace lab; local addresses and interfaces for real
+    gear), checked without creating anything: a :class:`UsageError` or :class:`ToolMissing` in one line."""
+    open_lab(profile, Path(tempfile.gettempdir()))
 
 
 def open_lab(profile: Profile, run_dir: Path):

@@ -7,6 +7,8 @@ never meet in the root namespace.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -57,26 +59,91 @@ def delete(ns: str) -> None:
     shutil.rmtree(NETNS_ETC / ns, ignore_errors=True)
 
 
+def _addr_matches(local: str, ip: str, port: int) -> bool:
+    """Whether ss's local address column (``1.2.3.4:5``, ``*:5``, ``[::]:5``, ``1.2.3.4%dev:5``) covers ip:port."""
+    host, _, p = local.rpartition(":")
+    if p != str(port):
+        return False
+    host = host.split("%", 1)[0].strip("[]")
+    return host in (ip, "0.0.0.0", "*", "::")
+
+
+def sockets(ns: str | None, proto: str, ip: str, port: int) -> list[list[tuple[str, int]]]:
+    """The sockets listening (TCP) or bound (UDP) on ip:port in the namespace, each as the processes holding it
+    [(command, pid), ...] from ``ss -p`` (empty when ss may not tell: another user's socket without root)."""
+    flag = "-Hltnp" if proto == "tcp" else "-Hlunp"
+    cp = run(["ss", flag], netns=ns, check=False)
+    out = []
+    for line in cp.stdout.decode(errors="replace").splitlines():
+        cols = line.split()
+        if len(cols) >= 4 and _addr_matches(cols[3], ip, port):
+            out.append([(m.group(1), int(m.group(2))) for m in _USERS.finditer(line)])
+    return out
+
+
+_USERS = re.compile(r'\("([^"]*)",pid=(\d+)')
+
+
+def _group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def _describe(holders: list[tuple[str, int]]) -> str:
+    if not holders:
+        return "a process sipqual cannot see (another user's; run as root to name it)"
+    seen = sorted(set(holders), key=lambda h: h[1])
+    return ", ".join(f"pid {pid} ({name})" for name, pid in seen)
+
+
+def port_holder(ns: str | None, proto: str, ip: str, port: int, owner=None) -> str | None:
+    """Who holds ip:port ("pid 123 (kamailio)"), leaving out ``owner`` (a :class:`~sipqual.procs.Proc`: its
+    process group, i.e. it and its children); None when nobody else does."""
+    mine = owner.pid if owner is not None else None
+    foreign = []
+    for holders in sockets(ns, proto, ip, port):
+        if mine is not None and holders and any(pid == mine or _group(pid) == mine for _, pid in holders):
+            continue
+        foreign.append(holders)
+    if not foreign:
+        return None
+    return "; ".join(_describe(h) for h in foreign)
+
+
 def listening(ns: str | None, proto: str, ip: str, port: int) -> bool:
     """True when a socket listens (TCP) or is bound (UDP) on ip:port in the namespace."""
-    flag = "-Hltn" if proto == "tcp" else "-Hlun"
-    cp = run(["ss", flag], netns=ns, check=False)
-    want = {f"{ip}:{port}", f"0.0.0.0:{port}", f"*:{port}", f"[::]:{port}"}
-    for line in cp.stdout.decode().splitlines():
-        cols = line.split()
-        if len(cols) >= 4 and cols[3] in want:
-            return True
-    return False
+    return bool(sockets(ns, proto, ip, port))
+
+
+def port_taken(proto: str, ip: str, port: int, holder: str) -> str:
+    """The one wording of a port someone else holds (an ERROR, never a DUT fault)."""
+    return f"port {proto} {ip}:{port} is already in use by {holder}, not by the process sipqual started"
 
 
 def wait_listening(ns: str | None, proto: str, ip: str, port: int, timeout: float, what: str,
-                   alive=lambda: True) -> float:
-    """Poll until something listens on ip:port; returns seconds waited. ``alive`` aborts early if a process died."""
+                   alive=lambda: True, owner=None) -> float:
+    """Poll until something listens on ip:port; returns seconds waited. ``alive`` aborts early if a process died.
+
+    With ``owner`` (the :class:`~sipqual.procs.Proc` we started) the socket must be that process's (or its
+    children's): a port held by anyone else raises :class:`LabError` naming the port and its holder at once,
+    instead of taking a stranger's socket for our agent (traffic to it would read as a DUT fault)."""
     start = time.monotonic()
     delay = 0.01
+    if owner is not None:
+        alive = owner.alive
     while True:
-        if listening(ns, proto, ip, port):
+        found = sockets(ns, proto, ip, port)
+        if found and owner is None:
             return time.monotonic() - start
+        if found:
+            mine = owner.pid
+            if any(any(pid == mine or _group(pid) == mine for _, pid in h) for h in found):
+                return time.monotonic() - start
+            holder = port_holder(ns, proto, ip, port, owner)
+            if holder:
+                raise LabError(f"{what}: {port_taken(proto, ip, port, holder)}")
         if not alive():
             raise LabError(f"{what} exited before listening on {proto} {ip}:{port}")
         if time.monotonic() - start > timeout:

@@ -6,23 +6,29 @@ Verdict rules (one place, here):
 - FAIL: a :class:`~sipqual.errors.CheckFailed` (the capture shows the DUT violating a requirement).
 - NA: the DUT profile does not claim a feature the case needs.
 - ERROR: anything that stopped us finding out: lab or tool failure, timeout, DUT died, bad profile, crash.
-- NOT_RUN: selected out, or never reached (interrupted run).
+- NOT_RUN: selected out, or never reached (interrupted run); the case in progress when SIGINT/SIGTERM arrived is
+  NOT_RUN "interrupted", with the partial capture it took kept as its evidence.
+
+Exit status of a qualification run (``pytest suites --dut ...`` and ``sipqual qualify``; :func:`exit_status`):
+0 every executed case PASS or NA; 1 a case FAILs; 2 a case is ERROR, or a usage/lab problem (bad profile, not root,
+missing tool, non-local address, no case selected); 130 interrupted (SIGINT or SIGTERM; results are still written).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
 
-from . import __version__
+from . import __version__, interrupts
 from .case import case_info, implemented_case_ids
 from .context import CaseContext
-from .errors import CheckFailed, DutDied, UsageError
-from .results import CaseResult, new_run_dir, now_iso, one_line, write_results
+from .errors import CheckFailed, DutDied, SipqualError, UsageError
+from .results import CaseResult, new_run_dir, now_iso, one_line, point_latest, write_results
 from .verdict import Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +46,10 @@ class RunState:
     infos: dict = field(default_factory=dict)       # nodeid -> (CaseInfo, transport)
     deselected: set = field(default_factory=set)
     lab: object = None
+    current: str | None = None                      # nodeid of the case in progress
+    called: set = field(default_factory=set)        # nodeids whose case body reported (PASS, FAIL or ERROR)
+    ctxs: dict = field(default_factory=dict)        # nodeid -> CaseContext, until its evidence is recorded
+    setup_error: str | None = None                  # the lab could not be set up (one line)
 
 
 STATE = pytest.StashKey[RunState]()
@@ -72,6 +82,9 @@ def pytest_configure(config):
         return
     from .profile import load_profile
 
+    capman = config.pluginmanager.getplugin("capturemanager")
+    with capman.global_and_fixture_disabled() if capman else nullcontext():
+        interrupts.install()  # SIGTERM takes Ctrl-C's path; clean-up is never cut short (sipqual.interrupts)
     root = Path(config.getoption("sipqual_reports") or (ROOT / "reports"))
     state = RunState(run_dir=new_run_dir(root), started=now_iso())
     try:
@@ -83,6 +96,13 @@ def pytest_configure(config):
         config.option.xmlpath = str(state.run_dir / "junit.xml")
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
         config.option.allure_report_dir = str(state.run_dir / "allure-results")
+
+
+def run_dir(config) -> Path | None:
+    """The run directory of this qualification run (None for other pytest runs): what ``sipqual qualify``
+    renders, never found through ``reports/latest``."""
+    state = config.stash.get(STATE, None)
+    return state.run_dir if state is not None else None
 
 
 def pytest_generate_tests(metafunc):
@@ -105,6 +125,14 @@ def pytest_collection_modifyitems(session, config, items):
         if info:
             transport = item.callspec.params.get("transport") if hasattr(item, "callspec") else None
             state.infos[item.nodeid] = (info, transport)
+
+
+def pytest_collection_finish(session):
+    """From here an interrupt leaves a complete results.json (every case known): a signal held since
+    ``sipqual qualify`` started (:func:`sipqual.interrupts.hold`) is raised now."""
+    if session.config.stash.get(STATE, None) is not None:
+        interrupts.release()
+        interrupts.checkpoint()
 
 
 def pytest_deselected(items):
@@ -151,8 +179,13 @@ def sipqual_lab(request):
 
     lab = open_lab(state.profile, state.run_dir)
     state.lab = lab
-    with lab:
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    with capman.global_and_fixture_disabled() if capman else nullcontext():
+        lab.__enter__()  # on the terminal: a stale lab cleaned up here is announced in one line on stderr
+    try:
         yield lab
+    finally:
+        lab.close()
 
 
 @pytest.fixture
@@ -167,11 +200,27 @@ def sq(request, sipqual_lab, transport):
     ctx = CaseContext(sipqual_lab, transport, info.id, state.run_dir / "cases" / f"{info.id}-{transport}",
                       state.run_dir)
     request.node.stash[CTX] = ctx
+    state.ctxs[request.node.nodeid] = ctx
     try:
         yield ctx
     finally:
-        ctx.close()
-        _allure_attach(ctx)
+        with interrupts.cleanup(reraise=False):  # a signal now is raised once the case is done (pytest_runtest_protocol)
+            ctx.close()
+            _allure_attach(ctx)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Which case is in progress (an interrupt makes it NOT_RUN "interrupted"); a signal deferred while the case
+    tore down is raised here, once the case is complete."""
+    state = item.config.stash.get(STATE, None)
+    if state is not None:
+        state.current = item.nodeid
+    result = yield
+    if state is not None:
+        state.current = None
+    interrupts.checkpoint()
+    return result
 
 
 def _allure_labels(info, state, transport):
@@ -240,7 +289,11 @@ def pytest_runtest_makereport(item, call):
         res.reason = one_line(reason.split(": ", 1)[-1])
     elif rep.when == "setup" and rep.failed:
         res.verdict, res.reason = Verdict.ERROR.value, "setup: " + _error_reason(call.excinfo)
+        if call.excinfo.errisinstance(SipqualError):  # a lab/usage problem: one line, not a traceback per case
+            rep.longrepr = f"sipqual: error: {one_line(str(call.excinfo.value))}"
+            state.setup_error = state.setup_error or one_line(str(call.excinfo.value))
     elif rep.when == "call":
+        state.called.add(item.nodeid)
         if rep.passed:
             ctx = item.stash.get(CTX, None)
             ok = [f for f in ctx.findings if f.ok] if ctx else []
@@ -264,22 +317,58 @@ def pytest_runtest_makereport(item, call):
     elif rep.when == "teardown":
         if rep.failed and res.verdict in (Verdict.PASS.value, Verdict.NOT_RUN.value):
             res.verdict, res.reason = Verdict.ERROR.value, "teardown: " + _error_reason(call.excinfo)
-        ctx = item.stash.get(CTX, None)
+        ctx = state.ctxs.pop(item.nodeid, None)
         if ctx is not None:
-            res.findings = [f.as_dict() for f in ctx.findings]
-            if ctx.trace is not None:
-                res.findings += [{"rule": "READER", "requirements": [], "severity": "I", "message": m,
-                                  "frames": [], "ok": False} for m in ctx.trace.findings]
-            res.evidence = [str(p.relative_to(state.run_dir)) for p in ctx.evidence()]
-            if ctx.capture.path.exists():
-                res.verification = ctx.verification
+            _record_evidence(state, res, ctx, replayable=True)
 
 
-@pytest.hookimpl(trylast=True)
+def _record_evidence(state: RunState, res: CaseResult, ctx: CaseContext, replayable: bool) -> None:
+    res.findings = [f.as_dict() for f in ctx.findings]
+    if ctx.trace is not None:
+        res.findings += [{"rule": "READER", "requirements": [], "severity": "I", "message": m,
+                          "frames": [], "ok": False} for m in ctx.trace.findings]
+    res.evidence = [str(p.relative_to(state.run_dir)) for p in ctx.evidence()]
+    if replayable and ctx.capture.path.exists():
+        res.verification = ctx.verification
+
+
+def _interrupted_case(state: RunState, signal_name: str) -> None:
+    """The case in progress when the run was interrupted: NOT_RUN "interrupted" unless its body had already
+    reported, and whatever it captured kept as evidence (not replayable: the capture stops mid-case)."""
+    nodeid = state.current
+    if nodeid is None or nodeid not in state.infos:
+        return
+    info, transport = state.infos[nodeid]
+    res = state.results.get(nodeid)
+    if res is None:
+        res = state.results[nodeid] = _new_result(info, transport, Verdict.NOT_RUN.value, "", nodeid)
+    ctx = state.ctxs.pop(nodeid, None)
+    if nodeid not in state.called:
+        res.verdict = Verdict.NOT_RUN.value
+        kept = "; its partial capture is kept as evidence" if ctx is not None and ctx.capture.path.exists() else ""
+        res.reason = f"interrupted ({signal_name}) while the case ran{kept}"
+    if ctx is not None and not res.evidence:
+        _record_evidence(state, res, ctx, replayable=nodeid in state.called)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_sessionfinish(session, exitstatus):
+    """Around pytest's own session teardown (the lab goes down there): from here on signals are only noted, and
+    results.json is written even when the teardown failed; then the exit status (:func:`exit_status`)."""
     state = session.config.stash.get(STATE, None)
     if state is None:
-        return
+        return (yield)
+    with interrupts.finishing():
+        try:
+            return (yield)
+        finally:
+            _finish_run(session, state)
+
+
+def _finish_run(session, state: RunState) -> None:
+    signal_name = interrupts.interrupted()
+    if signal_name:
+        _interrupted_case(state, signal_name)
     for nodeid, (info, transport) in state.infos.items():
         if nodeid not in state.results:
             why = "deselected" if nodeid in state.deselected else "never reached (run interrupted or stopped early)"
@@ -299,6 +388,27 @@ def pytest_sessionfinish(session, exitstatus):
     coverage = coverage_snapshot([asdict(c) for c in cases], implemented_case_ids(), transports, __version__)
     write_results(state.run_dir, state.profile, cases, state.started, lab_info, coverage)
     _write_allure_extras(session.config, state)
+    point_latest(state.run_dir)  # only now, atomically: a run in progress is never "latest"
+    session.exitstatus = exit_status(cases, int(session.exitstatus), signal_name, state)
+
+
+def exit_status(cases: list[CaseResult], pytest_status: int, signal_name: str | None, state=None) -> int:
+    """What a nightly job gates on (README "Exit codes"): 130 interrupted; 2 a case ERROR or a usage/lab problem
+    (bad profile, lab setup failed, pytest usage or collection error, nothing selected); 1 a case FAILs; 0 every
+    executed case PASS or NA."""
+    if signal_name:
+        return interrupts.EXIT_INTERRUPTED
+    verdicts = {c.verdict for c in cases}
+    if state is not None and (state.profile_error or state.setup_error):
+        return 2
+    if Verdict.ERROR.value in verdicts or pytest_status in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
+                                                           pytest.ExitCode.USAGE_ERROR):
+        return 2
+    if Verdict.FAIL.value in verdicts:
+        return 1
+    if not cases or all(c.reason == "deselected" for c in cases):
+        return 2
+    return 0
 
 
 def _write_allure_extras(config, state):
@@ -327,8 +437,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if state is None:
         return
     tr = terminalreporter
-    if state.profile_error:
-        tr.write_line(f"sipqual: ERROR: {state.profile_error}", red=True)
+    if state.profile_error or state.setup_error:
+        tr.write_line(f"sipqual: ERROR: {state.profile_error or state.setup_error}", red=True)
     counts = {}
     for r in state.results.values():
         counts[r.verdict] = counts.get(r.verdict, 0) + 1

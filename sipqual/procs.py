@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import interrupts
 from .errors import AgentError, ToolMissing
 
 
@@ -95,10 +96,11 @@ class Proc:
         except (ProcessLookupError, PermissionError):
             return False
 
+    @interrupts.uninterrupted
     def stop(self, grace: float = 3.0, sig: int = signal.SIGTERM) -> int | None:
         """Signal the process group this process leads (it was started in its own session, so the group holds
         only it and its children, e.g. Kamailio's workers, which outlive a killed main process), wait ``grace``
-        seconds, then SIGKILL the group; reap the process."""
+        seconds, then SIGKILL the group; reap the process. A signal to sipqual meanwhile waits until this is done."""
         for s in (sig, signal.SIGKILL):
             if self.popen.poll() is None or self._group_alive():
                 try:
@@ -121,6 +123,7 @@ class Supervisor:
     state_dir: Path
     procs: list[Proc] = field(default_factory=list)
 
+    @interrupts.uninterrupted  # started and recorded, or neither: an interrupt waits until the PID is on file
     def start(self, name: str, argv: list[str], *, cwd: Path | None = None, log_dir: Path | None = None,
               env: dict | None = None, netns: str | None = None) -> Proc:
         """Start ``argv`` (inside network namespace ``netns`` when given) with stdout/stderr to files."""
@@ -146,8 +149,9 @@ class Supervisor:
         self.procs.append(proc)
         return proc
 
+    @interrupts.uninterrupted
     def stop_all(self, grace: float = 3.0) -> None:
-        """Stop every recorded process, newest first, in parallel for speed."""
+        """Stop every recorded process, newest first, in parallel for speed (never cut short by a signal)."""
         live = [p for p in reversed(self.procs) if p.alive()]
         for p in live:
             try:
@@ -196,11 +200,12 @@ def kill_recorded(state_dir: Path) -> list[int]:
 
 def run(argv: list[str], *, netns: str | None = None, timeout: float = 30, check: bool = True,
         input: bytes | None = None) -> subprocess.CompletedProcess:
-    """Run a short command to completion (bounded by ``timeout``); one-line error on failure."""
+    """Run a short command to completion (bounded by ``timeout``); one-line error on failure. In its own session:
+    a terminal's Ctrl-C reaches sipqual, never an ``ip netns del`` halfway through the clean-up."""
     if netns:
         argv = ["ip", "netns", "exec", netns, *argv]
     try:
-        cp = subprocess.run(argv, capture_output=True, timeout=timeout, input=input)
+        cp = subprocess.run(argv, capture_output=True, timeout=timeout, input=input, start_new_session=True)
     except FileNotFoundError:
         raise ToolMissing(f"'{argv[0]}' is not installed") from None
     except subprocess.TimeoutExpired:

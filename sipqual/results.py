@@ -46,7 +46,8 @@ def one_line(text: str, limit: int = 300) -> str:
 
 
 def new_run_dir(root: Path) -> Path:
-    """``root/<timestamp>`` (unique even for two runs in one second) and ``root/latest`` pointing at it."""
+    """A fresh ``root/<timestamp>`` (unique even for two runs in one second: ``mkdir`` decides). ``root/latest`` is
+    not touched here: :func:`point_latest` switches it when the run ends."""
     root.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run = root / stamp
@@ -58,12 +59,20 @@ def new_run_dir(root: Path) -> Path:
         except FileExistsError:
             n += 1
             run = root / f"{stamp}-{n}"
-    latest = root / "latest"
-    tmp = root / f".latest-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(run.name)
-    os.replace(tmp, latest)
     return run
+
+
+def point_latest(run_dir: Path) -> Path:
+    """Switch ``<root>/latest`` to ``run_dir`` atomically (a symlink under a temporary name, then ``os.replace``),
+    so a reader never sees it missing or half-made. Two runs ending together: the last to finish wins. Nothing in
+    sipqual reads ``latest`` to find its own run; it is for people and scripts."""
+    root = run_dir.parent
+    latest = root / "latest"
+    tmp = root / f".latest-{os.getpid()}-{run_dir.name}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(run_dir.name)
+    os.replace(tmp, latest)
+    return latest
 
 
 def write_results(run_dir: Path, profile, cases: list[CaseResult], started: str, lab: dict | None = None,

@@ -158,14 +158,15 @@ def _read_stats(path: Path) -> tuple[int | None, int | None]:
 
 
 def start(agent: Agent, sup: Supervisor, workdir: Path, *, server: bool = False) -> SippRun:
-    """Start an agent. For a server (UAS) wait until its SIP socket is really listening: probing, not sleeping."""
+    """Start an agent. For a server (UAS) wait until its SIP socket is really listening, and is its own (a port
+    another process holds is an ERROR naming that process): probing, not sleeping."""
     workdir.mkdir(parents=True, exist_ok=True)
     proc = sup.start(f"sipp-{agent.name}", agent.argv(workdir), cwd=workdir, netns=agent.netns)
     run = SippRun(agent, proc, workdir)
     if server:
         try:
             netns_mod.wait_listening(agent.netns, agent.transport, agent.local_ip, agent.local_port, timeout=10,
-                                     what=f"SIPp {agent.name}", alive=proc.alive)
+                                     what=f"SIPp {agent.name}", owner=proc)
         except LabError as e:
             proc.stop()
             res = run.finish(extra_wait=1)

@@ -261,9 +261,11 @@ def test_ctrl_c_leaves_nothing_behind_and_still_writes_results(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 2, out.decode()[-2000:]
+    assert proc.returncode == 130, out.decode()[-2000:]   # README "Exit codes": interrupted
     doc = results(tmp_path)
     assert doc["cases"] and all(c["verdict"] != "PASS" for c in doc["cases"] if c["transport"] == "tcp")
+    c = verdicts(doc)[("TC-TRN-01", "tcp")]
+    assert c["verdict"] == "NOT_RUN" and c["reason"].startswith("interrupted (SIGINT)"), c
 
 
 def test_bad_profile_gives_one_line_and_a_report(tmp_path):
@@ -291,4 +293,8 @@ def test_stale_lab_from_a_killed_run_is_cleaned(tmp_path):
     assert any(x.startswith("sq") for x in leftovers()), "the kill left nothing: the test proves nothing"
     from sipqual.lab import cleanup_stale
 
-    assert cleanup_stale()
+    said = []
+    assert cleanup_stale(announce=said.append)
+    # announced in one line per stale lab (issue 10 item 11)
+    assert len(said) == 1 and said[0].startswith("sipqual: cleaned a stale lab left by run ") \
+        and f"(pid {proc.pid})" in said[0] and "namespaces sq" in said[0], said

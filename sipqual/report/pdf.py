@@ -1,7 +1,8 @@
 """Headless Chromium (Debian package ``chromium``): the HTML report printed to PDF, and the same runner for
 screenshots and DOM dumps in tests.
 
-Every run gets its own temporary profile directory (removed afterwards) and its own process group, with a bounded
+Every run gets its own temporary profile directory (removed afterwards, also after SIGINT/SIGTERM: see
+:mod:`sipqual.interrupts`) and its own process group, with a bounded
 timeout; on every exit path (success, timeout, exception, Ctrl-C) the whole group is killed and the child reaped,
 because Chromium leaves helper processes (zygote, GPU, renderer) behind its main process.
 """
@@ -15,6 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .. import interrupts
 from ..errors import LabError
 
 TIMEOUT_S = 60
@@ -31,19 +33,25 @@ def run_headless(args: list[str], url: str, timeout: float = TIMEOUT_S) -> str:
     exe = find_chromium()
     if exe is None:
         raise LabError("chromium not installed (Debian package 'chromium')")
-    with tempfile.TemporaryDirectory(prefix="sipqual-chromium-") as profile:
+    profile = tempfile.mkdtemp(prefix="sipqual-chromium-")
+    proc = None
+    try:
         argv = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                 "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
                 "--disable-sync", "--hide-scrollbars", "--mute-audio", f"--user-data-dir={profile}",
                 *args, url]
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**os.environ, "HOME": profile})
+        with interrupts.cleanup():  # started and known to the finally below, or not started at all
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, env={**os.environ, "HOME": profile})
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             raise LabError(f"chromium did not finish within {timeout:.0f} s") from None
-        finally:
-            _kill_group(proc)
+    finally:
+        with interrupts.cleanup():  # SIGINT/SIGTERM meanwhile: Chromium's group and its profile still go
+            if proc is not None:
+                _kill_group(proc)
+            shutil.rmtree(profile, ignore_errors=True)
     if proc.returncode != 0:
         tail = [line for line in err.decode(errors="replace").splitlines() if line.strip()][-1:] or [""]
         raise LabError(f"chromium exited with {proc.returncode}: {tail[0][:200]}")
