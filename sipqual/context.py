@@ -1,7 +1,7 @@
 """What a test case gets from the ``sq`` fixture: agents on both sides of the DUT, a capture already running, and
 one way to turn the capture into a verdict.
 
-    sq.options()                       # the Mediation side sends OPTIONS
+    flows.opt.options(sq)              # a stimulus (sipqual/flows/, one module per suite): OPTIONS to the DUT
     trace = sq.finish()                # stop agents and capture, check the DUT is alive, read the capture
     sq.judge(checks.options_answered(trace, ...))
 
@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checks, netns, sipp
+from . import netns, sipp
 from .capture import Capture
 from .errors import AgentError, CheckFailed, LabError
 from .media import write_tone
@@ -111,7 +111,7 @@ class CaseContext:
         return edge
 
     # ---- agents on the Mediation side ---------------------------------------------------------------------------
-    def _ms_client(self, name: str, scenario: str, keys: dict, **kw) -> sipp.SippRun:
+    def ms_client(self, name: str, scenario: str, keys: dict, **kw) -> sipp.SippRun:
         """A SIPp client on the Mediation side that talks to the DUT's trunk port (through a TLS edge for TLS)."""
         t = self.topo
         local = self.ports.sip()
@@ -148,7 +148,7 @@ class CaseContext:
         if front is not None:
             front.end()
 
-    def _ms_server(self, name: str, scenario: str, **kw) -> sipp.SippRun:
+    def ms_server(self, name: str, scenario: str, **kw) -> sipp.SippRun:
         """A SIPp server on the Mediation side behind the run's Mediation front, which owns the Mediation port and
         hands this case everything but the OPTIONS it answers itself; SIPp advertises the Mediation port."""
         t = self.topo
@@ -163,14 +163,14 @@ class CaseContext:
         return self._start(agent, server=True)
 
     # ---- agents on the far side --------------------------------------------------------------------------------
-    def _far_server(self, name: str, scenario: str, **kw) -> sipp.SippRun:
+    def far_server(self, name: str, scenario: str, **kw) -> sipp.SippRun:
         t, far = self.topo, self.pixit["far"]
         agent = sipp.Agent(name, scenario, t.far.netns, t.far.ip, far["port"], far["transport"],
                            keys=self._sip_keys(t.far.ip, far["port"], far["transport"]),
                            media_port=self.ports.media() + 10000, ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent, server=True)
 
-    def _far_client(self, name: str, scenario: str, keys: dict, **kw) -> sipp.SippRun:
+    def far_client(self, name: str, scenario: str, keys: dict, **kw) -> sipp.SippRun:
         t, far = self.topo, self.pixit["far"]
         local = far["port"]
         all_keys = {**self._sip_keys(t.far.ip, local, far["transport"]), "ruri_host": t.far.peer_ip,
@@ -190,59 +190,7 @@ class CaseContext:
         self.runs.append(run)
         return run
 
-    # ---- stimuli a case can ask for --------------------------------------------------------------------------------
-    def options(self) -> None:
-        """The Mediation side sends one OPTIONS to the DUT's trunk port (TC-OPT-01)."""
-        self._ms_client("ms-options", "options_uac.xml", {}, timeout_s=5)
-        self._wait_all()
-
-    def out_call(self, hold_ms: int = 2000) -> None:
-        """Mediation side -> DUT -> far end; G.711 both ways; the Mediation side hangs up."""
-        n = self.pixit["numbers"]
-        self._far_server("far-callee", "call_uas.xml", timeout_s=20)
-        self._ms_client("ms-caller", "call_uac.xml", {"called": n["outbound_called"], "caller": n["outbound_caller"]},
-                        timeout_s=20, pause_ms=hold_ms)
-        self._wait_all()
-
-    def out_call_busy(self) -> None:
-        """Mediation side -> DUT -> far end, which rejects the call as a PSTN switch reports a busy subscriber (486,
-        Q.850 cause 17); the Mediation side ACKs whatever final response the DUT passes back."""
-        n = self.pixit["numbers"]
-        self._far_server("far-busy", "call_uas_busy.xml", timeout_s=10)
-        self._ms_client("ms-caller", "call_uac_rejected.xml",
-                        {"called": n["outbound_called"], "caller": n["outbound_caller"]}, timeout_s=10)
-        self._wait_all()
-
-    def out_call_cancelled(self, ring_ms: int = 1000) -> None:
-        """Mediation side -> DUT -> far end, which rings and never answers; the Mediation side cancels ``ring_ms``
-        after the 180 reached it."""
-        n = self.pixit["numbers"]
-        self._far_server("far-ringing", "call_uas_ring_cancel.xml", timeout_s=10)
-        self._ms_client("ms-caller", "call_uac_cancel.xml",
-                        {"called": n["outbound_called"], "caller": n["outbound_caller"]}, timeout_s=10,
-                        pause_ms=ring_ms)
-        self._wait_all()
-
-    def in_call(self, hold_ms: int = 2000) -> None:
-        """Far end -> DUT -> Mediation side; G.711 both ways; the Mediation side (callee) hangs up."""
-        n = self.pixit["numbers"]
-        self._ms_server("ms-callee", "call_uas_hangup.xml", timeout_s=20, pause_ms=hold_ms)
-        self._far_client("far-caller", "call_uac_wait_bye.xml",
-                         {"called": n["inbound_called"], "caller": n["inbound_caller"]}, timeout_s=20)
-        self._wait_all()
-
-    def out_call_spec(self) -> checks.CallSpec:
-        t, n = self.topo, self.pixit["numbers"]
-        return checks.CallSpec(self.test_id, caller_ip=t.ms.ip, callee_ip=t.far.ip, dut_in_ip=t.ms.peer_ip,
-                               dut_out_ip=t.far.peer_ip, called=n["outbound_called"])
-
-    def in_call_spec(self) -> checks.CallSpec:
-        t, n = self.topo, self.pixit["numbers"]
-        return checks.CallSpec(self.test_id, caller_ip=t.far.ip, callee_ip=t.ms.ip, dut_in_ip=t.far.peer_ip,
-                               dut_out_ip=t.ms.peer_ip, called=n["inbound_called"], callee_port=self.ms_port,
-                               callee_transports=(self.transport.upper(),))
-
-    def _wait_all(self) -> None:
+    def wait_all(self) -> None:
         for run in self.runs[len(self.results):]:
             self.results.append(run.finish())
 
@@ -251,7 +199,7 @@ class CaseContext:
         """Stop everything this case started, make sure the DUT survived, read the capture, run passive rules."""
         if self.trace is not None:
             return self.trace
-        self._wait_all()
+        self.wait_all()
         self._stop_helpers()
         self.capture.stop()
         self.lab.assert_dut_alive()

@@ -45,7 +45,7 @@ import time
 from . import __version__
 from .sipmsg import SipParseError, parse_message
 from .sipstream import PING, PONG, FramingError, SipFramer, is_out_of_dialog_options, response, summary
-from .tlsio import (CLOSE_TIMEOUT, READ_SIZE, STOP_TIMEOUT, EdgeUsageError, Events, Parser, TlsStream, close_all,
+from .tlsio import (READ_SIZE, STOP_TIMEOUT, EdgeUsageError, Events, Parser, TlsStream, close_all,
                     error_text, fmt_addr, make_context, own_cert, parse_hostport, positive, quiet_exception_handler,
                     tls_details)
 

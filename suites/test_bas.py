@@ -1,6 +1,6 @@
 """Suite BAS: calls that end before they are answered, in the OUT direction (Mediation side -> DUT -> far end)."""
 
-from sipqual import case, checks
+from sipqual import case, checks, flows
 
 
 @case("TC-BAS-05", "OUT call cancelled by the Mediation side before answer",
@@ -10,9 +10,9 @@ from sipqual import case, checks
       expected="DUT answers the CANCEL with 200 and the INVITE with 487, never connects the call, and releases the "
                "far leg (CANCEL to the far end).")
 def test_out_call_cancelled(sq):
-    sq.out_call_cancelled()
+    flows.bas.out_call_cancelled(sq)
     trace = sq.finish()
-    sq.judge(checks.call_cancelled(trace, spec=sq.out_call_spec()))
+    sq.judge(checks.call_cancelled(trace, spec=flows.calls.out_call_spec(sq)))
 
 
 @case("TC-BAS-07", "OUT call to a busy PSTN number is rejected with 486, not 503",
@@ -22,6 +22,6 @@ def test_out_call_cancelled(sq):
       expected="DUT passes 486 back to the Mediation side (a 503 would make Lync retry another gateway) and "
                "completes both transactions.")
 def test_out_call_busy(sq):
-    sq.out_call_busy()
+    flows.bas.out_call_busy(sq)
     trace = sq.finish()
-    sq.judge(checks.call_rejected(trace, spec=sq.out_call_spec(), status=486))
+    sq.judge(checks.call_rejected(trace, spec=flows.calls.out_call_spec(sq), status=486))

@@ -1,6 +1,6 @@
 """Suites TRN and BAS: basic G.711 calls in both directions through the DUT."""
 
-from sipqual import case, checks
+from sipqual import case, checks, flows
 
 
 @case("TC-TRN-01", "OUT call to the DUT's trunk port; Mediation side hangs up",
@@ -10,9 +10,9 @@ from sipqual import case, checks
       expected="DUT relays the call, 200 with a G.711 answer on the Mediation leg, RTP both ways on both legs "
                "through the DUT, BYE answered and relayed.")
 def test_out_call(sq):
-    sq.out_call()
+    flows.calls.out_call(sq)
     trace = sq.finish()
-    sq.judge(checks.basic_call(trace, spec=sq.out_call_spec(), hangup_by="caller"))
+    sq.judge(checks.basic_call(trace, spec=flows.calls.out_call_spec(sq), hangup_by="caller"))
 
 
 @case("TC-TRN-02", "IN call to the Mediation port; Mediation side answers and hangs up",
@@ -22,6 +22,6 @@ def test_out_call(sq):
       expected="DUT sends the INVITE over TCP/TLS to the Mediation port, RTP both ways on both legs, BYE relayed "
                "to the far end.")
 def test_in_call(sq):
-    sq.in_call()
+    flows.calls.in_call(sq)
     trace = sq.finish()
-    sq.judge(checks.basic_call(trace, spec=sq.in_call_spec(), hangup_by="callee"))
+    sq.judge(checks.basic_call(trace, spec=flows.calls.in_call_spec(sq), hangup_by="callee"))

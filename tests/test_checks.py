@@ -83,7 +83,7 @@ def _answered_call(tmp_path, dut_hangs_up: bool):
     _ours(c, "INVITE", 1, CT, body=sdp(1, MS, 30000))
     _to_ms(c, "100 Trying")
     _far_leg(c, "100 Trying", "200 OK")
-    c.udp(DUT, FAR, sip(f"ACK sip:far@198.51.100.10:5060 SIP/2.0", "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-a",
+    c.udp(DUT, FAR, sip("ACK sip:far@198.51.100.10:5060 SIP/2.0", "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-a",
                         "Max-Forwards: 70", "From: <sip:+14255550100@sbc.lab.example>;tag=dutb",
                         f"To: <sip:{CALLED}@far.example>;tag=far1", "Call-ID: b-leg@192.0.2.1", "CSeq: 1 ACK"))
     _to_ms(c, "200 OK", "1 INVITE", CT, body=sdp(1, DUT, 40002))

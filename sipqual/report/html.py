@@ -88,7 +88,7 @@ def revision_history(generated: str) -> str:
 
 
 def cover_section(run: RunData, cover: Cover) -> str:
-    dut, lab = run.dut, run.lab
+    dut = run.dut
     transports = run.transports or sorted({c.get("transport") for c in run.cases if c.get("transport")})
     tested = _tested_transports(run.cases)
     why = "".join(f"<li>{esc(r)}</li>" for r in cover.reasons[:COVER_REASONS])

@@ -1,0 +1,14 @@
+"""Active checks that test cases call: what the capture must show for a case to PASS. One module per suite
+(:mod:`.opt`, :mod:`.calls`, :mod:`.bas`, ...) on what they share (:mod:`.common`); every check registers itself for
+replay (:mod:`sipqual.recording`) when this package is imported, so importing ``sipqual.checks`` is enough to judge
+any saved run again."""
+
+__all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "dut_invite_toward", "leg_of",
+           "number_matches", "raise_missing", "sdp_of", "stimulus", "stop_unless_explained", "options_answered",
+           "basic_call", "call_cancelled", "call_rejected"]
+
+from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
+                     number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
+from .opt import options_answered
+from .calls import basic_call
+from .bas import call_cancelled, call_rejected

@@ -1,0 +1,26 @@
+"""Stimuli of suite BAS: calls that end before they are answered."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .calls import outbound
+
+if TYPE_CHECKING:
+    from ..context import CaseContext
+
+
+def out_call_busy(sq: CaseContext) -> None:
+    """Mediation side -> DUT -> far end, which rejects the call as a PSTN switch reports a busy subscriber (486,
+    Q.850 cause 17); the Mediation side ACKs whatever final response the DUT passes back."""
+    sq.far_server("far-busy", "call_uas_busy.xml", timeout_s=10)
+    sq.ms_client("ms-caller", "call_uac_rejected.xml", outbound(sq), timeout_s=10)
+    sq.wait_all()
+
+
+def out_call_cancelled(sq: CaseContext, ring_ms: int = 1000) -> None:
+    """Mediation side -> DUT -> far end, which rings and never answers; the Mediation side cancels ``ring_ms``
+    after the 180 reached it."""
+    sq.far_server("far-ringing", "call_uas_ring_cancel.xml", timeout_s=10)
+    sq.ms_client("ms-caller", "call_uac_cancel.xml", outbound(sq), timeout_s=10, pause_ms=ring_ms)
+    sq.wait_all()
