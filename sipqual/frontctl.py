@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import netns as netns_mod
 from .errors import LabError
 from .tlsio import read_events, wait_listening
 
@@ -97,6 +98,13 @@ def start_front(sup, *, netns: str | None, tcp: str | None, tls: str | None, pki
     try:
         ev = wait_listening(events, timeout, pid=None, proc=proc.popen)
     except Exception as e:  # noqa: BLE001 - any failure to come up is a lab fault
+        for proto, where in (("tcp", tcp), ("tcp", tls)):  # a Mediation port someone else holds: name the holder
+            if where:
+                ip, port = where.rsplit(":", 1)
+                ip = ip.strip("[]")
+                holder = netns_mod.port_holder(netns, proto, ip, int(port), owner=proc)
+                if holder:
+                    raise LabError(f"Mediation front: {netns_mod.port_taken(proto, ip, int(port), holder)}") from None
         raise LabError(f"Mediation front did not come up: {e}; {proc.stderr_tail(2)}") from None
     return Front(proc, control, events, options_log, ev.get("listen_all") or {})
 
