@@ -48,6 +48,8 @@ class CaseContext:
         self.runs: list[sipp.SippRun] = []
         self.results: list[sipp.SippResult] = []
         self.edges: list[Edge] = []
+        self.probes: set[str] = set()         # agents whose refusal by the DUT is the point (see ms_client)
+        self.probe_edges: list[Edge] = []
         self.passive: list[Finding] = []      # rules run on every DUT message, and TLS-01 from the edges
         self.active: list[Finding] = []       # what the case's own checks found
         self.check_calls: list[dict] = []     # the checks the case called, for replay
@@ -83,7 +85,7 @@ class CaseContext:
 
     # ---- TLS edges -----------------------------------------------------------------------------------------------
     def _edge(self, mode: str, listen: str, connect: str, source: str | None = None,
-              server_name: str | None = None) -> Edge:
+              server_name: str | None = None, present_cert: bool = True) -> Edge:
         from .tlsedge import wait_listening
 
         pki = self.lab.pki
@@ -98,6 +100,8 @@ class CaseContext:
             argv += ["--source", source]
         if server_name:
             argv += ["--server-name", server_name]
+        if not present_cert:
+            argv += ["--no-client-cert"]
         proc = self.lab.sup.start(f"tlsedge-{mode}-{n}", argv, netns=self.topo.ms.netns, log_dir=self.dir)
         try:
             wait_listening(events, timeout=10)
@@ -111,14 +115,22 @@ class CaseContext:
         return edge
 
     # ---- agents on the Mediation side ---------------------------------------------------------------------------
-    def ms_client(self, name: str, scenario: str, keys: dict, **kw) -> sipp.SippRun:
-        """A SIPp client on the Mediation side that talks to the DUT's trunk port (through a TLS edge for TLS)."""
+    def ms_client(self, name: str, scenario: str, keys: dict, *, present_cert: bool = True, probe: bool = False,
+                  **kw) -> sipp.SippRun:
+        """A SIPp client on the Mediation side that talks to the DUT's trunk port (through a TLS edge for TLS).
+        ``present_cert=False``: the edge offers no client certificate. ``probe=True``: the agent is a probe whose
+        outcome the check judges from the capture (the DUT is expected to refuse it), so its exit code is never an
+        ERROR and its edge's events are evidence only, not judged as the trunk's own handshakes."""
         t = self.topo
         local = self.ports.sip()
+        if probe:
+            self.probes.add(name)
         if self.transport == "tls":
             edge_port = self.ports.sip()
             self._edge("client", f"{t.ms.ip}:{edge_port}", f"{t.ms.peer_ip}:{self.dut_port}", source=t.ms.ip,
-                       server_name=self.pixit["dut"]["fqdn"])
+                       server_name=self.pixit["dut"]["fqdn"], present_cert=present_cert)
+            if probe:
+                self.probe_edges.append(self.edges.pop())
             remote = f"{t.ms.ip}:{edge_port}"
             adv = (self.pixit["mediation"]["server_fqdn"], self.ms_port)
         else:
@@ -243,7 +255,7 @@ class CaseContext:
         bad = capture_failures(self.active, self.passive)
         if bad:
             raise CheckFailed(bad)
-        broken = [r for r in self.results if not r.ok]
+        broken = [r for r in self.results if not r.ok and r.name not in self.probes]
         if broken:
             r = broken[0]
             raise AgentError(f"{r.summary()}; the capture shows no DUT fault, so this is a lab/tool problem"
@@ -254,7 +266,7 @@ class CaseContext:
     def _stop_helpers(self) -> None:
         for run in self.runs:
             run.stop()
-        for e in self.edges:
+        for e in self.edges + self.probe_edges:
             e.proc.stop(grace=2.0)
         self._front_end()
 

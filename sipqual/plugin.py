@@ -106,9 +106,12 @@ def run_dir(config) -> Path | None:
 
 
 def pytest_generate_tests(metafunc):
-    if "transport" in metafunc.fixturenames and case_info(metafunc.definition):
-        # session scope: pytest groups cases by transport, so a managed DUT restarts once per transport
-        metafunc.parametrize("transport", TRANSPORTS, scope="session")
+    info = case_info(metafunc.definition)
+    if "transport" in metafunc.fixturenames and info:
+        # session scope: pytest groups cases by transport, so a managed DUT restarts once per transport; a case
+        # limited to some transports (@case transports=) has no instance on the others
+        chosen = [t for t in TRANSPORTS if not info.transports or t in info.transports]
+        metafunc.parametrize("transport", chosen, scope="session")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -235,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ca", required=True, help="CA file the peer's certificate must chain to")
     p.add_argument("--server-name", metavar="NAME",
                    help="client mode: SNI and hostname to check (default: the --connect host)")
+    p.add_argument("--no-client-cert", action="store_true",
+                   help="client mode: present no certificate (a probe of whether the server requires one)")
     p.add_argument("--source", metavar="IP", help="client mode: source address of the TLS connection")
     p.add_argument("--keylog", metavar="FILE", help="append NSS key log lines (for tshark -o tls.keylog_file:FILE)")
     p.add_argument("--min-version", choices=tuple(VERSIONS), default="1.2")
@@ -271,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check_args(args)
         ctx = make_context(args.mode, cert=args.cert, key=args.key, ca=args.ca, min_version=args.min_version,
-                           max_version=args.max_version, ciphers=args.ciphers, keylog=args.keylog)
+                           max_version=args.max_version, ciphers=args.ciphers, keylog=args.keylog,
+                           present_cert=not args.no_client_cert)
         events = Events(args.events, args.mode)
     except EdgeUsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)

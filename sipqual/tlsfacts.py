@@ -27,6 +27,7 @@ from .tlsrecords import ALERTS
 # ClientHello, ServerHello, Certificate, alerts, and the TCP closes (FIN/RST): whether a peer closed right after
 # the other side's certificate without a byte
 HANDSHAKE_FILTER = ("tls.handshake.type == 1 || tls.handshake.type == 2 || tls.handshake.type == 11 || "
+                    "tls.handshake.type == 13 || "
                     "tls.alert_message || tcp.flags.fin == 1 || tcp.flags.reset == 1")
 SILENT_CLOSE_S = 2.0   # "right after": the close follows the peer's certificate within this many seconds
 
@@ -41,6 +42,7 @@ class TlsConnection:
     server_certs: list[dict] = field(default_factory=list)   # cert_info() of each certificate, leaf first
     client_certs: list[dict] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)
+    cert_requested: bool = False     # the server sent CertificateRequest (TLS 1.3: seen only when decrypted)
     alerts: list[tuple[int, str, str]] = field(default_factory=list)  # (frame, sender ip:port, description)
     # (frame, sender ip:port): the sender closed (FIN/RST) first, within SILENT_CLOSE_S of the other side's
     # certificate, having sent no byte since its own last handshake message
@@ -144,6 +146,8 @@ def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_po
                     c.cipher = (_values(layer, "handshake_ciphersuite") or [""])[0].split(" (")[0]
                 if any(x.startswith("Client Hello (") for x in types) and not c.server:
                     c.client, c.server = src, dst
+                if any(x.startswith("Certificate Request (") for x in types):
+                    c.cert_requested = True
                 if any(x.startswith("Certificate (") for x in types):
                     cert_time[(stream, src)] = t
                     certs = _certs(layer)

@@ -113,8 +113,13 @@ def wire_findings(conns, dut_addresses: set[str], dut_fqdn: str | None = None,
     out = []
     for c in conns:
         host = {"server": c.server.rsplit(":", 1)[0], "client": c.client.rsplit(":", 1)[0]}
+        # the server asked for a client certificate and got none (a probe of mutual TLS, TC-TRN-03): the DUT as
+        # server refusing that client is what mutual TLS demands, never a fault
+        bare = getattr(c, "cert_requested", False) and not c.client_certs
         for frame, sender, alert in getattr(c, "alerts", []):
             if sender.rsplit(":", 1)[0] not in dut_addresses or alert in ("close_notify", "user_canceled"):
+                continue
+            if bare and sender == c.server:
                 continue
             who = "DUT as TLS " + ("server" if sender == c.server else "client")
             if alert in CERT_REFUSALS:
@@ -125,7 +130,7 @@ def wire_findings(conns, dut_addresses: set[str], dut_fqdn: str | None = None,
                                      f"({c.client} -> {c.server})", f"aborted with TLS alert {alert}", [frame]))
         alerted = {sender for _, sender, _ in getattr(c, "alerts", [])}
         for frame, sender in getattr(c, "silent_closes", []):
-            if sender.rsplit(":", 1)[0] in dut_addresses and sender not in alerted:
+            if sender.rsplit(":", 1)[0] in dut_addresses and sender not in alerted and not (bare and sender == c.server):
                 who = "DUT as TLS " + ("server" if sender == c.server else "client")
                 out.append(refused(who, f"it closed the connection right after our certificate without sending a "
                                         f"byte ({c.client} -> {c.server})", hint or refusal_hint(None, None),

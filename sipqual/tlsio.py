@@ -187,9 +187,10 @@ def _remember_sni(sslobj, server_name, _ctx):
 
 
 def make_context(mode: str, *, cert: str, key: str, ca: str, min_version: str = "1.2",
-                 max_version: str | None = None, ciphers: str | None = None, keylog: str | None = None
-                 ) -> ssl.SSLContext:
-    """The SSLContext of one edge; raises :class:`EdgeUsageError` (one line) for anything the user must fix."""
+                 max_version: str | None = None, ciphers: str | None = None, keylog: str | None = None,
+                 present_cert: bool = True) -> ssl.SSLContext:
+    """The SSLContext of one edge; raises :class:`EdgeUsageError` (one line) for anything the user must fix.
+    ``present_cert=False`` (client mode only): offer no certificate even when the server asks for one."""
     if mode == "client":
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED + check_hostname
     else:
@@ -218,7 +219,8 @@ def make_context(mode: str, *, cert: str, key: str, ca: str, min_version: str = 
         except OSError as e:
             raise EdgeUsageError(f"cannot read {label} {path}: {e.strerror or e}") from None
     try:
-        ctx.load_cert_chain(cert, key)
+        if present_cert or mode != "client":
+            ctx.load_cert_chain(cert, key)
     except (ssl.SSLError, OSError, ValueError) as e:
         raise EdgeUsageError(f"cannot load --cert {cert} with --key {key}: {error_text(e)}") from None
     try:

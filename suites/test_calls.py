@@ -25,3 +25,49 @@ def test_in_call(sq):
     flows.calls.in_call(sq)
     trace = sq.finish()
     sq.judge(checks.basic_call(trace, spec=flows.calls.in_call_spec(sq), hangup_by="callee"))
+
+
+def _tls_ports(sq) -> list[int]:
+    return sorted({sq.pixit["dut"]["ports"]["tls"], sq.pixit["mediation"]["ports"]["tls"]})
+
+
+@case("TC-TRN-03", "TLS: DUT as server on 5067, mutual TLS (client certificate requested and validated)",
+      requirements=["TLS-01"], needs=["mtls"], transports=["tls"],
+      procedure="The Mediation side connects to the DUT's TLS port with the pool certificate and sends OPTIONS; "
+                "then a second connection presents no client certificate and sends an OPTIONS probe.",
+      expected="The DUT sends CertificateRequest and answers the OPTIONS on the certified connection; it refuses "
+               "the connection without a certificate (alert or close), never answering its OPTIONS.")
+def test_tls_dut_server(sq):
+    flows.trn.mutual_tls_server(sq)
+    trace = sq.finish()
+    sq.judge(checks.mutual_tls_server(trace, test_id=sq.test_id, probe_id=flows.trn.probe_id(sq),
+                                      our_ip=sq.topo.ms.ip, dut_ip=sq.topo.ms.peer_ip, dut_port=sq.dut_port,
+                                      tls_ports=_tls_ports(sq)))
+
+
+@case("TC-TRN-04", "TLS: DUT as client to the Mediation side on 5067 validates the pool certificate and presents "
+      "its own", requirements=["TLS-01", "TLS-02"], needs=["mtls"], transports=["tls"],
+      procedure="The far end calls the inbound number; the DUT opens TLS to the Mediation port, where the Mediation "
+                "front presents the pool certificate and requires a client certificate; 1 s of media, BYE.",
+      expected="On the DUT's TLS connection to the Mediation port the DUT presents its certificate, completes the "
+               "handshake with the pool certificate and sends the call on it.")
+def test_tls_dut_client(sq):
+    flows.trn.dut_as_tls_client(sq)
+    trace = sq.finish()
+    p = sq.pixit["mediation"]
+    sq.judge(checks.basic_call(trace, spec=flows.calls.in_call_spec(sq), hangup_by="callee")
+             + checks.dut_tls_client(trace, dut_ip=sq.topo.ms.peer_ip, ms_ip=sq.topo.ms.ip, ms_port=sq.ms_port,
+                                     pool_names=[p["pool_fqdn"], p["server_fqdn"]], tls_ports=_tls_ports(sq)))
+
+
+@case("TC-TRN-07", "DUT certificate CN/SAN equals the configured peer FQDN",
+      requirements=["TLS-03"], transports=["tls"],
+      procedure="The Mediation side connects to the DUT's TLS port and sends OPTIONS; the DUT's certificate is "
+                "read from the (decrypted) handshake.",
+      expected="The DUT's certificate names the gateway FQDN configured in Topology Builder (pixit.dut.fqdn) in "
+               "its SAN dNSNames (or its CN when it has no SAN).")
+def test_tls_dut_certificate_name(sq):
+    flows.trn.dut_certificate(sq)
+    trace = sq.finish()
+    sq.judge(checks.dut_certificate_names(trace, dut_ip=sq.topo.ms.peer_ip, dut_port=sq.dut_port,
+                                          dut_fqdn=sq.pixit["dut"]["fqdn"], tls_ports=_tls_ports(sq)))

@@ -10,3 +10,15 @@ def test_options_answered(sq):
     flows.opt.options(sq)
     trace = sq.finish()
     sq.judge(checks.options_answered(trace, test_id=sq.test_id, our_ip=sq.topo.ms.ip, dut_ip=sq.topo.ms.peer_ip))
+
+
+@case("TC-OPT-03", "DUT originates OPTIONS to the Mediation side; interval and format recorded",
+      requirements=["OPT-03"], needs=["options_ping"],
+      procedure="Nothing is sent: the Mediation front answers the DUT's OPTIONS pings; the case waits until three "
+                "pings reached the Mediation port on this transport (at most 10 s).",
+      expected="Out-of-dialog OPTIONS from the DUT to the Mediation port, each with Max-Forwards, a z9hG4bK Via "
+               "branch, a From tag and CSeq OPTIONS; the interval between them is recorded.")
+def test_options_pings(sq):
+    flows.opt.await_pings(sq)
+    trace = sq.finish()
+    sq.judge(checks.options_pings(trace, dut_ip=sq.topo.ms.peer_ip, ms_ip=sq.topo.ms.ip, ms_port=sq.ms_port))

@@ -34,3 +34,55 @@ def options_answered(trace: Trace, *, test_id: str, our_ip: str, dut_ip: str) ->
         else:
             out.append(passed("OPT-02", "OPT-02", "R", f"{header}: {f.msg.get(header)}", f.frame))
     return out
+
+
+def _ping_defects(m) -> list[str]:
+    """What makes an out-of-dialog OPTIONS ping malformed (RFC 3261 section 8.1.1)."""
+    bad = []
+    mf = (m.get("Max-Forwards") or "").strip()
+    if not mf.isdigit():
+        bad.append(f"Max-Forwards {mf or 'missing'}")
+    vias = m.vias
+    if not vias or not vias[0].has_magic_cookie:
+        bad.append("top Via without a z9hG4bK branch" if vias else "no Via")
+    if m.from_ is None or not m.from_.tag:
+        bad.append("From without a tag")
+    cseq = m.cseq
+    if cseq is None or cseq.method != "OPTIONS":
+        bad.append(f"CSeq {m.get('CSeq') or 'missing'}")
+    if not m.call_id:
+        bad.append("no Call-ID")
+    return bad
+
+
+@check
+def options_pings(trace: Trace, *, dut_ip: str, ms_ip: str, ms_port: int) -> list[Finding]:
+    """TC-OPT-03 (OPT-03): the DUT pings the Mediation port with out-of-dialog OPTIONS; each is well formed
+    (Max-Forwards, a z9hG4bK Via branch, a From tag, CSeq OPTIONS, a Call-ID); the interval between them is
+    recorded."""
+    pings = [p for p in trace.requests("OPTIONS") if p.src == dut_ip and p.dst == ms_ip and p.dport == ms_port
+             and not (p.msg.to and p.msg.to.tag)]
+    if not pings:
+        return [violation("OPT-03", "OPT-03", "R", f"out-of-dialog OPTIONS from the DUT to {ms_ip}:{ms_port} "
+                          "(the profile claims options_ping)", "none in the case's window")]
+    out = []
+    for p in pings:
+        bad = _ping_defects(p.msg)
+        if bad:
+            out.append(violation("OPT-03", "OPT-03", "R", "a well-formed OPTIONS ping", "; ".join(bad), p.frame))
+    # retransmissions (same Call-ID and CSeq) are not pings of their own
+    firsts, seen = [], set()
+    for p in pings:
+        key = (p.msg.call_id, p.msg.get("CSeq"))
+        if key not in seen:
+            seen.add(key)
+            firsts.append(p)
+    gaps = [b.time - a.time for a, b in zip(firsts, firsts[1:])]
+    interval = (f"interval {min(gaps):.1f}-{max(gaps):.1f} s over {len(firsts)} pings" if gaps else
+                "one ping in the window, interval not measured")
+    if not any(not f.ok for f in out):
+        m = firsts[0].msg
+        out.append(passed("OPT-03", "OPT-03", "R", f"DUT pinged {ms_ip}:{ms_port} with well-formed OPTIONS "
+                          f"({interval}; Max-Forwards {m.get('Max-Forwards')}, R-URI {m.ruri})",
+                          [p.frame for p in firsts]))
+    return out
