@@ -22,3 +22,15 @@ def test_options_pings(sq):
     flows.opt.await_pings(sq)
     trace = sq.finish()
     sq.judge(checks.options_pings(trace, dut_ip=sq.topo.ms.peer_ip, ms_ip=sq.topo.ms.ip, ms_port=sq.ms_port))
+
+
+@case("TC-OPT-05", "OPTIONS inside a dialog and with Max-Forwards 0 handled", requirements=["OPT-02"],
+      procedure="Mediation side calls the outbound number; the far end answers; after 1 s of media the Mediation "
+                "side sends an in-dialog OPTIONS, then BYE; then an out-of-dialog OPTIONS with Max-Forwards: 0 "
+                "addressed to the DUT.",
+      expected="The in-dialog OPTIONS gets a final response and the call goes on (BYE answered 200); the "
+               "Max-Forwards 0 OPTIONS is answered 483 (or 200 by the DUT itself), never forwarded, never ignored.")
+def test_options_in_dialog_and_mf0(sq):
+    flows.opt.in_dialog_and_mf0(sq)
+    trace = sq.finish()
+    sq.judge(checks.options_in_dialog(trace, spec=flows.calls.out_call_spec(sq), mf0_id=flows.opt.mf0_id(sq)))

@@ -6,7 +6,7 @@ any saved run again."""
 __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "dut_invite_toward", "leg_of",
            "number_matches", "raise_missing", "sdp_of", "stimulus", "stop_unless_explained", "options_answered",
            "basic_call", "call_cancelled", "call_rejected", "dut_certificate_names", "dut_tls_client",
-           "mutual_tls_server", "options_pings"]
+           "mutual_tls_server", "options_pings", "options_in_dialog"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -14,4 +14,4 @@ from .opt import options_answered
 from .calls import basic_call
 from .bas import call_cancelled, call_rejected
 from .trn import dut_certificate_names, dut_tls_client, mutual_tls_server
-from .opt import options_pings
+from .opt import options_in_dialog, options_pings

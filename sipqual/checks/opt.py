@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..recording import check
 from ..trace import Trace
 from ..verdict import Finding, passed, violation
-from .common import raise_missing, stimulus
+from .common import CallSpec, raise_missing, route, status_text, stimulus, stop_unless_explained
 
 @check
 def options_answered(trace: Trace, *, test_id: str, our_ip: str, dut_ip: str) -> list[Finding]:
@@ -85,4 +85,76 @@ def options_pings(trace: Trace, *, dut_ip: str, ms_ip: str, ms_port: int) -> lis
         out.append(passed("OPT-03", "OPT-03", "R", f"DUT pinged {ms_ip}:{ms_port} with well-formed OPTIONS "
                           f"({interval}; Max-Forwards {m.get('Max-Forwards')}, R-URI {m.ruri})",
                           [p.frame for p in firsts]))
+    return out
+
+
+def _finals(trace: Trace, request, src: str):
+    return [p for p in trace.sip if not p.msg.is_request and p.src == src and p.msg.call_id == request.msg.call_id
+            and p.msg.cseq_method == request.msg.method and p.msg.status and p.msg.status >= 200
+            and p.time >= request.time]
+
+
+@check
+def options_in_dialog(trace: Trace, *, spec: CallSpec, mf0_id: str) -> list[Finding]:
+    """TC-OPT-05 (OPT-02): an in-dialog OPTIONS from the caller during an established call gets a final response
+    (any: 200 from the far end, or the DUT's own) and the call goes on (our BYE afterwards answered 200, no BYE from
+    the DUT before it); an out-of-dialog OPTIONS with Max-Forwards 0 addressed to the DUT is answered 483 or 200,
+    never forwarded, never left unanswered."""
+    reqs = ["OPT-02"]
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, _theirs, _b = routed
+    out = [passed("CALL-ROUTE", ["TRN-01"], "M", "DUT relayed the call", _theirs.frame)]
+    opt = next((p for p in a.requests("OPTIONS") if p.src == spec.caller_ip and p.msg.to and p.msg.to.tag), None)
+    if opt is None:
+        answered = a.final(src=spec.dut_in_ip)
+        if answered is None or answered.msg.status != 200:
+            return out + [violation("CALL-UP", ["TRN-01"], "M", f"a 200 to our INVITE (frame {ours.frame}) so the "
+                                    "call is up for an in-dialog OPTIONS", status_text(answered),
+                                    answered.frame if answered else None)]
+        raise_missing("our in-dialog OPTIONS")
+    finals = _finals(trace, opt, spec.dut_in_ip)
+    if not finals:
+        out.append(violation("OPT-02", reqs, "R", f"a final response to our in-dialog OPTIONS (frame {opt.frame})",
+                             "none"))
+    else:
+        f = finals[0]
+        out.append(passed("OPT-02", reqs, "R", f"in-dialog OPTIONS answered {f.msg.status} {f.msg.reason} after "
+                          f"{1000 * (f.time - opt.time):.0f} ms", f.frame))
+    dut_bye = [p for p in a.requests("BYE") if p.src == spec.dut_in_ip]
+    bye = next((p for p in a.requests("BYE") if p.src == spec.caller_ip), None)
+    if dut_bye and (bye is None or dut_bye[0].time < bye.time):
+        out.append(violation("OPT-02", reqs, "R", "the call to go on after the in-dialog OPTIONS",
+                             "the DUT sent BYE", dut_bye[0].frame))
+    elif bye is None:
+        stop_unless_explained(out, "our BYE after the in-dialog OPTIONS")
+    else:
+        done = _finals(trace, bye, spec.dut_in_ip)
+        if not done or done[0].msg.status != 200:
+            out.append(violation("OPT-02", reqs, "R", f"200 to our BYE (frame {bye.frame}) after the in-dialog "
+                                 "OPTIONS: the call still up", status_text(done[0] if done else None),
+                                 done[0].frame if done else None))
+        else:
+            out.append(passed("OPT-02", reqs, "R", "call still up after the in-dialog OPTIONS: BYE answered 200",
+                              done[0].frame))
+    mf0 = stimulus(trace, "OPTIONS", mf0_id, spec.caller_ip)
+    if mf0 is None:
+        raise_missing("our OPTIONS with Max-Forwards 0")
+    forwarded = [p for p in trace.requests("OPTIONS") if p.src in (spec.dut_in_ip, spec.dut_out_ip)
+                 and p.dst != spec.caller_ip and mf0.time <= p.time <= mf0.time + 5]
+    if forwarded:
+        out.append(violation("OPT-02", reqs, "R", f"the OPTIONS with Max-Forwards 0 (frame {mf0.frame}) answered, "
+                             "not forwarded", f"the DUT sent OPTIONS on to {forwarded[0].dst} with Max-Forwards "
+                             f"{forwarded[0].msg.get('Max-Forwards')}", forwarded[0].frame))
+    finals = _finals(trace, mf0, spec.dut_in_ip)
+    if not finals:
+        out.append(violation("OPT-02", reqs, "R", f"483 or 200 to our OPTIONS with Max-Forwards 0 (frame "
+                             f"{mf0.frame})", "no response"))
+    elif finals[0].msg.status not in (200, 483):
+        out.append(violation("OPT-02", reqs, "R", f"483 or 200 to our OPTIONS with Max-Forwards 0 (frame "
+                             f"{mf0.frame})", status_text(finals[0]), finals[0].frame))
+    else:
+        out.append(passed("OPT-02", reqs, "R", f"OPTIONS with Max-Forwards 0 answered {status_text(finals[0])}",
+                          finals[0].frame))
     return out

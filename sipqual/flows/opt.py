@@ -29,3 +29,21 @@ def await_pings(sq: CaseContext, count: int = 3, window_s: float = 10.0) -> int:
         if n >= count or time.monotonic() >= deadline:
             return n
         time.sleep(0.1)
+
+
+def mf0_id(sq: CaseContext) -> str:
+    """The marker of TC-OPT-05's out-of-dialog OPTIONS with Max-Forwards 0."""
+    return sq.test_id + "-mf0"
+
+
+def in_dialog_and_mf0(sq: CaseContext, hold_ms: int = 1000) -> None:
+    """TC-OPT-05: an OUT call; once it is up (``hold_ms`` of media) the Mediation side sends an in-dialog OPTIONS
+    (waits 3 s at most for its answer), then hangs up; then an out-of-dialog OPTIONS with Max-Forwards 0 to the
+    DUT (waits 2 s at most). The far end answers a relayed in-dialog OPTIONS with 200."""
+    from .calls import outbound
+
+    sq.far_server("far-callee", "call_uas_options.xml", timeout_s=20)
+    sq.ms_client("ms-caller", "call_uac_options.xml", outbound(sq), timeout_s=20, pause_ms=hold_ms)
+    sq.wait_all()
+    sq.ms_client("ms-options-mf0", "options_mf0.xml", {"test_id": mf0_id(sq)}, timeout_s=5)
+    sq.wait_all()
