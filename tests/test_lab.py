@@ -147,6 +147,8 @@ def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
     saved = load_run(tmp_path / "latest")
     assert cover_verdict(saved.cases, saved.transports, saved.coverage, saved.pics).outcome == INCOMPLETE
     for c in doc["cases"]:
+        if c["verdict"] == "NA":   # decided by the PICS before anything ran: no capture
+            continue
         assert c["requirements"] and c["evidence"], c
         assert any(e.endswith("capture.pcapng") for e in c["evidence"])
         for e in c["evidence"]:
