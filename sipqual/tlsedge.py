@@ -2,7 +2,8 @@
 
 Debian's SIPp has no TLS, so SIPp speaks plain TCP to this edge and the edge speaks real mutual TLS to the DUT::
 
-    client mode:  SIPp --TCP--> [--listen]  edge  --TLS--> [--connect] DUT    (we present --cert, verify the DUT)
+    client mode:  SIPp --TCP--> [--listen]  edge  --TLS--> [--connect] DUT    (we present --cert, verify the DUT;
+                                                                               --no-client-cert: present none)
     server mode:  DUT  --TLS--> [--listen]  edge  --TCP--> [--connect] SIPp   (a client certificate is REQUIRED)
 
 Every accepted connection gets its own upstream connection; bytes are relayed unchanged both ways until either

@@ -294,6 +294,20 @@ def test_rogue_client_cert_is_rejected_and_server_edge_keeps_serving(edges, reco
     assert recorder.received() == [sip_message(2)]
 
 
+def test_client_edge_without_certificate_is_refused_by_a_mutual_tls_server(edges, recorder):
+    """--no-client-cert (the TC-TRN-03 probe): the client edge offers no certificate; a server that requires one
+    refuses it (TLS 1.3: certificate_required after the client's handshake), nothing reaches the plain side."""
+    client, server = chain(edges, recorder, client_extra=("--no-client-cert",))
+    with connect(client[2]) as s:
+        s.sendall(sip_message(1))
+        assert recv_until_closed(s) == b""
+    failed = wait_event(server[1], "handshake_failed", T)
+    assert "PEER_DID_NOT_RETURN_A_CERTIFICATE" in failed["ssl_reason"], failed
+    closed = wait_event(client[1], "closed", T)
+    assert closed["reason"] == "tls_error" and "CERTIFICATE_REQUIRED" in closed.get("ssl_reason", ""), closed
+    assert recorder.received() == []
+
+
 @pytest.mark.parametrize("server_cert, server_name, why, expect_alert", [
     ("rogue-mediation", "mspool.lab.example", "unable to get local issuer certificate", "TLSV1_ALERT_UNKNOWN_CA"),
     ("mediation", "wrong.lab.example", "Hostname mismatch", "SSLV3_ALERT_BAD_CERTIFICATE"),
