@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
+import re
+
 from ..recording import check
-from ..trace import Trace
+from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
 from .common import CallSpec, raise_missing, route, route_held, status_text
 
+#: the severity the catalogue gives each requirement a rejection check reports under (requirements.md section 2)
+_SEVERITY = {"FO-01": "M", "FO-03": "R", "NUM-01": "M"}
+_Q850 = re.compile(r"(?i)\bQ\.850\s*;(?:[^,]*;)?\s*cause\s*=\s*(\d+)")
+
+
+def q850_causes(p: SipPacket) -> list[int]:
+    """The Q.850 causes in the Reason header(s) of a message (RFC 3326), in order."""
+    return [int(m.group(1)) for v in p.msg.values("Reason") for m in _Q850.finditer(v)]
+
+
+def _allowed(code: int | None, accept: list) -> bool:
+    """``accept`` lists exact codes (404) and classes ("4xx")."""
+    return code is not None and (code in accept or str(code) in map(str, accept) or f"{code // 100}xx" in accept)
+
+
 @check
-def call_rejected(trace: Trace, *, spec: CallSpec, status: int) -> list[Finding]:
-    """TC-BAS-07 (FO-01): the callee rejects the call with ``status`` for a user reason (486 busy); the DUT passes
-    the same response back to the caller, never a 503 that would make Lync retry another gateway."""
+def call_rejected(trace: Trace, *, spec: CallSpec, status: int, accept: list | None = None, cause: int | None = None,
+                  reason_required: bool = False, rule: str = "FO-01") -> list[Finding]:
+    """The callee (our agent) rejects the call with ``status``; the DUT passes a final response the caller may get
+    for it, completes the callee's transaction and carries the cause on.
+
+    - ``accept``: the final statuses the DUT may send the caller, exact codes or classes ("4xx"); default only
+      ``status`` itself (TC-BAS-07/08, FO-01: a 486 or 404 turned into 503 makes Lync retry another gateway).
+      Reported under ``rule`` (FO-01; FO-03 for a call Lync declines, NUM-01 for a number Lync does not know).
+    - ``cause``: the Q.850 cause our callee sent; a Reason: Q.850 on the DUT's response must carry it.
+      ``reason_required``: a response without a Q.850 Reason is a finding (FO-03, R: Lync's
+      SipResponseCodeTranslationRules match the SIP code and the ISUP cause).
+    - The DUT ACKs our rejection (RFC 3261 17.1.1.3: a proxy's or a B2BUA's INVITE client transaction does, hop by
+      hop); without that ACK our callee retransmits its final response and the case could not finish."""
+    accept = list(accept) if accept else [status]
+    sev = _SEVERITY.get(rule, "M")
     routed = route(trace, spec)
     if isinstance(routed, Finding):
         return [routed]
@@ -18,13 +47,35 @@ def call_rejected(trace: Trace, *, spec: CallSpec, status: int) -> list[Finding]
     rejection = b.final(src=spec.callee_ip)
     if rejection is None or rejection.msg.status != status:
         raise_missing(f"our {status} from {spec.callee_ip}")
+    out = [route_held(theirs, spec)]
+    acks = [p for p in b.requests("ACK") if p.src == spec.dut_out_ip and p.time >= rejection.time]
+    sent = sum(1 for p in b.responses() if p.src == spec.callee_ip and p.msg.status == status)
+    out.append(passed("ACK-FINAL", "RFC3261-03", "M", f"the DUT ACKed our {status}", acks[0].frame) if acks else
+               violation("ACK-FINAL", "RFC3261-03", "M", f"an ACK from the DUT for our {status} (frame "
+                         f"{rejection.frame}, RFC 3261 17.1.1.3)", f"none ({sent} transmission(s) of that {status})",
+                         rejection.frame))
     final = a.final(src=spec.dut_in_ip)
-    want = f"{status} to the caller after the callee's {status} (frame {rejection.frame})"
-    if final is None or final.msg.status != status:
-        return [route_held(theirs, spec), violation("FO-01", "FO-01", "M", want, status_text(final),
-                                                 final.frame if final else None)]
-    return [route_held(theirs, spec), passed("FO-01", "FO-01", "M", f"{want}: {status_text(final)} after "
-                                          f"{1000 * (final.time - rejection.time):.0f} ms", final.frame)]
+    allowed = " or ".join(map(str, accept))
+    want = f"{allowed} to the caller after the callee's {status} (frame {rejection.frame})"
+    if final is None or not _allowed(final.msg.status, accept):
+        out.append(violation(rule, rule, sev, want, status_text(final), final.frame if final else None))
+        return out
+    out.append(passed(rule, rule, sev, f"{want}: {status_text(final)} after "
+                      f"{1000 * (final.time - rejection.time):.0f} ms", final.frame))
+    causes = q850_causes(final)
+    if cause is not None and causes and cause not in causes:
+        out.append(violation("FO-03", "FO-03", "R", f"Reason: Q.850;cause={cause} (the callee's cause, frame "
+                             f"{rejection.frame}) on the DUT's {final.msg.status}",
+                             f"cause {', '.join(map(str, causes))}", final.frame))
+    elif reason_required and not causes:
+        out.append(violation("FO-03", "FO-03", "R", f"a Reason: Q.850;cause= header on the DUT's "
+                             f"{final.msg.status} (the callee sent cause {cause}, frame {rejection.frame})",
+                             "none" + (f" (Reason: {final.msg.get('Reason')})" if final.msg.has("Reason") else ""),
+                             final.frame))
+    elif causes:
+        out.append(passed("FO-03", "FO-03", "R", f"Reason: Q.850;cause={causes[0]} on the DUT's "
+                          f"{final.msg.status}", final.frame))
+    return out
 
 
 @check
@@ -63,4 +114,44 @@ def call_cancelled(trace: Trace, *, spec: CallSpec) -> list[Finding]:
     out.append(passed("FO-05", "FO-05", "M", f"{want}: {released[0].msg.method} after "
                       f"{1000 * (released[0].time - cancel.time):.0f} ms", released[0].frame) if released
                else violation("FO-05", "FO-05", "M", want, "no CANCEL or BYE on the callee's leg"))
+    return out
+
+
+@check
+def call_progress(trace: Trace, *, spec: CallSpec, trying_ms: int = 200, progress_s: float = 10.0) -> list[Finding]:
+    """TC-BAS-12: on the caller's leg the DUT answers our INVITE with 100 Trying (or any response) within
+    ``trying_ms`` (SIG-01, RFC 3261 17.2.1: a server transaction sends 100 unless the TU answers within 200 ms), and
+    passes call progress (18x) on within ``progress_s`` of our INVITE (SIG-02: Lync's fast failover timer cancels
+    and reroutes a call without 18x after 10 s). Both measured on the wire at the DUT's Mediation-side leg."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, _theirs, b = routed
+    out = [route_held(_theirs, spec)]
+    first = next((p for p in a.responses() if p.src == spec.dut_in_ip), None)
+    want = f"a 100 Trying within {trying_ms} ms of our INVITE (frame {ours.frame})"
+    if first is None:
+        out.append(violation("SIG-01", "SIG-01", "M", want, "no response from the DUT"))
+    else:
+        ms = 1000 * (first.time - ours.time)
+        seen = f"{status_text(first)} after {ms:.0f} ms"
+        if ms > trying_ms:
+            out.append(violation("SIG-01", "SIG-01", "M", want, seen + (" (Lync gives up on a gateway whose 100 "
+                                 "takes over 1.5 s)" if ms > 1500 else ""), first.frame))
+        else:
+            out.append(passed("SIG-01", "SIG-01", "M", f"first response {seen}", first.frame))
+    ringing = [p for p in b.responses() if p.src == spec.callee_ip and p.msg.status and 180 <= p.msg.status < 200]
+    progress = [p for p in a.responses() if p.src == spec.dut_in_ip and p.msg.status and 180 <= p.msg.status < 200]
+    want = f"an 18x to the caller within {progress_s:g} s of our INVITE (frame {ours.frame})"
+    if progress and progress[0].time - ours.time <= progress_s:
+        out.append(passed("SIG-02", "SIG-02", "R", f"{status_text(progress[0])} after "
+                          f"{1000 * (progress[0].time - ours.time):.0f} ms", progress[0].frame))
+    elif progress:
+        out.append(violation("SIG-02", "SIG-02", "R", want, f"{status_text(progress[0])} after "
+                             f"{progress[0].time - ours.time:.1f} s", progress[0].frame))
+    elif ringing:
+        out.append(violation("SIG-02", "SIG-02", "R", want, f"none, though the callee rang (frame "
+                             f"{ringing[0].frame})", ringing[0].frame))
+    else:
+        raise_missing(f"our 18x from {spec.callee_ip}")
     return out
