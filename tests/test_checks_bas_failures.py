@@ -1,0 +1,161 @@
+"""TC-BAS-08..12 checks on crafted captures: the DUT faults no cheap Kamailio variant shows (a missing or wrong
+Q.850 Reason, a 503 or silence for Lync's decline, a rejection never ACKed, a late 18x) FAIL with the right rule and
+frame; a rejection our own callee never sent is StimulusMissing (ERROR). The lab shows 404 turned into 503 and a late
+100 Trying end to end (tests/test_lab.py, faulty-404-as-503 and faulty-slow-100)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "sip"))
+from make_fixtures import DUT, FAR, MS, Capture, sdp, sip  # noqa: E402
+
+from sipqual import checks  # noqa: E402
+from sipqual.trace import read_trace  # noqa: E402
+
+TEST_ID = "TC-BAS-XX-tcp-abc"
+OUT_NUM, IN_NUM = "+15550002000", "+14255550123"
+OUT = checks.CallSpec(TEST_ID, caller_ip=MS, callee_ip=FAR, dut_in_ip=DUT, dut_out_ip=DUT, called=OUT_NUM)
+IN = checks.CallSpec(TEST_ID, caller_ip=FAR, callee_ip=MS, dut_in_ip=DUT, dut_out_ip=DUT, called=IN_NUM)
+CT = "Content-Type: application/sdp"
+
+
+def _msg(c: Capture, src: str, dst: str, start: str, leg: str, cseq: str, *extra, to_tag: str = "", dt=0.02,
+         body: str = ""):
+    """One message of leg ``leg`` ("a": caller <-> DUT, with our marker on requests; "b": DUT <-> callee)."""
+    number = OUT_NUM if leg.startswith("a-out") or leg.startswith("b-out") else IN_NUM
+    side = leg[0]
+    c.udp(src, dst, sip(start, f"Via: SIP/2.0/UDP {'192.0.2.99' if side == 'a' else DUT}:5060;branch=z9hG4bK-{side}",
+                        "From: <sip:+100@example.net>;tag=" + ("caller" if side == "a" else "dut"),
+                        f"To: <sip:{number}@example.net>{to_tag}", f"Call-ID: {leg}@example.net", f"CSeq: {cseq}",
+                        *extra, body=body), dt=dt)
+
+
+def _rejected(tmp_path, spec: checks.CallSpec, status: str, relayed: str | None, *, reason: str | None = "",
+              ack: bool = True, callee_rejects: bool = True):
+    """Caller -> DUT -> callee; the callee answers ``status`` with Reason cause 1; the DUT ACKs it (``ack``) and
+    sends the caller ``relayed`` (None: nothing) with ``reason`` (None: no Reason header; "": the callee's)."""
+    out = spec is OUT
+    a, b = ("a-out", "b-out") if out else ("a-in", "b-in")
+    c = Capture()
+    ruri = f"INVITE sip:{spec.called}@example.net SIP/2.0"
+    _msg(c, spec.caller_ip, DUT, ruri, a, "1 INVITE", "Max-Forwards: 70", f"{checks.MARKER}: {TEST_ID}", CT,
+         body=sdp(1, spec.caller_ip, 30000))
+    _msg(c, DUT, spec.caller_ip, "SIP/2.0 100 Trying", a, "1 INVITE")
+    _msg(c, DUT, spec.callee_ip, ruri, b, "1 INVITE", "Max-Forwards: 69", CT, body=sdp(1, DUT, 40000))
+    if callee_rejects:
+        _msg(c, spec.callee_ip, DUT, f"SIP/2.0 {status}", b, "1 INVITE", "Reason: Q.850;cause=1", to_tag=";tag=x")
+    if ack:
+        _msg(c, DUT, spec.callee_ip, f"ACK sip:{spec.called}@example.net SIP/2.0", b, "1 ACK", "Max-Forwards: 70",
+             to_tag=";tag=x")
+    if relayed:
+        extra = [] if reason is None else [f"Reason: {reason or 'Q.850;cause=1'}"]
+        _msg(c, DUT, spec.caller_ip, f"SIP/2.0 {relayed}", a, "1 INVITE", *extra, to_tag=";tag=d")
+    path = tmp_path / "c.pcapng"
+    c.write(path)
+    return read_trace(path)
+
+
+def _bad(found):
+    return [f for f in found if not f.ok]
+
+
+def test_unallocated_passed_on_with_its_cause_passes(tmp_path):
+    found = checks.call_rejected(_rejected(tmp_path, OUT, "404 Not Found", "404 Not Found"), spec=OUT, status=404,
+                                 cause=1, reason_required=True)
+    assert not _bad(found) and {f.rule for f in found} >= {"FO-01", "FO-03", "ACK-FINAL"}
+
+
+def test_unallocated_without_a_reason_is_an_fo03_finding(tmp_path):
+    found = checks.call_rejected(_rejected(tmp_path, OUT, "404 Not Found", "404 Not Found", reason=None), spec=OUT,
+                                 status=404, cause=1, reason_required=True)
+    bad = _bad(found)
+    assert [(f.rule, f.severity) for f in bad] == [("FO-03", "R")] and "observed none" in bad[0].message \
+        and bad[0].frames
+
+
+def test_unallocated_with_another_cause_is_an_fo03_finding(tmp_path):
+    found = checks.call_rejected(_rejected(tmp_path, OUT, "404 Not Found", "404 Not Found",
+                                           reason='Q.850;cause=16;text="Normal"'), spec=OUT, status=404, cause=1)
+    bad = _bad(found)
+    assert [f.rule for f in bad] == ["FO-03"] and "observed cause 16" in bad[0].message
+
+
+def test_a_rejection_the_dut_never_acks_fails(tmp_path):
+    found = checks.call_rejected(_rejected(tmp_path, OUT, "404 Not Found", "404 Not Found", ack=False), spec=OUT,
+                                 status=404, cause=1)
+    bad = _bad(found)
+    assert [f.rule for f in bad] == ["ACK-FINAL"] and "an ACK from the DUT for our 404" in bad[0].message
+
+
+@pytest.mark.parametrize("relayed, ok", [("603 Decline", True), ("480 Temporarily Unavailable", True),
+                                         ("503 Service Unavailable", False), (None, False)])
+def test_decline_must_reach_the_pstn_caller_as_a_4xx_or_6xx(tmp_path, relayed, ok):
+    found = checks.call_rejected(_rejected(tmp_path, IN, "603 Decline", relayed), spec=IN, status=603,
+                                 accept=["4xx", "6xx"], cause=1, rule="FO-03")
+    bad = _bad(found)
+    if ok:
+        assert not bad and any(f.rule == "ACK-FINAL" for f in found), bad
+    else:
+        assert bad and bad[0].message.startswith("FO-03: expected 4xx or 6xx to the caller after the callee's 603")
+        assert ("503 Service Unavailable" if relayed else "no final response") in bad[0].message
+
+
+def test_unknown_number_as_503_fails_num01(tmp_path):
+    found = checks.call_rejected(_rejected(tmp_path, IN, "404 Not Found", "503 Service Unavailable", reason=None),
+                                 spec=IN, status=404, accept=[404, 604], cause=1, rule="NUM-01")
+    bad = _bad(found)
+    assert [f.rule for f in bad] == ["NUM-01"] and "expected 404 or 604" in bad[0].message and bad[0].frames
+
+
+def test_our_missing_rejection_is_stimulus_missing(tmp_path):
+    with pytest.raises(checks.StimulusMissing, match="our 404"):
+        checks.call_rejected(_rejected(tmp_path, OUT, "404 Not Found", None, ack=False, callee_rejects=False),
+                             spec=OUT, status=404)
+
+
+def _progress(tmp_path, trying_at: float | None, ringing_at: float | None, callee_rings: bool = True):
+    """Our INVITE at t=0; the DUT's 100 at ``trying_at`` s, the callee's 180 at once, the DUT's at ``ringing_at``."""
+    c = Capture()
+    ruri = f"INVITE sip:{OUT_NUM}@example.net SIP/2.0"
+    _msg(c, MS, DUT, ruri, "a-out", "1 INVITE", "Max-Forwards: 70", f"{checks.MARKER}: {TEST_ID}", CT,
+         body=sdp(1, MS, 30000))
+    t0 = c.t
+    _msg(c, DUT, FAR, ruri, "b-out", "1 INVITE", "Max-Forwards: 69", CT, body=sdp(1, DUT, 40000), dt=0.001)
+    if callee_rings:
+        _msg(c, FAR, DUT, "SIP/2.0 180 Ringing", "b-out", "1 INVITE", to_tag=";tag=x", dt=0.001)
+    for at, status in sorted(((trying_at, "100 Trying"), (ringing_at, "180 Ringing")),
+                             key=lambda e: e[0] if e[0] is not None else 1e9):
+        if at is not None:
+            _msg(c, DUT, MS, f"SIP/2.0 {status}", "a-out", "1 INVITE",
+                 to_tag="" if status.startswith("100") else ";tag=d", dt=max(0.0, t0 + at - c.t))
+    path = tmp_path / "c.pcapng"
+    c.write(path)
+    return read_trace(path)
+
+
+def test_prompt_100_and_18x_pass(tmp_path):
+    assert not _bad(checks.call_progress(_progress(tmp_path, 0.01, 0.02), spec=OUT))
+
+
+def test_late_100_fails_sig01(tmp_path):
+    bad = _bad(checks.call_progress(_progress(tmp_path, 2.0, 2.1), spec=OUT))
+    assert [f.rule for f in bad] == ["SIG-01"] and "after 2000 ms" in bad[0].message and "1.5 s" in bad[0].message
+
+
+def test_18x_after_the_fast_failover_window_fails_sig02(tmp_path):
+    bad = _bad(checks.call_progress(_progress(tmp_path, 0.01, 11.0), spec=OUT))
+    assert [f.rule for f in bad] == ["SIG-02"] and "after 11.0 s" in bad[0].message and bad[0].frames
+
+
+def test_ringing_never_passed_on_fails_sig02(tmp_path):
+    bad = _bad(checks.call_progress(_progress(tmp_path, 0.01, None), spec=OUT))
+    assert [f.rule for f in bad] == ["SIG-02"] and "though the callee rang" in bad[0].message
+
+
+def test_no_ringing_from_our_callee_is_stimulus_missing(tmp_path):
+    with pytest.raises(checks.StimulusMissing, match="our 18x"):
+        checks.call_progress(_progress(tmp_path, 0.01, None, callee_rings=False), spec=OUT)
