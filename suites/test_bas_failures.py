@@ -53,3 +53,15 @@ def test_out_call_progress_timing(sq):
     flows.bas.out_call_cancelled(sq, ring_ms=200)
     trace = sq.finish()
     sq.judge(checks.call_progress(trace, spec=flows.calls.out_call_spec(sq), trying_ms=200, progress_s=10))
+
+
+@case("TC-BAS-09", "OUT call nobody answers ends with 408/480 (never 503) on the DUT's no-answer timer",
+      requirements=["FO-01"],
+      procedure="Mediation side calls the outbound number; the far end rings (180) and never answers; the Mediation "
+                "side waits up to 30 s after the ringing for the DUT to end the call, else it cancels.",
+      expected="The DUT's no-answer timer ends the call with 408 or 480 to the Mediation side (a 503 makes Lync retry "
+               "another gateway) and CANCELs the far leg; a DUT whose timer is longer than 30 s is recorded as such.")
+def test_out_call_no_answer(sq):
+    flows.bas.out_call_no_answer(sq)
+    trace = sq.finish()
+    sq.judge(checks.call_no_answer(trace, spec=flows.calls.out_call_spec(sq), accept=[408, 480], bound_s=30))

@@ -159,3 +159,57 @@ def test_ringing_never_passed_on_fails_sig02(tmp_path):
 def test_no_ringing_from_our_callee_is_stimulus_missing(tmp_path):
     with pytest.raises(checks.StimulusMissing, match="our 18x"):
         checks.call_progress(_progress(tmp_path, 0.01, None, callee_rings=False), spec=OUT)
+
+
+def _no_answer(tmp_path, dut_final: str | None, *, release: bool = True, we_cancel: bool = False):
+    """Our INVITE; the callee rings and the DUT passes the 180 on; 10 s later the DUT ends the call with
+    ``dut_final`` (CANCELling the callee when ``release``), or, ``we_cancel``, our caller cancels after 30 s."""
+    c = Capture()
+    ruri = f"INVITE sip:{OUT_NUM}@example.net SIP/2.0"
+    _msg(c, MS, DUT, ruri, "a-out", "1 INVITE", "Max-Forwards: 70", f"{checks.MARKER}: {TEST_ID}", CT,
+         body=sdp(1, MS, 30000))
+    _msg(c, DUT, MS, "SIP/2.0 100 Trying", "a-out", "1 INVITE")
+    _msg(c, DUT, FAR, ruri, "b-out", "1 INVITE", "Max-Forwards: 69", CT, body=sdp(1, DUT, 40000))
+    _msg(c, FAR, DUT, "SIP/2.0 180 Ringing", "b-out", "1 INVITE", to_tag=";tag=x")
+    _msg(c, DUT, MS, "SIP/2.0 180 Ringing", "a-out", "1 INVITE", to_tag=";tag=d")
+    if dut_final:
+        if release:
+            _msg(c, DUT, FAR, f"CANCEL sip:{OUT_NUM}@example.net SIP/2.0", "b-out", "1 CANCEL", dt=10.0)
+        _msg(c, DUT, MS, f"SIP/2.0 {dut_final}", "a-out", "1 INVITE", to_tag=";tag=d", dt=0.01 if release else 10.0)
+    if we_cancel:
+        _msg(c, MS, DUT, f"CANCEL sip:{OUT_NUM}@example.net SIP/2.0", "a-out", "1 CANCEL",
+             f"{checks.MARKER}: {TEST_ID}", dt=30.0)
+        _msg(c, DUT, MS, "SIP/2.0 200 OK", "a-out", "1 CANCEL", to_tag=";tag=d")
+        _msg(c, DUT, MS, "SIP/2.0 487 Request Terminated", "a-out", "1 INVITE", to_tag=";tag=d")
+    path = tmp_path / "c.pcapng"
+    c.write(path)
+    return read_trace(path)
+
+
+def test_no_answer_timer_with_408_and_release_passes(tmp_path):
+    found = checks.call_no_answer(_no_answer(tmp_path, "408 Request Timeout"), spec=OUT)
+    assert not _bad(found) and any(f.rule == "FO-01" and "408 Request Timeout 10.0 s after" in f.message
+                                   for f in found)
+
+
+def test_no_answer_as_503_fails_fo01(tmp_path):
+    bad = _bad(checks.call_no_answer(_no_answer(tmp_path, "503 Service Unavailable"), spec=OUT))
+    assert [f.rule for f in bad] == ["FO-01"] and bad[0].message.startswith("FO-01: expected 408 or 480 to the caller")
+    assert "503 Service Unavailable" in bad[0].message and bad[0].frames
+
+
+def test_no_answer_without_releasing_the_callee_fails(tmp_path):
+    bad = _bad(checks.call_no_answer(_no_answer(tmp_path, "480 Temporarily Unavailable", release=False), spec=OUT))
+    assert [f.rule for f in bad] == ["CALL-RELEASE"] and "no CANCEL or BYE" in bad[0].message
+
+
+def test_no_timer_within_the_bound_is_recorded_not_failed(tmp_path):
+    found = checks.call_no_answer(_no_answer(tmp_path, None, we_cancel=True), spec=OUT, bound_s=30)
+    assert not _bad(found)
+    note = [f for f in found if f.rule == "FO-01"]
+    assert note and "its no-answer timer, if any, is longer" in note[0].message and "487" in note[0].message
+
+
+def test_no_answer_without_our_cancel_is_stimulus_missing(tmp_path):
+    with pytest.raises(checks.StimulusMissing, match="our CANCEL"):
+        checks.call_no_answer(_no_answer(tmp_path, None), spec=OUT)

@@ -155,3 +155,47 @@ def call_progress(trace: Trace, *, spec: CallSpec, trying_ms: int = 200, progres
     else:
         raise_missing(f"our 18x from {spec.callee_ip}")
     return out
+
+
+@check
+def call_no_answer(trace: Trace, *, spec: CallSpec, accept: list | None = None, bound_s: float = 30.0
+                   ) -> list[Finding]:
+    """TC-BAS-09 (FO-01): the callee rings and never answers. When the DUT's own no-answer timer ends the call, the
+    caller gets 408 or 480 (``accept``; a 503 would make Lync retry the call on another gateway, a 2xx connects
+    nobody) and the DUT releases the callee's leg (CANCEL). When no final response came within ``bound_s`` of the
+    last ringing, our caller cancelled as a user would: that is recorded (the DUT's timer, if any, is longer), not
+    held against it."""
+    accept = list(accept) if accept else [408, 480]
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, theirs, b = routed
+    ringing = [p for p in b.responses() if p.src == spec.callee_ip and p.msg.status and 180 <= p.msg.status < 200]
+    if not ringing:
+        raise_missing(f"our 18x from {spec.callee_ip}")
+    out = [route_held(theirs, spec)]
+    cancels = [p for p in a.requests("CANCEL") if p.src == spec.caller_ip]
+    final = a.final(src=spec.dut_in_ip)
+    if final is not None and (not cancels or final.time < cancels[0].time):
+        after = f"{final.time - ringing[0].time:.1f} s after the callee's {ringing[0].msg.status} (frame " \
+                f"{ringing[0].frame})"
+        want = f"{' or '.join(map(str, accept))} to the caller when the DUT's no-answer timer ends the call"
+        if not _allowed(final.msg.status, accept):
+            out.append(violation("FO-01", "FO-01", "M", want, f"{status_text(final)} {after}", final.frame))
+        else:
+            out.append(passed("FO-01", "FO-01", "M", f"no-answer timer: {status_text(final)} {after}", final.frame))
+        released = [p for p in b.requests("CANCEL") + b.requests("BYE") if p.src == spec.dut_out_ip
+                    and p.time >= ringing[0].time]
+        want = f"the DUT releasing the callee's leg (CANCEL to {spec.callee_ip}) when it ended the call (frame " \
+               f"{final.frame})"
+        out.append(passed("CALL-RELEASE", "FO-01", "M", f"{want}: {released[0].msg.method}", released[0].frame)
+                   if released else violation("CALL-RELEASE", "FO-01", "M", want, "no CANCEL or BYE on the "
+                                              "callee's leg", final.frame))
+        return out
+    if not cancels:
+        raise_missing(f"our CANCEL after {bound_s:g} s without a final response")
+    out.append(passed("FO-01", "FO-01", "R", f"no final response from the DUT within {bound_s:g} s of the callee's "
+                      f"{ringing[-1].msg.status} (frame {ringing[-1].frame}): its no-answer timer, if any, is longer; "
+                      f"our caller cancelled (frame {cancels[0].frame}), the DUT answered "
+                      f"{status_text(final)}", [cancels[0].frame] + ([final.frame] if final else [])))
+    return out

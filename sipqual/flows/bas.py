@@ -46,3 +46,11 @@ def in_call_rejected(sq: CaseContext, status: int, cause: int) -> None:
     sq.ms_server("ms-reject", "call_uas_reject.xml", timeout_s=10, extra=_keys(status=status, cause=cause))
     sq.far_client("far-caller", "call_uac_rejected.xml", inbound(sq), timeout_s=10)
     sq.wait_all()
+
+
+def out_call_no_answer(sq: CaseContext) -> None:
+    """Mediation side -> DUT -> far end, which rings and never answers; the Mediation side waits for the DUT's
+    no-answer timer up to 30 s after the last ringing (call_uac_no_answer.xml), then cancels."""
+    sq.far_server("far-ringing", "call_uas_ring_cancel.xml", timeout_s=45)
+    sq.ms_client("ms-caller", "call_uac_no_answer.xml", outbound(sq), timeout_s=45)
+    sq.wait_all()
