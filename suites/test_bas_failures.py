@@ -65,3 +65,17 @@ def test_out_call_no_answer(sq):
     flows.bas.out_call_no_answer(sq)
     trace = sq.finish()
     sq.judge(checks.call_no_answer(trace, spec=flows.calls.out_call_spec(sq), accept=[408, 480], bound_s=30))
+
+
+@case("TC-BAS-15", "IN delayed-offer INVITE (no SDP): what the DUT offers Lync is recorded; the call completes",
+      requirements=["SIG-08"],
+      procedure="The far end calls the inbound number with an INVITE without SDP; the Mediation side answers (its "
+                "200 carries an offer, or the answer to the DUT's own offer); the far end answers in its ACK; both "
+                "stream G.711 for 1.5 s; the Mediation side hangs up.",
+      expected="Recorded: whether the DUT's INVITE to the Mediation side carries an offer or stays delayed. The call "
+               "completes: an offer in the DUT's 200 to the far end, the answer carried to the Mediation side, RTP "
+               "both ways on both legs, BYE relayed.")
+def test_in_call_delayed_offer(sq):
+    flows.bas.in_call_delayed_offer(sq)
+    trace = sq.finish()
+    sq.judge(checks.delayed_offer_call(trace, spec=flows.calls.in_call_spec(sq)))

@@ -213,3 +213,46 @@ def test_no_timer_within_the_bound_is_recorded_not_failed(tmp_path):
 def test_no_answer_without_our_cancel_is_stimulus_missing(tmp_path):
     with pytest.raises(checks.StimulusMissing, match="our CANCEL"):
         checks.call_no_answer(_no_answer(tmp_path, None), spec=OUT)
+
+
+def _delayed_offer(tmp_path, *, dut_200_sdp: bool = True, dut_ack_sdp: bool = True, dut_answers: bool = True):
+    """Far caller -> DUT -> Mediation callee, INVITE without SDP relayed as such; the callee offers in its 200."""
+    c = Capture()
+    ruri = f"INVITE sip:{IN_NUM}@example.net SIP/2.0"
+    _msg(c, FAR, DUT, ruri, "a-in", "1 INVITE", "Max-Forwards: 70", f"{checks.MARKER}: {TEST_ID}")
+    _msg(c, DUT, FAR, "SIP/2.0 100 Trying", "a-in", "1 INVITE")
+    _msg(c, DUT, MS, ruri, "b-in", "1 INVITE", "Max-Forwards: 69")
+    _msg(c, MS, DUT, "SIP/2.0 200 OK", "b-in", "1 INVITE", CT, to_tag=";tag=x", body=sdp(1, MS, 30000, pts=(0,)))
+    if dut_answers:
+        _msg(c, DUT, FAR, "SIP/2.0 200 OK", "a-in", "1 INVITE", *([CT] if dut_200_sdp else []), to_tag=";tag=d",
+             body=sdp(1, DUT, 40000, pts=(0,)) if dut_200_sdp else "")
+        _msg(c, FAR, DUT, f"ACK sip:{IN_NUM}@example.net SIP/2.0", "a-in", "1 ACK", "Max-Forwards: 70", CT,
+             f"{checks.MARKER}: {TEST_ID}", to_tag=";tag=d", body=sdp(1, FAR, 50000, pts=(0,)))
+        _msg(c, DUT, MS, f"ACK sip:{IN_NUM}@example.net SIP/2.0", "b-in", "1 ACK", "Max-Forwards: 69",
+             *([CT] if dut_ack_sdp else []), to_tag=";tag=x", body=sdp(1, DUT, 40002, pts=(0,)) if dut_ack_sdp else "")
+    path = tmp_path / "c.pcapng"
+    c.write(path)
+    return read_trace(path)
+
+
+def test_delayed_offer_without_our_media_is_stimulus_missing(tmp_path):
+    """Up to the media (which this capture lacks: our own RTP missing is StimulusMissing, not a DUT fault)."""
+    with pytest.raises(checks.StimulusMissing, match="our RTP"):
+        checks.delayed_offer_call(_delayed_offer(tmp_path), spec=IN)
+
+
+def test_delayed_offer_answer_not_carried_to_the_offerer_fails(tmp_path):
+    found = checks.delayed_offer_call(_delayed_offer(tmp_path, dut_ack_sdp=False), spec=IN)
+    assert any(f.ok and "relayed the delayed offer" in f.message for f in found)
+    bad = _bad(found)
+    assert [f.rule for f in bad] == ["SIG-08"] and "an ACK without SDP" in bad[0].message and bad[0].frames
+
+
+def test_delayed_offer_200_without_an_offer_fails(tmp_path):
+    bad = _bad(checks.delayed_offer_call(_delayed_offer(tmp_path, dut_200_sdp=False), spec=IN))
+    assert [f.rule for f in bad] == ["MED-01"] and "whose INVITE had none" in bad[0].message
+
+
+def test_delayed_offer_never_answered_fails(tmp_path):
+    bad = _bad(checks.delayed_offer_call(_delayed_offer(tmp_path, dut_answers=False), spec=IN))
+    assert [f.rule for f in bad] == ["CALL-ANSWER"] and "no final response" in bad[0].message

@@ -111,7 +111,7 @@ def suite(tmp_path, profile: str, select: str | None = None, *, popen=False, env
 
 #: every case in suites/, as the reference DUT must pass them
 CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-BAS-08", "TC-BAS-09", "TC-BAS-10",
-         "TC-BAS-11", "TC-BAS-12")
+         "TC-BAS-11", "TC-BAS-12", "TC-BAS-15")
 
 
 def results(tmp_path) -> dict:

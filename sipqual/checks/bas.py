@@ -7,7 +7,8 @@ import re
 from ..recording import check
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
-from .common import CallSpec, raise_missing, route, route_held, status_text
+from .calls import _cleared, _media  # the basic call's media and clearing checks, shared with TC-BAS-15
+from .common import CallSpec, raise_missing, route, route_held, sdp_of, status_text, stop_unless_explained
 
 #: the severity the catalogue gives each requirement a rejection check reports under (requirements.md section 2)
 _SEVERITY = {"FO-01": "M", "FO-03": "R", "NUM-01": "M"}
@@ -198,4 +199,55 @@ def call_no_answer(trace: Trace, *, spec: CallSpec, accept: list | None = None, 
                       f"{ringing[-1].msg.status} (frame {ringing[-1].frame}): its no-answer timer, if any, is longer; "
                       f"our caller cancelled (frame {cancels[0].frame}), the DUT answered "
                       f"{status_text(final)}", [cancels[0].frame] + ([final.frame] if final else [])))
+    return out
+
+
+@check
+def delayed_offer_call(trace: Trace, *, spec: CallSpec) -> list[Finding]:
+    """TC-BAS-15 (SIG-08, informative): the caller's INVITE carries no SDP. Recorded: whether the DUT relays the
+    delayed offer to the callee (its INVITE without SDP) or makes an offer itself. Judged: the call completes all
+    the same (RFC 3261 13.2.1): the DUT's 200 to the caller carries an offer, an ACK with an answer reaches the
+    callee when the callee made the offer, G.711 flows both ways on both legs, and the callee's BYE clears both."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, theirs, b = routed
+    out = [route_held(theirs, spec)]
+    dut_offer = sdp_of(theirs)
+    out.append(passed("SIG-08", "SIG-08", "I", "the DUT offered SDP itself in its INVITE to the callee "
+                      f"(codecs {dut_offer.audio.codec_names() if dut_offer.audio else 'none'})" if dut_offer else
+                      "the DUT relayed the delayed offer: its INVITE to the callee carries no SDP", theirs.frame))
+    ok_b = b.final(src=spec.callee_ip)
+    if ok_b is None or ok_b.msg.status != 200:
+        raise_missing(f"our 200 OK from {spec.callee_ip}")
+    ok_a = a.final(src=spec.dut_in_ip)
+    if ok_a is None or ok_a.msg.status != 200:
+        out.append(violation("CALL-ANSWER", ["SIG-08", "RFC3261-20"], "I", f"200 OK to the caller after the "
+                             f"callee's 200 (frame {ok_b.frame})", status_text(ok_a), ok_a.frame if ok_a else None))
+        return out
+    if sdp_of(ok_a) is None or sdp_of(ok_a).audio is None:
+        out.append(violation("MED-01", ["SIG-08", "MED-01"], "I", "an SDP offer in the DUT's 200 to the caller, "
+                             "whose INVITE had none (RFC 3261 13.2.1)", "none", ok_a.frame))
+        return out
+    our_ack = next((p for p in a.requests("ACK") if p.src == spec.caller_ip and sdp_of(p) is not None), None)
+    if our_ack is None:
+        stop_unless_explained(out, "our ACK with the SDP answer")
+        return out
+    dut_acks = [p for p in b.requests("ACK") if p.src == spec.dut_out_ip and p.time >= ok_b.time]
+    if not dut_acks:
+        out.append(violation("RFC3261-10", "RFC3261-10", "M", f"an ACK from the DUT for the callee's 200 (frame "
+                             f"{ok_b.frame}) after the caller's ACK (frame {our_ack.frame})", "none", ok_b.frame))
+        return out
+    b_sdp_msg = theirs
+    if dut_offer is None:
+        b_sdp_msg = dut_acks[0]
+        if sdp_of(dut_acks[0]) is None:
+            out.append(violation("SIG-08", ["SIG-08", "MED-01"], "I", "the caller's SDP answer (frame "
+                                 f"{our_ack.frame}) in the DUT's ACK to the callee, who made the offer",
+                                 "an ACK without SDP", dut_acks[0].frame))
+            return out
+        out.append(passed("SIG-08", "SIG-08", "I", "the caller's answer reached the callee in the DUT's ACK",
+                          dut_acks[0].frame))
+    out.extend(_media(trace, our_ack, ok_a, b_sdp_msg, ok_b, spec, out))
+    out.extend(_cleared(a, b, spec, "callee", out))
     return out

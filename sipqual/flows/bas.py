@@ -54,3 +54,11 @@ def out_call_no_answer(sq: CaseContext) -> None:
     sq.far_server("far-ringing", "call_uas_ring_cancel.xml", timeout_s=45)
     sq.ms_client("ms-caller", "call_uac_no_answer.xml", outbound(sq), timeout_s=45)
     sq.wait_all()
+
+
+def in_call_delayed_offer(sq: CaseContext, hold_ms: int = 1500) -> None:
+    """Far end -> DUT -> Mediation side with a delayed offer (INVITE without SDP; the far caller answers in its
+    ACK); G.711 both ways; the Mediation side answers and hangs up after ``hold_ms``."""
+    sq.ms_server("ms-callee", "call_uas_hangup.xml", timeout_s=20, pause_ms=hold_ms)
+    sq.far_client("far-caller", "call_uac_delayed_offer.xml", inbound(sq), timeout_s=20)
+    sq.wait_all()
