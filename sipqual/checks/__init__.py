@@ -6,12 +6,14 @@ any saved run again."""
 __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "dut_invite_toward", "leg_of",
            "number_matches", "raise_missing", "sdp_of", "stimulus", "stop_unless_explained", "options_answered",
            "basic_call", "call_cancelled", "call_rejected", "dut_certificate_names", "dut_tls_client",
-           "mutual_tls_server", "options_pings", "options_in_dialog"]
+           "mutual_tls_server", "options_pings", "options_in_dialog", "call_progress", "call_no_answer",
+           "delayed_offer_call", "q850_causes"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
 from .opt import options_answered
 from .calls import basic_call
-from .bas import call_cancelled, call_rejected
+from .bas import (call_cancelled, call_no_answer, call_progress, call_rejected, delayed_offer_call,
+                  q850_causes)
 from .trn import dut_certificate_names, dut_tls_client, mutual_tls_server
 from .opt import options_in_dialog, options_pings

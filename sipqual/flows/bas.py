@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .calls import outbound
+from .calls import inbound, outbound
 
 if TYPE_CHECKING:
     from ..context import CaseContext
@@ -23,4 +23,42 @@ def out_call_cancelled(sq: CaseContext, ring_ms: int = 1000) -> None:
     after the 180 reached it."""
     sq.far_server("far-ringing", "call_uas_ring_cancel.xml", timeout_s=10)
     sq.ms_client("ms-caller", "call_uac_cancel.xml", outbound(sq), timeout_s=10, pause_ms=ring_ms)
+    sq.wait_all()
+
+
+def _keys(**keys) -> list[str]:
+    """SIPp -key switches for a scenario's own keys (the context passes the runner's keys itself)."""
+    return [a for k, v in keys.items() for a in ("-key", k, str(v))]
+
+
+def out_call_rejected(sq: CaseContext, status: int, cause: int) -> None:
+    """Mediation side -> DUT -> far end, which rejects the call with ``status`` and Reason Q.850 ``cause`` (404 and
+    cause 1: an unallocated number); the Mediation side ACKs whatever final response the DUT passes back."""
+    sq.far_server("far-reject", "call_uas_reject.xml", timeout_s=10, extra=_keys(status=status, cause=cause))
+    sq.ms_client("ms-caller", "call_uac_rejected.xml", outbound(sq), timeout_s=10)
+    sq.wait_all()
+
+
+def in_call_rejected(sq: CaseContext, status: int, cause: int) -> None:
+    """Far end -> DUT -> Mediation side, which rejects the call with ``status`` and Reason Q.850 ``cause`` (603
+    Decline as Lync declines a call, 404 for a number no Lync user has); the far caller ACKs whatever final
+    response the DUT sends it."""
+    sq.ms_server("ms-reject", "call_uas_reject.xml", timeout_s=10, extra=_keys(status=status, cause=cause))
+    sq.far_client("far-caller", "call_uac_rejected.xml", inbound(sq), timeout_s=10)
+    sq.wait_all()
+
+
+def out_call_no_answer(sq: CaseContext) -> None:
+    """Mediation side -> DUT -> far end, which rings and never answers; the Mediation side waits for the DUT's
+    no-answer timer up to 30 s after the last ringing (call_uac_no_answer.xml), then cancels."""
+    sq.far_server("far-ringing", "call_uas_ring_cancel.xml", timeout_s=45)
+    sq.ms_client("ms-caller", "call_uac_no_answer.xml", outbound(sq), timeout_s=45)
+    sq.wait_all()
+
+
+def in_call_delayed_offer(sq: CaseContext, hold_ms: int = 1500) -> None:
+    """Far end -> DUT -> Mediation side with a delayed offer (INVITE without SDP; the far caller answers in its
+    ACK); G.711 both ways; the Mediation side answers and hangs up after ``hold_ms``."""
+    sq.ms_server("ms-callee", "call_uas_hangup.xml", timeout_s=20, pause_ms=hold_ms)
+    sq.far_client("far-caller", "call_uac_delayed_offer.xml", inbound(sq), timeout_s=20)
     sq.wait_all()
