@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -37,8 +38,12 @@ def alaw_byte(sample: int) -> int:
 def write_tone(path: Path, seconds: float = 3.0, freq: float = 440.0, level: int = 8000, law: str = "ulaw") -> Path:
     """Write ``seconds`` of a sine tone at 8 kHz as raw G.711 bytes, mu-law (PT 0) or A-law (``law="alaw"``, PT 8);
     one RTP packet per 160 bytes."""
-    n = int(8000 * seconds)
-    encode = alaw_byte if law == "alaw" else ulaw_byte
-    data = bytes(encode(int(level * math.sin(2 * math.pi * freq * i / 8000))) for i in range(n))
-    path.write_bytes(data)
+    path.write_bytes(_tone(seconds, freq, level, law))
     return path
+
+
+@functools.lru_cache(maxsize=8)
+def _tone(seconds: float, freq: float, level: int, law: str) -> bytes:
+    """The tone's bytes, computed once per process (every agent of every case writes the same two files)."""
+    encode = alaw_byte if law == "alaw" else ulaw_byte
+    return bytes(encode(int(level * math.sin(2 * math.pi * freq * i / 8000))) for i in range(int(8000 * seconds)))

@@ -5,7 +5,6 @@ with faulty variants, tests/test_lab.py; these prove the codec, the Mediation si
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from scapy.layers.inet import IP, UDP
@@ -97,7 +96,7 @@ class Call:
             ours, leg, ours_tag, other, other_leg, other_tag = self.callee, self.b, ";tag=cb", self.caller, self.a, \
                 ";tag=da"
         via = f"Via: SIP/2.0/UDP {ours}:5060;branch=z9hG4bK-bye1"
-        self._req(ours, DUT, "BYE", leg, via, 2, to_tag=ours_tag, )
+        self._req(ours, DUT, "BYE", leg, via, 2, to_tag=ours_tag)
         if relayed:
             via_o = f"Via: SIP/2.0/UDP {DUT}:5060;branch=z9hG4bK-bye2"
             self._req(DUT, other, "BYE", other_leg, via_o, 2, to_tag=other_tag)
@@ -207,3 +206,15 @@ def test_dut_cancel_on_another_branch_fails_bas06(tmp_path):
     """A CANCEL on a new branch matches no transaction at the Mediation side (RFC 3261 9.1): the call rings on."""
     bad = _bad(_cancel_check(_cancelled(tmp_path, cancel_branch="z9hG4bK-other")))
     assert [f.rule for f in bad] == ["RFC3261-09"] and "branch z9hG4bK-other" in bad[0].message and bad[0].frames, bad
+
+
+def test_pcma_tone_is_g711_a_law(tmp_path):
+    """What our agents stream on a PCMA-only call (tone.alaw, PT 8) is A-law: G.711's values for 0, the extremes and
+    segment boundaries; mu-law stays as it was."""
+    from sipqual.media import alaw_byte, ulaw_byte, write_tone
+
+    assert [alaw_byte(v) for v in (0, -8, 32767, -32768, 255, 256, 4095, 4096)] == \
+        [0xD5, 0x55, 0xAA, 0x2A, 0xDA, 0xC5, 0x9A, 0x85]   # as audioop.lin2alaw (CPython <= 3.12) gives them
+    assert ulaw_byte(0) == 0xFF and ulaw_byte(32767) == 0x80
+    a, u = write_tone(tmp_path / "t.alaw", law="alaw").read_bytes(), write_tone(tmp_path / "t.ulaw").read_bytes()
+    assert len(a) == len(u) == 24000 and a != u and a[0] == 0xD5
