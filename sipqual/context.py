@@ -133,6 +133,8 @@ class CaseContext:
                 self.probe_edges.append(self.edges.pop())
             remote = f"{t.ms.ip}:{edge_port}"
             adv = (self.pixit["mediation"]["server_fqdn"], self.ms_port)
+            if self._front is not None:  # in-dialog requests the DUT sends to our Contact (the Mediation TLS port,
+                self._front.backend(t.ms.ip, local)  # e.g. the far end's BYE) reach this agent through the front
         else:
             remote = f"{t.ms.peer_ip}:{self.dut_port}"
             adv = (t.ms.ip, local)
@@ -160,7 +162,7 @@ class CaseContext:
         if front is not None:
             front.end()
 
-    def ms_server(self, name: str, scenario: str, **kw) -> sipp.SippRun:
+    def ms_server(self, name: str, scenario: str, keys: dict | None = None, **kw) -> sipp.SippRun:
         """A SIPp server on the Mediation side behind the run's Mediation front, which owns the Mediation port and
         hands this case everything but the OPTIONS it answers itself; SIPp advertises the Mediation port."""
         t = self.topo
@@ -170,15 +172,15 @@ class CaseContext:
         adv = (self.pixit["mediation"]["server_fqdn"] if self.transport == "tls" else t.ms.ip, self.ms_port)
         self._front.backend(t.ms.ip, local)
         agent = sipp.Agent(name, scenario, t.ms.netns, t.ms.ip, local, "tcp",
-                           keys=self._sip_keys(adv[0], adv[1], self.transport),
+                           keys={**self._sip_keys(adv[0], adv[1], self.transport), **(keys or {})},
                            media_port=self.ports.media(), ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent, server=True)
 
     # ---- agents on the far side --------------------------------------------------------------------------------
-    def far_server(self, name: str, scenario: str, **kw) -> sipp.SippRun:
+    def far_server(self, name: str, scenario: str, keys: dict | None = None, **kw) -> sipp.SippRun:
         t, far = self.topo, self.pixit["far"]
         agent = sipp.Agent(name, scenario, t.far.netns, t.far.ip, far["port"], far["transport"],
-                           keys=self._sip_keys(t.far.ip, far["port"], far["transport"]),
+                           keys={**self._sip_keys(t.far.ip, far["port"], far["transport"]), **(keys or {})},
                            media_port=self.ports.media() + 10000, ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent, server=True)
 
@@ -198,6 +200,7 @@ class CaseContext:
         workdir = self.dir / f"sipp-{agent.name}"
         workdir.mkdir(parents=True, exist_ok=True)
         write_tone(workdir / "tone.ulaw")
+        write_tone(workdir / "tone.alaw", law="alaw")      # scenarios that send PCMA (PT 8)
         run = sipp.start(agent, self.lab.sup, workdir, server=server)
         self.runs.append(run)
         return run
@@ -279,5 +282,5 @@ class CaseContext:
         self.capture.stop(drain_timeout=0.5)
 
     def evidence(self) -> list[Path]:
-        files = sorted(p for p in self.dir.rglob("*") if p.is_file() and p.name != "tone.ulaw")
+        files = sorted(p for p in self.dir.rglob("*") if p.is_file() and p.name not in ("tone.ulaw", "tone.alaw"))
         return files

@@ -1,4 +1,4 @@
-"""Suite BAS: calls that end before they are answered, in the OUT direction (Mediation side -> DUT -> far end)."""
+"""Suite BAS: basic calls in both directions, cleared by either side, and calls that end before they are answered."""
 
 from sipqual import case, checks, flows
 
@@ -25,3 +25,63 @@ def test_out_call_busy(sq):
     flows.bas.out_call_busy(sq)
     trace = sq.finish()
     sq.judge(checks.call_rejected(trace, spec=flows.calls.out_call_spec(sq), status=486))
+
+
+@case("TC-BAS-01", "IN basic call PCMU only; Lync answers and hangs up",
+      requirements=["MED-01", "MED-02", "RFC3261-10", "RFC3261-14"], severity="M",
+      procedure="The far end calls the inbound number offering PCMU only (with telephone-event); the Mediation side "
+                "answers in PCMU, both stream G.711 for 1.5 s; the Mediation side sends BYE.",
+      expected="DUT offers PCMU to the Mediation side and answers the caller in PCMU; RTP in PCMU both ways on both "
+               "legs through the DUT; the Mediation side's BYE answered 200 and relayed to the far end.")
+def test_in_call_pcmu_lync_hangs_up(sq):
+    flows.bas.in_call_callee_hangs_up(sq, codec="PCMU")
+    trace = sq.finish()
+    sq.judge(checks.basic_call(trace, spec=flows.bas.in_call_spec(sq, "PCMU"), hangup_by="callee"))
+
+
+@case("TC-BAS-02", "IN basic call PCMA only; the caller hangs up (BYE from the DUT)",
+      requirements=["MED-01", "MED-02", "RFC3261-14"], severity="M",
+      procedure="The far end calls the inbound number offering PCMA only (with telephone-event); the Mediation side "
+                "answers in PCMA, both stream G.711 for 1.5 s; the far caller sends BYE.",
+      expected="DUT offers PCMA to the Mediation side and answers the caller in PCMA; RTP in PCMA both ways on both "
+               "legs; the caller's BYE answered 200 and a BYE from the DUT to the Mediation side, which answers 200.")
+def test_in_call_pcma_caller_hangs_up(sq):
+    flows.bas.in_call_caller_hangs_up(sq, codec="PCMA")
+    trace = sq.finish()
+    sq.judge(checks.basic_call(trace, spec=flows.bas.in_call_spec(sq, "PCMA"), hangup_by="caller"))
+
+
+@case("TC-BAS-03", "OUT basic call; the far end answers and hangs up (BYE from the DUT)",
+      requirements=["MED-01", "MED-02", "RFC3261-14"], severity="M",
+      procedure="Mediation side calls the outbound number (PCMU, PCMA offered); the far end answers, both stream "
+                "G.711 for 1.5 s; the far end sends BYE.",
+      expected="DUT answers the Mediation side with a G.711 answer, RTP both ways on both legs; the far end's BYE "
+               "answered 200 and a BYE from the DUT to the Mediation side.")
+def test_out_call_far_end_hangs_up(sq):
+    flows.bas.out_call_callee_hangs_up(sq)
+    trace = sq.finish()
+    sq.judge(checks.basic_call(trace, spec=flows.calls.out_call_spec(sq), hangup_by="callee"))
+
+
+@case("TC-BAS-04", "OUT basic call; Lync hangs up",
+      requirements=["RFC3261-14", "MED-01", "MED-02"], severity="M",
+      procedure="Mediation side calls the outbound number (PCMU, PCMA offered); the far end answers, both stream "
+                "G.711 for 1.5 s; the Mediation side sends BYE.",
+      expected="DUT answers the Mediation side's BYE with 200 and clears the far leg with a BYE; the call stays up "
+               "until then.")
+def test_out_call_lync_hangs_up(sq):
+    flows.calls.out_call(sq, hold_ms=1500)
+    trace = sq.finish()
+    sq.judge(checks.basic_call(trace, spec=flows.calls.out_call_spec(sq), hangup_by="caller"))
+
+
+@case("TC-BAS-06", "IN call cancelled by the DUT side before answer",
+      requirements=["RFC3261-09", "RFC3261-03"], severity="M",
+      procedure="The far end calls the inbound number; the Mediation side rings (180) and never answers; one second "
+                "after the 180 reached it, the far caller sends CANCEL.",
+      expected="DUT answers the CANCEL with 200 and the INVITE with 487, sends CANCEL to the Mediation side on its "
+               "INVITE's branch, and ACKs the Mediation side's 487.")
+def test_in_call_cancelled(sq):
+    flows.bas.in_call_cancelled(sq)
+    trace = sq.finish()
+    sq.judge(checks.call_cancelled(trace, spec=flows.calls.in_call_spec(sq), release_req="RFC3261-09"))

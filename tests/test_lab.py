@@ -111,7 +111,8 @@ def suite(tmp_path, profile: str, select: str | None = None, *, popen=False, env
 
 #: every case in suites/, as the reference DUT must pass them
 CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OPT-05", "TC-BAS-08", "TC-BAS-09",
-         "TC-BAS-10", "TC-BAS-11", "TC-BAS-12", "TC-BAS-15")
+         "TC-BAS-10", "TC-BAS-11", "TC-BAS-12", "TC-BAS-15",
+         "TC-BAS-01", "TC-BAS-02", "TC-BAS-03", "TC-BAS-04", "TC-BAS-06")
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",)   # pics.options_ping: passes on reference-sbc-pinging.yaml
@@ -250,6 +251,14 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
     ("faulty-404-as-503.yaml", "TC-BAS-08 and tcp", "TC-BAS-08", "FO-01: expected 404 to the caller"),
     ("faulty-404-as-503.yaml", "TC-BAS-11 and tcp", "TC-BAS-11", "NUM-01: expected 404 or 604 to the caller"),
     ("faulty-slow-100.yaml", "TC-BAS-12 and tcp", "TC-BAS-12", "SIG-01: expected a 100 Trying within 200 ms"),
+    ("faulty-cancel-not-relayed.yaml", "TC-BAS-06 and tcp", "TC-BAS-06",
+     "RFC3261-09: expected 487 to the cancelled INVITE"),
+    # the far end's BYE answered by the DUT itself: the Mediation leg is never cleared (IN: caller's BYE; OUT over TLS:
+    # callee's BYE, which the DUT must send to the Mediation TLS port)
+    ("faulty-bye-not-relayed.yaml", "TC-BAS-02 and tcp", "TC-BAS-02",
+     "RFC3261-14: expected the DUT clearing the other leg with a BYE to 192.0.2.10"),
+    ("faulty-bye-not-relayed.yaml", "TC-BAS-03 and tls", "TC-BAS-03",
+     "RFC3261-14: expected the DUT clearing the other leg with a BYE to 192.0.2.10"),
 ])
 def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
     suite(tmp_path, profile, select)

@@ -43,6 +43,8 @@ def basic_call(trace: Trace, *, spec: CallSpec, hangup_by: str) -> list[Finding]
         return out
     out.append(passed("CALL-ANSWER", "RFC3261-20", "M", "200 OK relayed to the caller", ok_a.frame))
     out.extend(_answer_sdp(ours, ok_a, spec))
+    if spec.codec_pt is not None:
+        out.extend(_one_codec(ours, theirs, ok_a, spec))
     out.extend(_ack_relayed(a, b, ok_b, spec))
     out.extend(_early_release(a, b, spec, hangup_by))
     out.extend(_media(trace, ours, ok_a, b.invite, ok_b, spec, out))
@@ -63,6 +65,39 @@ def _answer_sdp(offer: SipPacket, answer: SipPacket, spec: CallSpec) -> list[Fin
                           f"m={a.audio.kind} {a.audio.port} {a.audio.proto} {' '.join(a.audio.formats)}",
                           answer.frame)]
     return [passed("MED-01", ["MED-01", "RFC3264-02"], "M", f"answer codecs {a.audio.codec_names()}", answer.frame)]
+
+
+_G711_NAMES = {0: "PCMU", 8: "PCMA"}
+
+
+def _m_line(p: SipPacket) -> str:
+    sdp = sdp_of(p)
+    a = sdp.audio if sdp is not None else None
+    return f"m={a.kind} {a.port} {a.proto} {' '.join(a.formats)}" if a is not None else "no audio stream"
+
+
+def _one_codec(offer: SipPacket, relayed: SipPacket, answer: SipPacket, spec: CallSpec) -> list[Finding]:
+    """MED-01 with a one-codec offer (the caller offers only PCMU, or only PCMA): the DUT passes that codec on in its
+    offer to the callee and answers the caller in it (the RTP on both legs is judged in :func:`_media`). A DUT that
+    offers the callee, or answers the caller in, the other G.711 law has the call carried in a codec the caller never
+    offered."""
+    pt = str(spec.codec_pt)
+    name = f"PT {pt} ({_G711_NAMES.get(spec.codec_pt, '?')})"
+    out = []
+    o = sdp_of(relayed)
+    want = f"the DUT's offer to the callee listing {name}, the one codec the caller offered (frame {offer.frame})"
+    if o is None or o.audio is None or pt not in o.audio.formats:
+        out.append(violation("MED-01", ["MED-01"], "M", want, _m_line(relayed), relayed.frame))
+    else:
+        out.append(passed("MED-01", ["MED-01"], "M", f"{want}: {_m_line(relayed)}", relayed.frame))
+    a = sdp_of(answer)
+    codecs = [f for f in (a.audio.formats if a is not None and a.audio is not None else []) if f not in ("101", "13")]
+    want = f"the answer to the caller in {name}, the codec it offered (frame {offer.frame})"
+    if codecs[:1] != [pt]:
+        out.append(violation("MED-01", ["MED-01", "RFC3264-02"], "M", want, _m_line(answer), answer.frame))
+    else:
+        out.append(passed("MED-01", ["MED-01", "RFC3264-02"], "M", f"{want}: {_m_line(answer)}", answer.frame))
+    return out
 
 
 def _ack_relayed(a: Leg, b: Leg, ok_b: SipPacket | None, spec: CallSpec) -> list[Finding]:
@@ -168,6 +203,11 @@ def _media(trace: Trace, offer: SipPacket, answer: SipPacket, b_offer: SipPacket
                                  f"packets)", _rtp_summary(streams), first))
             continue
         pts = {pt for s in streams for pt in s.payload_types}
+        if spec.codec_pt is not None and not pts <= {spec.codec_pt, 101, 13}:
+            out.append(violation("MED-01", ["MED-01", "RFC3264-02"], "M", f"RTP {name} in PT {spec.codec_pt} "
+                                 f"({_G711_NAMES.get(spec.codec_pt, '?')}), the one codec the caller offered",
+                                 _rtp_summary(streams), first))
+            continue
         if name == "DUT -> caller" and answered_pts and not pts <= answered_pts | {101, 13}:
             out.append(violation("MED-01", ["MED-01", "RFC3264-02"], "M", f"RTP {name} in the answered payload "
                                  f"types {sorted(answered_pts)}", _rtp_summary(streams), first))

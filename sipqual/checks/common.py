@@ -119,7 +119,8 @@ class CallSpec:
     called: str
     callee_port: int | None = None        # the port the DUT must send to (TRN-03), if prescribed
     callee_transports: tuple[str, ...] = ()   # transports allowed toward the callee (TRN-01)
-    codec_pt: int = 0
+    codec_pt: int | None = None           # the one G.711 payload type the caller offers: the codec on the wire on
+                                          # both legs (MED-01); None: any G.711 from the offer
 
 
 def route(trace: Trace, spec: CallSpec) -> tuple[SipPacket, Leg, SipPacket, Leg] | Finding:

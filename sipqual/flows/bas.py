@@ -1,9 +1,13 @@
-"""Stimuli of suite BAS: calls that end before they are answered."""
+"""Stimuli of suite BAS: calls ended before they are answered, and basic calls answered and cleared by either
+side, with one-codec offers (TC-BAS-01/-02)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..checks import CallSpec
+from . import calls
 from .calls import inbound, outbound
 
 if TYPE_CHECKING:
@@ -62,3 +66,52 @@ def in_call_delayed_offer(sq: CaseContext, hold_ms: int = 1500) -> None:
     sq.ms_server("ms-callee", "call_uas_hangup.xml", timeout_s=20, pause_ms=hold_ms)
     sq.far_client("far-caller", "call_uac_delayed_offer.xml", inbound(sq), timeout_s=20)
     sq.wait_all()
+
+
+#: the G.711 codecs a one-codec offer can carry (SIPp keys codec_pt / codec_name)
+G711 = {"PCMU": 0, "PCMA": 8}
+
+
+def codec_keys(codec: str) -> dict:
+    return {"codec_pt": G711[codec], "codec_name": codec}
+
+
+def in_call_callee_hangs_up(sq: CaseContext, codec: str = "PCMU", hold_ms: int = 1500) -> None:
+    """Far end -> DUT -> Mediation side; the far caller offers ``codec`` only; the Mediation side answers in it,
+    streams ``hold_ms`` of RTP and hangs up (TC-BAS-01)."""
+    sq.ms_server("ms-callee", "call_uas_hangup.xml" if codec == "PCMU" else "call_uas_one_codec.xml",
+                 codec_keys(codec), timeout_s=12, pause_ms=hold_ms)
+    sq.far_client("far-caller", "call_uac_one_codec_wait_bye.xml", {**inbound(sq), **codec_keys(codec)},
+                  timeout_s=12)
+    sq.wait_all()
+
+
+def in_call_caller_hangs_up(sq: CaseContext, codec: str = "PCMA", hold_ms: int = 1500) -> None:
+    """Far end -> DUT -> Mediation side; the far caller offers ``codec`` only, the Mediation side answers in it; after
+    ``hold_ms`` of RTP the far caller hangs up, so the DUT must send the BYE toward the Mediation side (TC-BAS-02)."""
+    sq.ms_server("ms-callee", "call_uas_one_codec.xml", codec_keys(codec), timeout_s=12)
+    sq.far_client("far-caller", "call_uac_one_codec.xml", {**inbound(sq), **codec_keys(codec)}, timeout_s=12,
+                  pause_ms=hold_ms)
+    sq.wait_all()
+
+
+def out_call_callee_hangs_up(sq: CaseContext, hold_ms: int = 1500) -> None:
+    """Mediation side -> DUT -> far end; the far end answers, streams ``hold_ms`` of RTP and hangs up, so the DUT
+    must send the BYE toward the Mediation side (TC-BAS-03)."""
+    sq.far_server("far-callee", "call_uas_hangup.xml", timeout_s=12, pause_ms=hold_ms)
+    sq.ms_client("ms-caller", "call_uac_wait_bye.xml", outbound(sq), timeout_s=12)
+    sq.wait_all()
+
+
+def in_call_cancelled(sq: CaseContext, ring_ms: int = 1000) -> None:
+    """Far end -> DUT -> Mediation side, which rings and never answers; the far caller cancels ``ring_ms`` after the
+    180 reached it, so the DUT must cancel the Mediation leg (TC-BAS-06)."""
+    sq.ms_server("ms-ringing", "call_uas_ring_cancel.xml", timeout_s=10)
+    sq.far_client("far-caller", "call_uac_cancel.xml", inbound(sq), timeout_s=10, pause_ms=ring_ms)
+    sq.wait_all()
+
+
+def in_call_spec(sq: CaseContext, codec: str | None = None) -> CallSpec:
+    """An IN call (:func:`.calls.in_call_spec`), with the one codec the far caller offers when ``codec`` is given."""
+    spec = calls.in_call_spec(sq)
+    return replace(spec, codec_pt=G711[codec]) if codec else spec
