@@ -45,9 +45,8 @@ import time
 from . import __version__
 from .sipmsg import SipParseError, parse_message
 from .sipstream import PING, PONG, FramingError, SipFramer, is_out_of_dialog_options, response, summary
-from .tlsio import (READ_SIZE, STOP_TIMEOUT, EdgeUsageError, Events, Parser, TlsStream, close_all,
-                    error_text, fmt_addr, make_context, own_cert, parse_hostport, positive, quiet_exception_handler,
-                    tls_details)
+from .tlsio import (READ_SIZE, STOP_TIMEOUT, EdgeUsageError, Events, Parser, TlsStream, arm_stop, close_all,
+                    error_text, fmt_addr, make_context, own_cert, parse_hostport, positive, tls_details)
 
 PROG = "msfront"
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
@@ -125,10 +124,7 @@ class Front:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop, sig.name)
-        loop.call_later(self.args.max_seconds, self.request_stop, "max_seconds")
-        loop.set_exception_handler(lambda lp, c: quiet_exception_handler(lp, c, PROG))
+        arm_stop(loop, self.request_stop, self.args.max_seconds, PROG)
         servers, listen = [], {}
         try:
             for transport, spec in (("tcp", self.args.tcp), ("tls", self.args.tls)):

@@ -52,7 +52,7 @@ import signal
 import ssl
 import sys
 
-from .tlsio import (CLOSE_TIMEOUT, READ_SIZE, STOP_TIMEOUT, VERSIONS, EdgeExited, EdgeUsageError, Events,  # noqa: F401
+from .tlsio import (CLOSE_TIMEOUT, arm_stop, READ_SIZE, STOP_TIMEOUT, VERSIONS, EdgeExited, EdgeUsageError, Events,  # noqa: F401
                     Parser, TlsStream, close_all, error_text, fmt_addr, make_context, parse_hostport, positive,
                     own_cert, quiet_exception_handler, read_events, tls_details, wait_event, wait_listening)
 
@@ -80,10 +80,7 @@ class Edge:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop, sig.name)
-        loop.call_later(self.args.max_seconds, self.request_stop, "max_seconds")
-        loop.set_exception_handler(quiet_exception_handler)
+        arm_stop(loop, self.request_stop, self.args.max_seconds, PROG)
         try:
             server = await asyncio.start_server(self._on_accept, self.listen[0], self.listen[1],
                                                 reuse_address=True, backlog=128)

@@ -12,6 +12,7 @@ import ipaddress
 import json
 import os
 import re
+import signal
 import ssl
 import subprocess
 import sys
@@ -355,6 +356,15 @@ def quiet_exception_handler(loop, context, prog: str = "tlsedge") -> None:
     exc = context.get("exception")
     msg = context.get("message", "unhandled error")
     print(f"{prog}: {msg}{': ' + error_text(exc) if exc else ''}".replace("\n", " "), file=sys.stderr)
+
+
+def arm_stop(loop, request_stop, max_seconds: float, prog: str) -> None:
+    """How a relay process (TLS edge, Mediation front) stops: SIGTERM, SIGINT or its --max-seconds deadline call
+    ``request_stop(reason)``; asyncio's own errors become one line on stderr."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, request_stop, sig.name)
+    loop.call_later(max_seconds, request_stop, "max_seconds")
+    loop.set_exception_handler(lambda lp, c: quiet_exception_handler(lp, c, prog))
 
 
 class Parser(argparse.ArgumentParser):
