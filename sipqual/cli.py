@@ -42,6 +42,7 @@ def cmd_qualify(args, extra: list[str]) -> int:
         argv += ["--sipqual-reports", str(args.reports)]
     for t in args.transport or ():
         argv += ["--transport", t]
+    argv += ["--durations-profile", args.durations]
 
     class _Run:  # learns this run's directory from the plugin
         run_dir = None
@@ -203,6 +204,9 @@ def _main(argv: list[str] | None) -> int:
     q.add_argument("--reports", type=Path, default=None, help="reports root (default ./reports)")
     q.add_argument("--transport", action="append", choices=("tcp", "tls"), default=None,
                    help="run one transport's cases only (repeatable), e.g. for a device with one trunk per transport")
+    q.add_argument("--durations", choices=("quick", "full"), default="quick",
+                   help="quick (default): short calls and holds, the protocol's minimum timers; full: the catalogue's "
+                        "durations (40-minute call, 90 s hold), the only profile that earns a listing mark")
     v = sub.add_parser("verify", help="check a capture offline, or judge a saved run again from its evidence")
     v.add_argument("capture", type=Path, metavar="CAPTURE|RUN_DIR")
     v.add_argument("--dut", default=None, help="DUT profile: its addresses and ports tell which traffic is the DUT's")

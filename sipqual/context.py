@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import netns, sipp
+from . import durations, netns, sipp
 from .capture import Capture
 from .errors import AgentError, CheckFailed, LabError
 from .media import write_tone
@@ -34,8 +34,10 @@ class Edge:
 
 
 class CaseContext:
-    def __init__(self, lab, transport: str, case_id: str, evidence_dir: Path, run_dir: Path):
+    def __init__(self, lab, transport: str, case_id: str, evidence_dir: Path, run_dir: Path,
+                 duration_profile: str = durations.DEFAULT):
         self.lab = lab
+        self.duration_profile = duration_profile  # "quick" or "full" (sipqual.durations)
         self.profile = lab.profile
         self.transport = transport
         self.case_id = case_id
@@ -65,6 +67,10 @@ class CaseContext:
         except BaseException:
             self.capture.stop(drain_timeout=0.5)
             raise
+
+    def seconds(self, quick: float, full: float) -> float:
+        """How long something lasts in this run's duration profile (:mod:`sipqual.durations`)."""
+        return durations.seconds(self.duration_profile, quick, full)
 
     # ---- ports and addresses -------------------------------------------------------------------------------------
     @property

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from . import __version__, interrupts
+from . import __version__, durations, interrupts
 from .case import case_info, implemented_case_ids
 from .context import CaseContext
 from .errors import CheckFailed, DutDied, SipqualError, UsageError
@@ -62,6 +62,10 @@ def pytest_addoption(parser):
     g.addoption("--sipqual-reports", default=None, help="reports root; each run writes <root>/<timestamp>/")
     g.addoption("--transport", action="append", choices=TRANSPORTS, default=None, dest="sipqual_transport",
                 help="run only this transport's cases (repeatable; default: every transport of pixit.transports)")
+    g.addoption("--durations-profile", default=durations.DEFAULT, choices=durations.PROFILES,
+                dest="sipqual_durations",
+                help="quick (default: short calls and holds, minimum timers) or full (the catalogue's durations; "
+                     "the only profile that can earn a listing mark)")
 
 
 def _is_qualification_run(config) -> bool:
@@ -201,7 +205,7 @@ def sq(request, sipqual_lab, transport):
     sipqual_lab.start_dut(transport)
     _allure_labels(info, state, transport)
     ctx = CaseContext(sipqual_lab, transport, info.id, state.run_dir / "cases" / f"{info.id}-{transport}",
-                      state.run_dir)
+                      state.run_dir, request.config.getoption("sipqual_durations"))
     request.node.stash[CTX] = ctx
     state.ctxs[request.node.nodeid] = ctx
     try:
@@ -389,7 +393,8 @@ def _finish_run(session, state: RunState) -> None:
 
     transports = list(state.profile.transports) if state.profile is not None else None
     coverage = coverage_snapshot([asdict(c) for c in cases], implemented_case_ids(), transports, __version__)
-    write_results(state.run_dir, state.profile, cases, state.started, lab_info, coverage)
+    write_results(state.run_dir, state.profile, cases, state.started, lab_info, coverage,
+                  session.config.getoption("sipqual_durations"))
     _write_allure_extras(session.config, state)
     point_latest(state.run_dir)  # only now, atomically: a run in progress is never "latest"
     session.exitstatus = exit_status(cases, int(session.exitstatus), signal_name, state)

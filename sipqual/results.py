@@ -14,8 +14,9 @@ from pathlib import Path
 from . import __version__
 from .verdict import Verdict
 
-SCHEMA_VERSION = "1.2"  # 1.1 added (all optional to readers): profile, lab.topology, case procedure/expected/
-#     verification; 1.2 added coverage (the requirement catalogue the run was judged against; qualification runs)
+SCHEMA_VERSION = "1.3"  # 1.1 added (all optional to readers): profile, lab.topology, case procedure/expected/
+#     verification; 1.2 added coverage (the requirement catalogue the run was judged against; qualification runs);
+#     1.3 added durations (the duration profile of a qualification run: {"profile": "quick"|"full", "description"})
 
 
 @dataclass
@@ -76,7 +77,7 @@ def point_latest(run_dir: Path) -> Path:
 
 
 def write_results(run_dir: Path, profile, cases: list[CaseResult], started: str, lab: dict | None = None,
-                  coverage: dict | None = None) -> Path:
+                  coverage: dict | None = None, durations_profile: str | None = None) -> Path:
     """Write ``run_dir/results.json``. ``coverage`` (a qualification run's catalogue coverage, built by
     :func:`sipqual.report.verdicts.coverage_snapshot`) is left out when None (``sipqual verify`` results)."""
     counts = {v.value: 0 for v in Verdict}
@@ -98,6 +99,10 @@ def write_results(run_dir: Path, profile, cases: list[CaseResult], started: str,
     }
     if coverage is not None:
         doc["coverage"] = coverage
+    if durations_profile is not None:
+        from .durations import DESCRIPTION
+
+        doc["durations"] = {"profile": durations_profile, "description": DESCRIPTION[durations_profile]}
     path = run_dir / "results.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, indent=2))

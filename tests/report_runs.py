@@ -81,9 +81,10 @@ def coverage_of(cases: list[dict], implemented=None, transports=("tcp", "tls")) 
 
 
 def write_run(root: Path, cases: list[dict] | None = None, name: str = "20260101-120000",
-              coverage: dict | None = None, profile: dict | None = PROFILE) -> Path:
-    """Write the run directory ``root/name`` and return it: schema 1.2 with ``coverage`` when one is given, else an
-    older results.json (schema 1.1, no coverage record); ``profile=None`` leaves the profile (and its PICS) out."""
+              coverage: dict | None = None, profile: dict | None = PROFILE, durations: str = "full") -> Path:
+    """Write the run directory ``root/name`` and return it: schema 1.3 with ``coverage`` and ``durations`` when a
+    coverage is given, else an older results.json (schema 1.1, no coverage record); ``profile=None`` leaves the
+    profile (and its PICS) out."""
     run = root / name
     (run / "cases" / "TC-OPT-01-tcp" / "sipp-ms").mkdir(parents=True)
     (run / "cases" / "TC-OPT-01-tcp" / "capture.pcapng").write_bytes(b"not really a capture")
@@ -96,7 +97,7 @@ def write_run(root: Path, cases: list[dict] | None = None, name: str = "20260101
     (run / "junit.xml").write_text("<testsuites/>\n")
     cases = CASES if cases is None else cases
     counts = {v: sum(c["verdict"] == v for c in cases) for v in ("PASS", "FAIL", "NA", "ERROR", "NOT_RUN")}
-    doc = {"schema_version": "1.1" if coverage is None else "1.2", "suite_version": "0.1.0",
+    doc = {"schema_version": "1.1" if coverage is None else "1.3", "suite_version": "0.1.0",
            "started": "2026-01-01T12:00:00+00:00",
            "finished": "2026-01-01T12:01:00+00:00",
            "dut": {"vendor": PROFILE["identity"]["vendor"], "product": "Edge 9000", "version": "1.2.3", "role": "sbc",
@@ -106,6 +107,7 @@ def write_run(root: Path, cases: list[dict] | None = None, name: str = "20260101
         del doc["profile"]
     if coverage is not None:
         doc["coverage"] = coverage
+        doc["durations"] = {"profile": durations}
     (run / "results.json").write_text(json.dumps(doc, indent=2))
     return run
 

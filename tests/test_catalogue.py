@@ -117,13 +117,16 @@ def test_the_suites_declare_catalogue_cases_correctly():
 
 
 def test_a_qualification_run_records_its_coverage(tmp_path):
-    """The plugin writes ``coverage`` (schema 1.2) even when nothing runs: here every collected case is deselected,
-    so no lab is needed, and the suite file that was not collected still counts as implemented."""
+    """The plugin writes ``coverage`` (schema 1.2) and the durations profile (1.3) even when nothing runs: here every
+    collected case is deselected, so no lab is needed, and the suite file that was not collected still counts as
+    implemented."""
     cp = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_opt.py"), "-p", "no:cacheprovider",
                          "-q", "--dut", str(ROOT / "lab/duts/reference-sbc.yaml"), "--sipqual-reports", str(tmp_path),
-                         "-k", "TC-OPT-01 and nothing"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                         "-k", "TC-OPT-01 and nothing", "--durations-profile", "full"], cwd=ROOT, capture_output=True,
+                        text=True, timeout=120)
     doc = json.loads((tmp_path / "latest" / "results.json").read_text())
-    assert doc["schema_version"] == "1.2", cp.stdout[-2000:] + cp.stderr[-2000:]
+    assert doc["schema_version"] == "1.3", cp.stdout[-2000:] + cp.stderr[-2000:]
+    assert doc["durations"]["profile"] == "full"
     cov = doc["coverage"]
     assert cov["catalogue"]["digest"] == catalogue.DIGEST and cov["catalogue"]["lync_cases"] == 126
     assert cov["sipqual_version"] == doc["suite_version"]

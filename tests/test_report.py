@@ -71,6 +71,23 @@ def test_listing_mark_needs_passing_tls_and_srtp_cases():
                          coverage=NO_CATALOGUE).outcome == QUALIFIED
 
 
+def test_only_the_full_durations_profile_earns_a_listing_mark():
+    passed = [case("TC-A-01", "tcp", "PASS")]
+    for durations, why in (("quick", "the quick durations profile ran"), (None, "recorded no durations profile")):
+        cover = cover_verdict(passed, coverage=NO_CATALOGUE, durations=durations)
+        assert (cover.outcome, cover.mark) == (QUALIFIED, "") and why in cover.mark_text
+    assert cover_verdict(passed, coverage=NO_CATALOGUE, durations="full").mark == "✔"
+
+
+def test_seconds_follow_the_durations_profile():
+    from sipqual import durations
+
+    assert durations.seconds("quick", quick=2, full=90) == 2.0
+    assert durations.seconds("full", quick=2, full=90) == 90.0
+    with pytest.raises(ValueError, match="unknown duration profile"):
+        durations.seconds("medium", quick=2, full=90)
+
+
 # ---- cover verdict against the catalogue ----------------------------------------------------------------------------
 def test_every_mandatory_catalogue_case_passing_is_qualified():
     cases = every_mandatory()
@@ -226,6 +243,11 @@ def test_crafted_outcomes_reach_the_cover(tmp_path):
         doc = render_report(write_run(tmp_path / name, cases, coverage=coverage_of(cases)), pdf=False).html.read_text()
         assert f'id="cover-verdict">{outcome}</div>' in doc
         assert ("✔ Qualified" in doc.split('id="listing-row"')[1]) == (outcome in (QUALIFIED, WITH_LIMITATIONS))
+    # the same qualified run with the quick durations: the same outcome, no mark, and the cover says why
+    doc = render_report(write_run(tmp_path / "quick", full, coverage=coverage_of(full), durations="quick"),
+                        pdf=False).html.read_text()
+    assert f'id="cover-verdict">{QUALIFIED}</div>' in doc and "✔ Qualified" not in doc.split('id="listing-row"')[1]
+    assert "quick: short calls and holds" in doc and "only a run with --durations full earns" in doc
 
 
 def test_real_suites_shape_renders_incomplete_with_its_coverage(tmp_path):

@@ -87,6 +87,13 @@ def revision_history(generated: str) -> str:
            f'{_table(["Revision", "Date", "Change"], rows)}</section>'
 
 
+def _durations_text(run: RunData) -> str:
+    from ..durations import DESCRIPTION
+
+    p = run.durations_profile
+    return DESCRIPTION.get(p, p) if p else "not recorded (results written before results schema 1.3)"
+
+
 def cover_section(run: RunData, cover: Cover) -> str:
     dut = run.dut
     transports = run.transports or sorted({c.get("transport") for c in run.cases if c.get("transport")})
@@ -97,6 +104,7 @@ def cover_section(run: RunData, cover: Cover) -> str:
     rows = [
         ("Test result", f'<strong id="cover-result">{esc(cover.outcome)}</strong>'),
         ("Listing mark", esc(f"{cover.mark} {cover.mark_text}".strip())),
+        ("Durations", esc(_durations_text(run))),
         ("Date tested", esc(str(run.doc.get("started") or "?")[:10]) + f' <span class="muted">'
          f'({esc(run.doc.get("started") or "?")} – {esc(run.doc.get("finished") or "?")})</span>'),
         ("Vendor", esc(dut.get("vendor") or "?")),
@@ -526,7 +534,8 @@ def appendix_section(run: RunData, captures: list[CaseCapture]) -> str:
 
 def render_html(run: RunData, captures: list[CaseCapture], generated: str) -> str:
     """The whole document. ``captures`` lines up with ``run.cases``."""
-    cover = cover_verdict(run.cases, run.transports, run.coverage, run.pics, run.coverage_recorded)
+    cover = cover_verdict(run.cases, run.transports, run.coverage, run.pics, run.coverage_recorded,
+                          run.durations_profile)
     limitations = known_limitations(run.cases, run.profile, {e["id"]: e["counts_as"] for e in cover.coverage.entries})
     wire = wire_certificates(run)
     dut = run.dut

@@ -76,6 +76,13 @@ class RunData:
         return pics if isinstance(pics, dict) else None
 
     @property
+    def durations_profile(self) -> str | None:
+        """``quick`` or ``full`` (:mod:`sipqual.durations`), as recorded (schema 1.3); None when not recorded."""
+        d = self.doc.get("durations")
+        p = d.get("profile") if isinstance(d, dict) else None
+        return p if isinstance(p, str) else None
+
+    @property
     def coverage_recorded(self) -> bool:
         """The run recorded the catalogue it was judged against (results.json ``coverage``, schema 1.2)."""
         cov = self.doc.get("coverage")

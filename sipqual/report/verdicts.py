@@ -267,10 +267,11 @@ def summarize_coverage(coverage: dict, pics: dict | None, recorded: bool = True)
 
 # ---- the cover -------------------------------------------------------------------------------------------------------
 def cover_verdict(cases: list[dict], transports: list[str] | None = None, coverage: dict | None = None,
-                  pics: dict | None = None, recorded: bool = True) -> Cover:
+                  pics: dict | None = None, recorded: bool = True, durations: str | None = "full") -> Cover:
     """Apply the module's rules to ``cases`` (results.json case dicts); ``transports`` from the profile's PIXIT,
     ``coverage`` the results.json coverage object (None: the installed catalogue), ``pics`` the profile's PICS
-    (None: unknown)."""
+    (None: unknown), ``durations`` the run's duration profile (:mod:`sipqual.durations`; None: not recorded). Only
+    a run with the full durations earns a listing mark; the outcome itself does not depend on it."""
     if coverage is None:
         from .. import __version__
         from ..case import implemented_case_ids
@@ -310,5 +311,9 @@ def cover_verdict(cases: list[dict], transports: list[str] | None = None, covera
         return Cover(INCOMPLETE, reasons_inc + reasons_lim, "", "incomplete (not for publication)", tls_ok, srtp_ok,
                      summary)
     mark, text = ("✔+S", "Qualified with SRTP & TLS") if tls_ok and srtp_ok else ("✔", "Qualified")
+    if durations != "full":
+        mark, text = "", (f"none: the {durations} durations profile ran (only a run with --durations full earns a "
+                          "listing mark)" if durations else "none: the run recorded no durations profile (only a "
+                          "run with --durations full earns a listing mark)")
     outcome = WITH_LIMITATIONS if reasons_lim else QUALIFIED
     return Cover(outcome, reasons_lim, mark, text, tls_ok, srtp_ok, summary)
