@@ -30,3 +30,19 @@ def test_in_early_media_cancelled(sq):
     spec = flows.calls.in_call_spec(sq)
     sq.judge(checks.call_cancelled(trace, spec=spec, release_req="RFC3261-09")
              + checks.early_media(trace, spec=spec, answered=False))
+
+
+@case("TC-EM-04", "IN: three forked early dialogs (183 with SDP each, different To tags), answered on the second",
+      requirements=["SIG-04", "BYP-01"],
+      procedure="The far end calls the inbound number; the Mediation side answers the DUT's INVITE like Lync's "
+                "simultaneous ring: three 183s with SDP, each with its own To tag and media port, then 200 on the "
+                "second fork with that fork's SDP; 1.5 s of media both ways; the Mediation side hangs up.",
+      expected="DUT keeps the early dialogs apart: it ACKs the 200 in the second fork's dialog (its To tag), never "
+               "in another fork's; a proxy passes each fork on to the caller under its own tag; after the answer "
+               "its RTP goes to the second fork's SDP; the call completes and the BYE is relayed.")
+def test_in_forked_early_dialogs(sq):
+    flows.em.in_forked(sq, forks=3)
+    trace = sq.finish()
+    spec = flows.calls.in_call_spec(sq)
+    sq.judge(checks.forked_early_dialogs(trace, spec=spec, forks=3)
+             + checks.basic_call(trace, spec=spec, hangup_by="callee"))

@@ -138,3 +138,88 @@ def early_media(trace: Trace, *, spec: CallSpec, answered: bool = True) -> list[
             "RFC3960-01", ["RFC3960-01", "SIG-03"], "M", f"the 200 (frame {ok_a.frame}) in the dialog of the DUT's "
             f"183 with SDP (To tag {_to_tag(dut_early[0])})", f"To tag {_to_tag(ok_a)}", ok_a.frame))
     return out
+
+
+def _tags(ps: list[SipPacket]) -> list[str]:
+    """The distinct To tags of ``ps``, in order of appearance."""
+    out: list[str] = []
+    for p in ps:
+        t = _to_tag(p)
+        if t and t not in out:
+            out.append(t)
+    return out
+
+
+@check
+def forked_early_dialogs(trace: Trace, *, spec: CallSpec, forks: int) -> list[Finding]:
+    """TC-EM-04/-05 (SIG-04, BYP-01): the callee (our agent, like Lync's simultaneous ring) answers the DUT's INVITE
+    with ``forks`` early dialogs (183 with SDP, each its own To tag and media port), then 200 on one of them. The
+    DUT must keep the early dialogs apart:
+
+    - a DUT that passes the callee's To tags through to the caller (a proxy) passes every fork's 183 on under its
+      own tag (RFC 3261 16.7: provisional responses are forwarded); a B2BUA may present the caller fewer early
+      dialogs of its own (recorded);
+    - its ACK for the 200 is in the answering fork's dialog (the 200's To tag), never another fork's, and no other
+      request (PRACK, UPDATE, ACK) goes into a fork that was not answered after the 200;
+    - after the 200 its RTP goes to the answering fork's SDP, not to another fork's (a DUT that collapsed the forks
+      into one early dialog keeps sending where the first 183 pointed).
+
+    The call itself (answer relayed, RTP both ways, BYE) is :func:`sipqual.checks.calls.basic_call`."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, _theirs, b = routed
+    out: list[Finding] = []
+    early = _provisional(b, spec.callee_ip, with_sdp=True)
+    tags = _tags(early)
+    if len(tags) < forks:
+        raise_missing(f"our {forks} forked 183s with SDP from {spec.callee_ip} (the capture shows {len(tags)})")
+    ok_b = b.final(src=spec.callee_ip)
+    if ok_b is None or ok_b.msg.status != 200:
+        raise_missing(f"our 200 on one of the forks from {spec.callee_ip}")
+    won = _to_tag(ok_b)
+    first = {t: next(p for p in early if _to_tag(p) == t) for t in tags}
+    # the early dialogs as the caller sees them
+    dut_early = _provisional(a, spec.dut_in_ip)
+    caller_tags = _tags(dut_early)
+    if set(caller_tags) & set(tags):
+        missing = [t for t in tags if t not in caller_tags]
+        want = (f"each of the callee's {forks} early dialogs passed on to the caller under its own To tag (the DUT "
+                f"passes the callee's tags through)")
+        if missing:
+            out.append(violation("SIG-04", ["SIG-04", "BYP-01"], "M", want, f"{len(caller_tags)} of them; the 183 "
+                                 f"of fork(s) {', '.join(missing[:5])} never reached the caller",
+                                 [first[t].frame for t in missing[:5]]))
+        else:
+            out.append(passed("SIG-04", ["SIG-04", "BYP-01"], "M", f"all {forks} early dialogs passed on to the "
+                              f"caller under their own To tags", [p.frame for p in dut_early[:3]]))
+    else:
+        out.append(passed("SIG-04", ["SIG-04", "BYP-01"], "I", f"the DUT presents the caller {len(caller_tags)} "
+                          f"early dialog(s) under its own tags for the callee's {forks} (a B2BUA may merge forks; "
+                          f"judged by its ACK and media on the callee's leg)", [p.frame for p in dut_early[:3]]))
+    # the ACK, and nothing else, in the answering fork's dialog
+    after = [p for p in b.messages if p.msg.is_request and p.src == spec.dut_out_ip and p.time >= ok_b.time
+             and p.msg.method in ("ACK", "PRACK", "UPDATE", "INFO") and _to_tag(p) != won]
+    want = f"the DUT's ACK for the 200 (frame {ok_b.frame}) in the answering fork's dialog (To tag {won})"
+    if after:
+        out.append(violation("SIG-04", ["SIG-04", "BYP-01", "RFC3261-10"], "M", want, ", ".join(
+            f"{p.msg.method} with To tag {_to_tag(p)} (frame {p.frame})" for p in after[:3]),
+            [ok_b.frame] + [p.frame for p in after[:3]]))
+    else:
+        acks = [p for p in b.requests("ACK") if p.src == spec.dut_out_ip and p.time >= ok_b.time]
+        if acks:
+            out.append(passed("SIG-04", ["SIG-04", "BYP-01", "RFC3261-10"], "M", f"ACK in the answering fork's "
+                              f"dialog (To tag {won}), none in the other {len(tags) - 1}", acks[0].frame))
+    # media switched to the answering fork
+    won_sdp = sdp_of(ok_b)
+    won_port = won_sdp.audio.port if won_sdp is not None and won_sdp.audio is not None else None
+    lost_ports = {sdp_of(first[t]).audio.port for t in tags if t != won and sdp_of(first[t]).audio} - {won_port}
+    stale = [s for s in trace.rtp if s.src == spec.dut_out_ip and s.dst == spec.callee_ip and s.dport in lost_ports
+             and s.last_time > ok_b.time + 0.2]
+    if stale:
+        s = stale[0]
+        out.append(violation("SIG-04", ["SIG-04", "BYP-01", "MED-02"], "M", f"RTP to the answering fork's port "
+                             f"{won_port} after its 200 (frame {ok_b.frame})", f"{s.packets} packets to port "
+                             f"{s.dport}, another fork's SDP, until {s.last_time - ok_b.time:.1f} s after the 200",
+                             [ok_b.frame, s.first_frame]))
+    return out

@@ -32,3 +32,16 @@ def in_early_media_cancelled(sq: CaseContext, early_ms: int = 1000) -> None:
     sq.ms_server("ms-early", "call_uas_early_media_cancel.xml", timeout_s=10)
     sq.far_client("far-caller", "call_uac_early_cancel.xml", inbound(sq), timeout_s=10, pause_ms=early_ms)
     sq.wait_all()
+
+
+FORKED = {3: "call_uas_forked.xml", 20: "call_uas_forked20.xml"}
+
+
+def in_forked(sq: CaseContext, forks: int = 3, early_rtp: bool = False, hold_ms: int = 1500) -> None:
+    """Far end -> DUT -> Mediation side, which forks like Lync's simultaneous ring: ``forks`` early dialogs (183 with
+    SDP, each its own To tag), then 200 on the second with its SDP; RTP both ways for ``hold_ms``; the Mediation
+    side hangs up (TC-EM-04, -05). ``early_rtp``: the second fork plays 1 s of RTP before its 200 (TC-EM-06)."""
+    scenario = "call_uas_forked_early_rtp.xml" if early_rtp else FORKED[forks]
+    sq.ms_server("ms-forked", scenario, {"other_port": sq.ports.media()}, timeout_s=15, pause_ms=hold_ms)
+    sq.far_client("far-caller", "call_uac_wait_bye.xml", inbound(sq), timeout_s=15)
+    sq.wait_all()
