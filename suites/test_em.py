@@ -46,3 +46,66 @@ def test_in_forked_early_dialogs(sq):
     spec = flows.calls.in_call_spec(sq)
     sq.judge(checks.forked_early_dialogs(trace, spec=spec, forks=3)
              + checks.basic_call(trace, spec=spec, hangup_by="callee"))
+
+
+@case("TC-EM-02", "OUT: PSTN announcement in early media and DTMF (RFC 4733) from the Mediation side reach the IVR",
+      requirements=["SIG-03", "MED-03"],
+      procedure="Mediation side calls the outbound number; the far end (an IVR) answers 183 with SDP and plays an "
+                "announcement (RTP) for 1.5 s; as soon as the 183 reached it the Mediation side sends the digits 1 "
+                "and 2 as RFC 4733 telephone-events (PT 101); then the far end answers 200; 1.5 s of media; the Mediation side "
+                "hangs up.",
+      expected="DUT relays the announcement to the Mediation side before the 200 (183 with SDP) and the DTMF "
+               "events, digits 1 and 2 in order, to the far end during early media, as RFC 4733 events in the "
+               "telephone-event payload type the far end's SDP gave.")
+def test_out_early_media_dtmf(sq):
+    flows.em.out_early_media(sq, early_ms=1500, dtmf=True)
+    trace = sq.finish()
+    spec = flows.calls.out_call_spec(sq)
+    sq.judge(checks.early_media(trace, spec=spec) + checks.early_dtmf(trace, spec=spec, digits=flows.em.DTMF_DIGITS)
+             + checks.basic_call(trace, spec=spec, hangup_by="caller"))
+
+
+@case("TC-EM-03", "OUT: 180 without SDP after a 183 with SDP (local ringback): no SDP in the DUT's 180",
+      requirements=["SIG-07"],
+      procedure="Mediation side calls the outbound number; the far end answers 183 with SDP and plays 1 s of RTP, "
+                "then sends 180 Ringing without SDP and answers 200 0.3 s later (same SDP as the 183); 1.5 s of "
+                "media; the Mediation side hangs up.",
+      expected="Recorded: whether the DUT passes the 180 on. Flagged: a 180 with SDP from the DUT after its 183 "
+               "with SDP (Exchange UM/UCMA mishandle it). The early media and the call work as in TC-EM-01.")
+def test_out_ringing_after_early_media(sq):
+    flows.em.out_early_media(sq, ringing=True)
+    trace = sq.finish()
+    spec = flows.calls.out_call_spec(sq)
+    sq.judge(checks.ringing_after_early_media(trace, spec=spec) + checks.early_media(trace, spec=spec)
+             + checks.basic_call(trace, spec=spec, hangup_by="caller"))
+
+
+@case("TC-EM-05", "IN: twenty forked early dialogs (MaxEarlyDialogs default), answered on the second",
+      requirements=["SIG-04", "CFG-06"],
+      procedure="As TC-EM-04 with 20 early dialogs (183 with SDP each, own To tag), Lync's default "
+                "MaxEarlyDialogs; 200 on the second fork; 1.5 s of media; the Mediation side hangs up.",
+      expected="DUT survives and keeps the 20 early dialogs apart: ACK in the second fork's dialog only, RTP to its "
+               "SDP, every fork passed on where it passes the callee's tags through; the call completes and the BYE "
+               "is relayed.")
+def test_in_twenty_forked_early_dialogs(sq):
+    flows.em.in_forked(sq, forks=20)
+    trace = sq.finish()
+    spec = flows.calls.in_call_spec(sq)
+    sq.judge(checks.forked_early_dialogs(trace, spec=spec, forks=20)
+             + checks.basic_call(trace, spec=spec, hangup_by="callee"))
+
+
+@case("TC-EM-06", "IN: Lync simultaneous ring to a PSTN IVR: early media of the second fork cut through to the "
+      "caller", requirements=["SIG-03", "ID-02"],
+      procedure="The far end calls the inbound number; the Mediation side forks three early dialogs (183 with SDP "
+                "each); the second (a simultaneous-ring leg to a PSTN IVR) plays 1 s of RTP before it answers 200 "
+                "with its SDP; 1.5 s of media; the Mediation side hangs up.",
+      expected="DUT passes the early dialogs on and the second fork's early RTP to the caller before the 200; the "
+               "200 repeats that fork's SDP; ACK and RTP in the second fork after the answer; BYE relayed. "
+               "(ID-02's History-Info on forwarded calls is not judged here.)")
+def test_in_forked_early_media(sq):
+    flows.em.in_forked(sq, early_rtp=True)
+    trace = sq.finish()
+    spec = flows.calls.in_call_spec(sq)
+    sq.judge(checks.early_media(trace, spec=spec) + checks.forked_early_dialogs(trace, spec=spec, forks=3)
+             + checks.basic_call(trace, spec=spec, hangup_by="callee"))

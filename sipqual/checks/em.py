@@ -223,3 +223,83 @@ def forked_early_dialogs(trace: Trace, *, spec: CallSpec, forks: int) -> list[Fi
                              f"{s.dport}, another fork's SDP, until {s.last_time - ok_b.time:.1f} s after the 200",
                              [ok_b.frame, s.first_frame]))
     return out
+
+
+_DTMF = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14, "D": 15}
+
+
+def _in_order(want: list[int], seen: list[int]) -> bool:
+    it = iter(seen)
+    return all(any(c == w for c in it) for w in want)
+
+
+def _digits(codes: list[int]) -> str:
+    names = {v: k for k, v in _DTMF.items()}
+    return " ".join(names.get(c, f"event {c}") for c in codes) or "none"
+
+
+@check
+def early_dtmf(trace: Trace, *, spec: CallSpec, digits: str) -> list[Finding]:
+    """TC-EM-02 (MED-03, SIG-03): the caller (our agent, as a Lync user answering an IVR) sends ``digits`` as RFC
+    4733 telephone-events during early media, before any 200. The DUT must pass them on to the callee before the
+    callee's 200, as RFC 4733 events (the passive RFC4733 rules judge their form), all of them and in order: an
+    IVR that never hears the digits never answers, and a DUT that only relays events after the answer loses them."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, _theirs, b = routed
+    want = [_DTMF[d] for d in digits.upper()]
+    events = trace.media.events()
+    end_a, _ = _boundary(a, spec)
+    sent = [e for e in events if e.stream.src == spec.caller_ip and e.stream.dst == spec.dut_in_ip
+            and e.first_time < end_a]
+    if not _in_order(want, [e.code for e in sent]):
+        raise_missing(f"our DTMF {_digits(want)} (RFC 4733 events from {spec.caller_ip} before the DUT's final "
+                      f"response; the capture shows {_digits([e.code for e in sent])})")
+    ok_b = b.final(src=spec.callee_ip)
+    end_b = ok_b.time if ok_b is not None else float("inf")
+    got = [e for e in events if e.stream.src == spec.dut_out_ip and e.stream.dst == spec.callee_ip]
+    early = [e for e in got if e.first_time < end_b]
+    what = (f"the caller's DTMF {_digits(want)} (RFC 4733 events from frame {sent[0].first_frame}) relayed to the "
+            f"callee as RFC 4733 events before its 200" + (f" (frame {ok_b.frame})" if ok_b else ""))
+    if _in_order(want, [e.code for e in early]):
+        return [passed("MED-03", ["MED-03", "SIG-03"], "M", f"{what}: {_digits([e.code for e in early])} in PT "
+                       f"{early[0].pt}", [e.first_frame for e in early[:len(want)]])]
+    if got:
+        seen = (f"{_digits([e.code for e in early])} before it, {_digits([e.code for e in got if e not in early])} "
+                f"after it")
+        frames = [e.first_frame for e in got[:4]]
+    else:
+        rtp = [s for s in trace.rtp if s.src == spec.dut_out_ip and s.dst == spec.callee_ip and s.first_time < end_b]
+        seen = ("no telephone-event from the DUT to the callee" + (f" (its early RTP carries PT "
+                f"{sorted({pt for s in rtp for pt in s.payload_types})} only)" if rtp else ""))
+        frames = [sent[0].first_frame]
+    return [violation("MED-03", ["MED-03", "SIG-03"], "M", what, seen, frames)]
+
+
+@check
+def ringing_after_early_media(trace: Trace, *, spec: CallSpec) -> list[Finding]:
+    """TC-EM-03 (SIG-07, informative): after its 183 with SDP the callee sends 180 Ringing without SDP (the PSTN's
+    alerting after an announcement). Recorded: whether the DUT passes the 180 on to the caller. Flagged: a 180 from
+    the DUT that carries SDP after its 183 with SDP (Exchange UM/UCMA are reported to mishandle SDP in a 180)."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, _theirs, b = routed
+    stim = _provisional(b, spec.callee_ip, with_sdp=True)
+    ringing = [p for p in _provisional(b, spec.callee_ip, with_sdp=False) if p.msg.status == 180
+               and stim and p.time > stim[0].time]
+    if not stim or not ringing:
+        raise_missing(f"our 183 with SDP followed by a 180 without SDP from {spec.callee_ip}")
+    early = _provisional(a, spec.dut_in_ip, with_sdp=True)
+    after = [p for p in _provisional(a, spec.dut_in_ip) if p.msg.status == 180 and early and p.time > early[0].time]
+    with_sdp = [p for p in after if sdp_of(p) is not None]
+    if with_sdp:
+        return [violation("SIG-07", "SIG-07", "I", f"no SDP in the DUT's 180 after its 183 with SDP (frame "
+                          f"{early[0].frame}; the callee's 180 had none, frame {ringing[0].frame})",
+                          f"a 180 with SDP", [early[0].frame, with_sdp[0].frame])]
+    if after:
+        return [passed("SIG-07", "SIG-07", "I", f"the callee's 180 passed on without SDP after the 183 with SDP",
+                       after[0].frame)]
+    return [passed("SIG-07", "SIG-07", "I", f"the DUT did not pass the callee's 180 (frame {ringing[0].frame}) on "
+                   f"after its 183 with SDP" + (f" (frame {early[0].frame})" if early else ""), ringing[0].frame)]
