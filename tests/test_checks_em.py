@@ -106,22 +106,27 @@ def _bad(found):
 
 # ---- TC-EM-04: forked early dialogs kept apart (SIG-04) ---------------------------------------------------------------
 
-def _forked(tmp_path, relay=(1, 2, 3), ack="f2", rtp_port=None):
-    """IN call (far caller -> DUT -> Mediation side): three 183s with SDP (forks f1..f3; f2 answers with its own
-    port), the DUT passing on the forks in ``relay`` under the callee's tags."""
+def _forked(tmp_path, relay=(1, 2, 3), ack="f2", rtp_port=None, n=3, early_rtp=None):
+    """IN call (far caller -> DUT -> Mediation side): ``n`` 183s with SDP (forks f1..fn; f2 answers with its own
+    port), the DUT passing on the forks in ``relay`` under the callee's tags (the 183 of f2 carries the DUT's port
+    DUT_TO_CALLER, as its 200 does). ``early_rtp``: fork 2 plays RTP before its 200, which the DUT relays to the
+    caller when True (not when False)."""
     call = Legs(FAR, MS).invite()
-    for k in (1, 2, 3):
+    for k in range(1, n + 1):
         port = WON_PORT if k == 2 else OTHER_PORT
         call.resp(MS, DUT, "183 Session Progress", call.b, call.via_b, "1 INVITE", tag=f"f{k}",
                   body=sdp(1, MS, port, pts=(0, 101)))
         if k in relay:
             call.resp(DUT, FAR, "183 Session Progress", call.a, call.via_a, "1 INVITE", tag=f"f{k}",
-                      body=sdp(1, DUT, DUT_TO_CALLER + 2 * k, pts=(0, 101)))
+                      body=sdp(1, DUT, DUT_TO_CALLER if k == 2 else DUT_TO_CALLER + 2 * k, pts=(0, 101)))
+    if early_rtp is not None:
+        _rtp(call.c, [(MS, WON_PORT, DUT, DUT_TO_CALLEE)] + ([(DUT, DUT_TO_CALLER, FAR, CALLER_PORT)] if early_rtp
+                                                             else []))
     return call.answered("f2", ack_tag=ack, rtp_port=rtp_port).trace(tmp_path)
 
 
-def _fork_checks(tr):
-    return (checks.forked_early_dialogs(tr, spec=_spec(FAR, MS), forks=3)
+def _fork_checks(tr, n=3):
+    return (checks.forked_early_dialogs(tr, spec=_spec(FAR, MS), forks=n)
             + checks.basic_call(tr, spec=_spec(FAR, MS), hangup_by="callee"))
 
 
@@ -154,6 +159,23 @@ def test_dut_sending_media_to_the_first_fork_after_the_answer_fails_em04(tmp_pat
     assert sig and f"RTP to the answering fork's port {WON_PORT}" in sig[0].message and \
         f"to port {OTHER_PORT}, another fork's SDP" in sig[0].message, bad
     assert any(f.rule == "MED-02" for f in bad)       # basic_call sees the same: RTP not where the 200's SDP says
+
+
+def test_twenty_forks_kept_apart_pass_and_collapsed_fail_em05(tmp_path):
+    found = _fork_checks(_forked(tmp_path, relay=range(1, 21), n=20), n=20)
+    assert _bad(found) == [] and any("all 20 early dialogs passed on" in f.message for f in found), _bad(found)
+    bad = _bad(_fork_checks(_forked(tmp_path, relay=range(1, 9), n=20, ack="f1"), n=20))
+    assert [f.rule for f in bad] == ["SIG-04", "SIG-04"], bad
+    assert "8 of them; the 183 of fork(s) f9, f10, f11, f12, f13 never reached the caller" in bad[0].message
+    assert "ACK with To tag f1" in bad[1].message
+
+
+def test_second_fork_early_media_cut_through_passes_and_not_relayed_fails_em06(tmp_path):
+    spec = _spec(FAR, MS)
+    found = checks.early_media(_forked(tmp_path, early_rtp=True), spec=spec)
+    assert _bad(found) == [] and any("the 200 repeats the 183's SDP" in f.message for f in found), _bad(found)
+    bad = _bad(checks.early_media(_forked(tmp_path, early_rtp=False), spec=spec))
+    assert [f.rule for f in bad] == ["RFC3960-01"] and "RTP from the DUT to the caller starting" in bad[0].message, bad
 
 
 def test_fewer_forks_than_we_sent_is_an_error_not_a_dut_fault(tmp_path):
@@ -210,3 +232,86 @@ def test_missing_early_media_from_our_callee_is_an_error(tmp_path):
     call.resp(FAR, DUT, "180 Ringing", call.b, call.via_b, "1 INVITE", tag="cb")
     with pytest.raises(checks.StimulusMissing):
         checks.early_media(call.answered("cb").trace(tmp_path), spec=_spec(MS, FAR))
+
+
+# ---- TC-EM-02: DTMF into early media reaches the IVR before its 200 (MED-03) ------------------------------------------
+
+def _events(c: Capture, src: str, sport: int, dst: str, dport: int, codes, ssrc: int):
+    """RFC 4733 events (PT 101), 100 ms each, the end packet three times, fresh sequence numbers."""
+    seq = 0
+    for n, code in enumerate(codes):
+        for i, (end, dur) in enumerate([(False, 160 * (k + 1)) for k in range(5)] + [(True, 800)] * 3):
+            hdr = bytes([0x80, (0x80 if i == 0 else 0) | 101]) + seq.to_bytes(2, "big") + \
+                (8000 + 1600 * n).to_bytes(4, "big") + ssrc.to_bytes(4, "big")
+            body = bytes([code, (0x80 if end else 0) | 10]) + dur.to_bytes(2, "big")
+            c._emit(Ether(src=MAC[src], dst=MAC[dst]) / IP(src=src, dst=dst, id=0) / UDP(sport=sport, dport=dport) /
+                    (hdr + body), 0.02)
+            seq += 1
+
+
+def _dtmf_call(tmp_path, relayed=(1, 2), late=False):
+    """OUT call with early media; the caller sends DTMF 1 2 after the 183; the DUT relays ``relayed`` to the callee
+    before the callee's 200 (after it when ``late``)."""
+    call = Legs(MS, FAR).invite()
+    call.resp(FAR, DUT, "183 Session Progress", call.b, call.via_b, "1 INVITE", tag="cb",
+              body=sdp(1, FAR, WON_PORT, pts=(0, 101)))
+    call.resp(DUT, MS, "183 Session Progress", call.a, call.via_a, "1 INVITE", tag="cb",
+              body=sdp(1, DUT, DUT_TO_CALLER, pts=(0, 101)))
+    _rtp(call.c, [(FAR, WON_PORT, DUT, DUT_TO_CALLEE), (DUT, DUT_TO_CALLER, MS, CALLER_PORT)])
+    _events(call.c, MS, CALLER_PORT, DUT, DUT_TO_CALLER, (1, 2), 0x5157D7F0)
+    if not late:
+        _events(call.c, DUT, DUT_TO_CALLEE, FAR, WON_PORT, relayed, 0x77)
+    call.answered("cb")
+    if late:
+        _events(call.c, DUT, DUT_TO_CALLEE, FAR, WON_PORT, relayed, 0x77)
+    return call.trace(tmp_path)
+
+
+def test_dtmf_relayed_in_early_media_passes(tmp_path):
+    found = checks.early_dtmf(_dtmf_call(tmp_path), spec=_spec(MS, FAR), digits="12")
+    assert _bad(found) == [] and "1 2 in PT 101" in found[0].message, found
+
+
+def test_dtmf_lost_in_early_media_fails_em02(tmp_path):
+    bad = _bad(checks.early_dtmf(_dtmf_call(tmp_path, relayed=(1,)), spec=_spec(MS, FAR), digits="12"))
+    assert [f.rule for f in bad] == ["MED-03"] and "observed 1 before it" in bad[0].message and bad[0].frames, bad
+
+
+def test_dtmf_relayed_only_after_the_answer_fails_em02(tmp_path):
+    bad = _bad(checks.early_dtmf(_dtmf_call(tmp_path, late=True), spec=_spec(MS, FAR), digits="12"))
+    assert [f.rule for f in bad] == ["MED-03"] and "observed none before it, 1 2 after it" in bad[0].message, bad
+
+
+def test_no_dtmf_from_our_caller_is_an_error(tmp_path):
+    import pytest
+
+    with pytest.raises(checks.StimulusMissing):
+        checks.early_dtmf(_early(tmp_path), spec=_spec(MS, FAR), digits="12")
+
+
+# ---- TC-EM-03: no SDP in a 180 after the 183 with SDP (SIG-07) --------------------------------------------------------
+
+def _ringing(tmp_path, dut_180_sdp: bool | None):
+    """The callee's 183 with SDP then 180 without; the DUT passes the 180 on with SDP, without, or (None) not at all."""
+    call = Legs(MS, FAR).invite()
+    call.resp(FAR, DUT, "183 Session Progress", call.b, call.via_b, "1 INVITE", tag="cb",
+              body=sdp(1, FAR, WON_PORT, pts=(0, 101)))
+    call.resp(DUT, MS, "183 Session Progress", call.a, call.via_a, "1 INVITE", tag="cb",
+              body=sdp(1, DUT, DUT_TO_CALLER, pts=(0, 101)))
+    call.resp(FAR, DUT, "180 Ringing", call.b, call.via_b, "1 INVITE", tag="cb")
+    if dut_180_sdp is not None:
+        call.resp(DUT, MS, "180 Ringing", call.a, call.via_a, "1 INVITE", tag="cb",
+                  body=sdp(1, DUT, DUT_TO_CALLER, pts=(0, 101)) if dut_180_sdp else "")
+    return call.answered("cb").trace(tmp_path)
+
+
+def test_180_without_sdp_after_183_is_recorded(tmp_path):
+    for relayed, words in ((False, "passed on without SDP"), (None, "did not pass the callee's 180")):
+        found = checks.ringing_after_early_media(_ringing(tmp_path, relayed), spec=_spec(MS, FAR))
+        assert _bad(found) == [] and words in found[0].message and found[0].severity == "I", found
+
+
+def test_180_with_sdp_after_183_is_flagged_em03(tmp_path):
+    bad = _bad(checks.ringing_after_early_media(_ringing(tmp_path, True), spec=_spec(MS, FAR)))
+    assert [f.rule for f in bad] == ["SIG-07"] and bad[0].severity == "I" and "a 180 with SDP" in bad[0].message \
+        and len(bad[0].frames) == 2, bad
