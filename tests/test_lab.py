@@ -112,7 +112,9 @@ def suite(tmp_path, profile: str, select: str | None = None, *, popen=False, env
 #: every case in suites/, as the reference DUT must pass them
 CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OPT-05", "TC-BAS-08", "TC-BAS-09",
          "TC-BAS-10", "TC-BAS-11", "TC-BAS-12", "TC-BAS-15",
-         "TC-BAS-01", "TC-BAS-02", "TC-BAS-03", "TC-BAS-04", "TC-BAS-06")
+         "TC-BAS-01", "TC-BAS-02", "TC-BAS-03", "TC-BAS-04", "TC-BAS-06",
+         # misc (issue 11): OPTIONS while the far side is down
+         "TC-OPT-02")
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",)   # pics.options_ping: passes on reference-sbc-pinging.yaml
@@ -259,6 +261,9 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
      "RFC3261-14: expected the DUT clearing the other leg with a BYE to 192.0.2.10"),
     ("faulty-bye-not-relayed.yaml", "TC-BAS-03 and tls", "TC-BAS-03",
      "RFC3261-14: expected the DUT clearing the other leg with a BYE to 192.0.2.10"),
+    # misc (issue 11): OPTIONS answered 200 while the far side is down and INVITEs get 503
+    ("faulty-options-ignore-far.yaml", "TC-OPT-02 and tcp", "TC-OPT-02",
+     "OPT-02: expected 503 to OPTIONS"),
 ])
 def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
     suite(tmp_path, profile, select)
