@@ -1,0 +1,132 @@
+"""TC-BAS-14 (RFC3261-11) on crafted captures: the 200 relayed with its retransmissions and the far end's BYE
+passes (proxy); a 200 sent once while no ACK comes FAILs (M, the issue's "2xx not retransmitted without ACK"); no BYE
+after 64*T1 FAILs (M); a schedule off T1..T2 is an R finding. And the passive rule RFC3261-10 does not blame a DUT
+for the ACK it could not relay (the caller withheld it), yet still does when the caller's ACK reached it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "sip"))
+from make_fixtures import DUT, FAR, MS, Capture, sdp, sip  # noqa: E402
+
+import pytest  # noqa: E402
+
+from sipqual import checks  # noqa: E402
+from sipqual.checks import StimulusMissing  # noqa: E402
+from sipqual.rules import run_all  # noqa: E402
+from sipqual.trace import read_trace  # noqa: E402
+
+TEST_ID = "TC-BAS-14-tcp-abc"
+NUM = "+15550002000"
+OUT = checks.CallSpec(TEST_ID, caller_ip=MS, callee_ip=FAR, dut_in_ip=DUT, dut_out_ip=DUT, called=NUM)
+CT = "Content-Type: application/sdp"
+RFC = [0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5, 23.5, 27.5, 31.5]     # T1 doubling to T2, 64*T1 = 32 s
+
+
+class _Call:
+    def __init__(self):
+        self.c, self.now = Capture(), 0.0
+
+    def msg(self, at: float, src: str, dst: str, start: str, leg: str, cseq: str, *extra, to_tag: str = "",
+            body: str = ""):
+        side = leg[0]
+        self.c.udp(src, dst, sip(start, f"Via: SIP/2.0/UDP {MS if side == 'a' else DUT}:5060;branch=z9hG4bK-{side}"
+                                 + ("-" + cseq.split()[1].lower() if "INVITE" not in cseq else ""),
+                                 "From: <sip:+100@example.net>;tag=" + ("caller" if side == "a" else "dut"),
+                                 f"To: <sip:{NUM}@example.net>{to_tag}", f"Call-ID: {leg}@example.net",
+                                 f"CSeq: {cseq}", *extra, body=body), dt=max(at - self.now, 0.0001))
+        self.now = max(at, self.now + 0.0001)
+
+
+def _no_ack(tmp_path, dut_times=RFC, far_times=RFC, far_bye: float | None = 32.0, dut_bye: float | None = 32.01,
+            caller_acks: bool = False, end: float | None = None):
+    """Caller -> DUT -> far end (separate Call-IDs, as a B2BUA); the far end answers at 0; its 200 retransmitted at
+    ``far_times``, the DUT's to the caller at ``dut_times``; BYEs at ``far_bye`` / ``dut_bye`` (None: none)."""
+    k = _Call()
+    ruri = f"INVITE sip:{NUM}@example.net SIP/2.0"
+    ok = "SIP/2.0 200 OK"
+    k.msg(-0.2, MS, DUT, ruri, "a", "1 INVITE", "Max-Forwards: 70", f"{checks.MARKER}: {TEST_ID}", CT,
+          body=sdp(1, MS, 30000))
+    k.msg(-0.19, DUT, MS, "SIP/2.0 100 Trying", "a", "1 INVITE")
+    k.msg(-0.18, DUT, FAR, ruri, "b", "1 INVITE", "Max-Forwards: 69", CT, body=sdp(1, DUT, 40000))
+    events = [(0.0, "far"), (0.01, "dut")] + [(t, "far") for t in far_times] + [(t + 0.01, "dut") for t in dut_times]
+    if caller_acks:
+        events.append((0.05, "ack"))
+    if far_bye is not None:
+        events.append((far_bye, "farbye"))
+    if dut_bye is not None:
+        events.append((dut_bye, "dutbye"))
+    for at, what in sorted(events):
+        if what == "far":
+            k.msg(at, FAR, DUT, ok, "b", "1 INVITE", f"Contact: <sip:{FAR}>", CT, to_tag=";tag=x",
+                  body=sdp(1, FAR, 50000))
+        elif what == "dut":
+            k.msg(at, DUT, MS, ok, "a", "1 INVITE", f"Contact: <sip:{DUT}>", CT, to_tag=";tag=x",
+                  body=sdp(1, DUT, 40002))
+        elif what == "ack":
+            k.msg(at, MS, DUT, f"ACK sip:{DUT} SIP/2.0", "a", "1 ACK", "Max-Forwards: 70", to_tag=";tag=x")
+        elif what == "farbye":
+            k.msg(at, FAR, DUT, f"BYE sip:{DUT} SIP/2.0", "b", "1 BYE", "Max-Forwards: 70", to_tag=";tag=x")
+        else:
+            k.msg(at, DUT, MS, f"BYE sip:{MS} SIP/2.0", "a", "1 BYE", "Max-Forwards: 70", to_tag=";tag=x")
+    k.msg(end if end is not None else k.now + 0.02, MS, DUT, "SIP/2.0 200 OK", "a", "1 BYE", to_tag=";tag=x")
+    path = tmp_path / "c.pcapng"
+    k.c.write(path)
+    return read_trace(path)
+
+
+def _bad(found):
+    return [(f.rule, f.severity) for f in found if not f.ok]
+
+
+def test_relayed_retransmissions_and_bye_pass_and_say_proxy(tmp_path):
+    found = checks.two_xx_retransmitted(_no_ack(tmp_path), spec=OUT)
+    assert not _bad(found), found
+    msgs = " ".join(f.message for f in found)
+    assert "retransmitted 10 times" in msgs and "(a proxy)" in msgs and "relayed from our far end's BYE" in msgs
+
+
+def test_own_retransmissions_are_recorded_as_the_duts(tmp_path):
+    found = checks.two_xx_retransmitted(_no_ack(tmp_path, far_times=[], far_bye=None), spec=OUT)
+    assert not _bad(found) and "(a B2BUA)" in " ".join(f.message for f in found)
+
+
+def test_2xx_not_retransmitted_without_ack_fails(tmp_path):
+    """issue 11: "2xx not retransmitted without ACK" must FAIL (the DUT drops the far end's retransmissions)."""
+    found = checks.two_xx_retransmitted(_no_ack(tmp_path, dut_times=[]), spec=OUT)
+    bad = [f for f in found if not f.ok]
+    assert _bad(found) == [("RFC3261-11", "M")], found
+    assert bad[0].message.startswith("RFC3261-11: expected the 200 (frame") and "sent once" in bad[0].message
+    assert bad[0].frames
+
+
+def test_no_bye_after_64_t1_fails(tmp_path):
+    found = checks.two_xx_retransmitted(_no_ack(tmp_path, far_bye=None, dut_bye=None, end=45.0), spec=OUT)
+    bad = [f for f in found if not f.ok]
+    assert _bad(found) == [("RFC3261-11", "M")] and "a BYE to the Mediation side within 64*T1 + T2" in \
+        bad[0].message, found
+
+
+def test_capture_ending_before_the_bye_is_due_is_not_a_dut_fault(tmp_path):
+    with pytest.raises(StimulusMissing):
+        checks.two_xx_retransmitted(_no_ack(tmp_path, far_bye=None, dut_bye=None), spec=OUT)
+
+
+def test_schedule_without_the_t2_cap_is_an_r_finding(tmp_path):
+    doubling = [0.5, 1.5, 3.5, 7.5, 15.5, 31.5]       # SIPp's own INVITE-style doubling: 8 and 16 s gaps
+    found = checks.two_xx_retransmitted(_no_ack(tmp_path, dut_times=doubling, far_times=doubling), spec=OUT)
+    assert set(_bad(found)) == {("RFC3261-11", "R")} and len(_bad(found)) == 2, found
+
+
+def test_rfc3261_10_not_blamed_on_a_dut_whose_caller_withheld_the_ack(tmp_path):
+    trace = _no_ack(tmp_path, end=40.0)
+    f10 = [f for f in run_all(trace, {DUT}) if f.rule == "RFC3261-10"]
+    assert f10 and all(f.ok for f in f10) and any("never acknowledged there" in f.message for f in f10), f10
+
+
+def test_rfc3261_10_still_blames_a_dut_that_got_the_ack_and_kept_it(tmp_path):
+    trace = _no_ack(tmp_path, dut_times=[], far_times=RFC[:3], end=40.0, caller_acks=True)
+    f10 = [f for f in run_all(trace, {DUT}) if f.rule == "RFC3261-10" and not f.ok]
+    assert f10 and "expected an ACK for the 200" in f10[0].message, f10
