@@ -130,3 +130,75 @@ def test_rfc3261_10_still_blames_a_dut_that_got_the_ack_and_kept_it(tmp_path):
     trace = _no_ack(tmp_path, dut_times=[], far_times=RFC[:3], end=40.0, caller_acks=True)
     f10 = [f for f in run_all(trace, {DUT}) if f.rule == "RFC3261-10" and not f.ok]
     assert f10 and "expected an ACK for the 200" in f10[0].message, f10
+
+
+# ---- TC-TRN-08 ------------------------------------------------------------------------------------------------------
+FRAME_ID = "TC-TRN-08-tcp-abc-frame"
+
+
+def _opt(marker: str, n: int) -> str:
+    return sip(f"OPTIONS sip:{DUT}:40000;transport=tcp SIP/2.0", f"Via: SIP/2.0/TCP {MS}:5060;branch=z9hG4bK-o{n}",
+               "Max-Forwards: 70", f"From: <sip:{MS}>;tag=o{n}", f"To: <sip:{DUT}>", f"Call-ID: opt{n}@example.net",
+               "CSeq: 1 OPTIONS", f"{checks.MARKER}: {marker}")
+
+
+def _ok(n: int, status: str = "200 OK") -> str:
+    return sip(f"SIP/2.0 {status}", f"Via: SIP/2.0/TCP {MS}:5060;branch=z9hG4bK-o{n}", f"From: <sip:{MS}>;tag=o{n}",
+               f"To: <sip:{DUT}>;tag=d{n}", f"Call-ID: opt{n}@example.net", "CSeq: 1 OPTIONS")
+
+
+def _framing(tmp_path, answers=("200 OK", "200 OK", "200 OK")):
+    """Two OPTIONS in one TCP segment and one split across two; the DUT answers each with ``answers`` (None:
+    not at all)."""
+    c = Capture()
+    c.tcp(MS, DUT, _opt(f"{FRAME_ID}-pipe-1", 1) + _opt(f"{FRAME_ID}-pipe-2", 2))
+    for n, status in ((1, answers[0]), (2, answers[1])):
+        if status:
+            c.tcp(DUT, MS, _ok(n, status))
+    split = _opt(f"{FRAME_ID}-split", 3)
+    cut = split.index("Call-ID:") + 4
+    c.tcp(MS, DUT, split[:cut], split[cut:])
+    if answers[2]:
+        c.tcp(DUT, MS, _ok(3, answers[2]))
+    path = tmp_path / "f.pcapng"
+    c.write(path)
+    return read_trace(path, sip_tcp_ports=[5060, 40000])
+
+
+def test_pipelined_and_split_options_answered_pass(tmp_path):
+    found = checks.framing_handled(_framing(tmp_path), our_ip=MS, dut_ip=DUT, test_id=FRAME_ID)
+    assert [f.rule for f in found if f.ok] == ["TRN-09"] * 3 and not _bad(found), found
+    assert "in one TCP segment" in found[0].message
+
+
+def test_second_pipelined_options_ignored_fails(tmp_path):
+    """A DUT that reads one message per segment loses the second of two pipelined requests (TRN-09, M)."""
+    found = checks.framing_handled(_framing(tmp_path, ("200 OK", None, "200 OK")), our_ip=MS, dut_ip=DUT,
+                                   test_id=FRAME_ID)
+    bad = [f for f in found if not f.ok]
+    assert _bad(found) == [("TRN-09", "M")] and "the second of two OPTIONS in one TCP segment" in bad[0].message \
+        and "observed no final response" in bad[0].message, found
+
+
+def test_split_options_misread_fails(tmp_path):
+    found = checks.framing_handled(_framing(tmp_path, ("200 OK", "200 OK", "400 Bad Request")), our_ip=MS,
+                                   dut_ip=DUT, test_id=FRAME_ID)
+    bad = [f for f in found if not f.ok]
+    assert _bad(found) == [("TRN-09", "M")] and "split across two TCP segments" in bad[0].message \
+        and "400 Bad Request" in bad[0].message, found
+
+
+def test_next_call_not_sent_after_the_connection_closed_fails(tmp_path):
+    """The DUT does not re-establish the connection the Mediation side closed: the second IN call gets 503."""
+    k = _Call()
+    first = checks.CallSpec("T8-1", caller_ip=FAR, callee_ip=MS, dut_in_ip=DUT, dut_out_ip=DUT, called=NUM)
+    second = checks.CallSpec("T8-2", caller_ip=FAR, callee_ip=MS, dut_in_ip=DUT, dut_out_ip=DUT, called=NUM)
+    ruri = f"INVITE sip:{NUM}@example.net SIP/2.0"
+    k.msg(0.0, FAR, DUT, ruri, "a1", "1 INVITE", f"{checks.MARKER}: T8-1", CT, body=sdp(1, FAR, 30000))
+    k.msg(0.01, DUT, MS, ruri, "b1", "1 INVITE", CT, body=sdp(1, DUT, 40000))
+    k.msg(5.0, FAR, DUT, ruri, "a2", "1 INVITE", f"{checks.MARKER}: T8-2", CT, body=sdp(1, FAR, 30002))
+    k.msg(5.01, DUT, FAR, "SIP/2.0 503 Service Unavailable", "a2", "1 INVITE", to_tag=";tag=z")
+    path = tmp_path / "r.pcapng"
+    k.c.write(path)
+    found = checks.reconnected(read_trace(path), first=first, second=second)
+    assert _bad(found) == [("TLS-05", "M")] and "503 Service Unavailable" in found[0].message, found

@@ -113,8 +113,8 @@ def suite(tmp_path, profile: str, select: str | None = None, *, popen=False, env
 CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OPT-05", "TC-BAS-08", "TC-BAS-09",
          "TC-BAS-10", "TC-BAS-11", "TC-BAS-12", "TC-BAS-15",
          "TC-BAS-01", "TC-BAS-02", "TC-BAS-03", "TC-BAS-04", "TC-BAS-06",
-         # misc (issue 11): OPTIONS while the far side is down
-         "TC-OPT-02")
+         # misc (issue 11): OPTIONS while the far side is down; reconnect, pipelined and split segments
+         "TC-OPT-02", "TC-TRN-08")
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",)   # pics.options_ping: passes on reference-sbc-pinging.yaml
