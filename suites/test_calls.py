@@ -93,3 +93,16 @@ def test_reconnect_and_framing(sq):
              + checks.basic_call(trace, spec=second, hangup_by="callee")
              + checks.framing_handled(trace, our_ip=sq.topo.ms.ip, dut_ip=sq.topo.ms.peer_ip,
                                       test_id=flows.trn.framer_id(sq)))
+
+
+@case("TC-TRN-10", "IPv6 basic call (OUT call over IPv6 toward the Mediation side)", requirements=["TRN-07"],
+      needs=["ipv6"],
+      procedure="The lab gives the Mediation-side link IPv6 addresses (2001:db8:10::10 ours, 2001:db8:10::1 the "
+                "DUT's); the Mediation side calls the outbound number over IPv6 (PCMU, PCMA offered); the far end "
+                "(IPv4) answers; 1.5 s of G.711 both ways; the Mediation side hangs up.",
+      expected="The DUT answers on IPv6 with an IPv6 SDP, RTP flows both ways on both legs, the BYE is answered 200 "
+               "and relayed to the far end; N/A when the DUT does not claim IPv6.")
+def test_ipv6_out_call(sq):
+    spec = flows.trn.ipv6_out_call(sq)
+    trace = sq.finish()
+    sq.judge(checks.basic_call(trace, spec=spec, hangup_by="caller"))

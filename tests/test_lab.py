@@ -113,8 +113,8 @@ def suite(tmp_path, profile: str, select: str | None = None, *, popen=False, env
 CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OPT-05", "TC-BAS-08", "TC-BAS-09",
          "TC-BAS-10", "TC-BAS-11", "TC-BAS-12", "TC-BAS-15",
          "TC-BAS-01", "TC-BAS-02", "TC-BAS-03", "TC-BAS-04", "TC-BAS-06",
-         # misc (issue 11): OPTIONS while the far side is down; reconnect, pipelined and split segments
-         "TC-OPT-02", "TC-TRN-08")
+         # misc (issue 11): OPTIONS while the far side is down; reconnect, pipelined and split segments; IPv6
+         "TC-OPT-02", "TC-TRN-08", "TC-TRN-10")
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",)   # pics.options_ping: passes on reference-sbc-pinging.yaml
@@ -272,6 +272,9 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
     # misc (issue 11): the far end's 2xx retransmissions dropped, so the unacknowledged 200 is never resent (36 s)
     ("faulty-2xx-not-retransmitted.yaml", "TC-BAS-14 and tcp", "TC-BAS-14",
      "RFC3261-11: expected the 200 (frame"),
+    # misc (issue 11): an IPv4 media address answered on the IPv6 Mediation leg
+    ("faulty-ipv6-media-as-ipv4.yaml", "TC-TRN-10 and tcp", "TC-TRN-10",
+     "MED-02: expected the DUT's SDP (frame"),
 ])
 def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
     suite(tmp_path, profile, select)

@@ -78,3 +78,38 @@ def reconnect_and_framing(sq: CaseContext, hold_ms: int = 1000) -> None:
                  "--ca", str(pki.ca.cert), "--server-name", sq.pixit["dut"]["fqdn"], "--keylog", str(sq.keylog)]
     proc = sq.lab.sup.start("framer", argv, netns=t.ms.netns, log_dir=sq.dir)
     proc.wait(timeout=15)
+
+
+def ipv6_out_call(sq: CaseContext, hold_ms: int = 1500):
+    """TC-TRN-10: an OUT call whose Mediation leg is IPv6 (the lab's 2001:db8:10::/64 between our Mediation side and
+    the DUT; the far leg stays IPv4): G.711 both ways, the Mediation side hangs up. The case's topology is switched
+    to the IPv6 Mediation-side addresses, so the capture's DUT addresses (passive rules, TLS facts) are those.
+    Returns the call spec."""
+    from dataclasses import replace
+
+    from .. import sipp
+    from ..checks import CallSpec
+    from ..errors import LabError
+
+    t = sq.topo
+    if not t.ipv6:
+        raise LabError("the lab has no IPv6 addresses on the Mediation side (TC-TRN-10 runs on the managed lab)")
+    ms6, dut6 = t.ipv6["ms"], t.ipv6["dut_ms"]
+    sq.topo = t = replace(t, ms=replace(t.ms, ip=ms6, peer_ip=dut6))
+    sq.far_server("far-callee", "call_uas.xml", timeout_s=20)
+    local = sq.ports.sip()
+    if sq.transport == "tls":
+        edge_port = sq.ports.sip()
+        sq._edge("client", f"[{ms6}]:{edge_port}", f"[{dut6}]:{sq.dut_port}", source=ms6,
+                 server_name=sq.pixit["dut"]["fqdn"])
+        remote, adv = f"[{ms6}]:{edge_port}", (sq.pixit["mediation"]["server_fqdn"], sq.ms_port)
+    else:
+        remote, adv = f"[{dut6}]:{sq.dut_port}", (f"[{ms6}]", local)
+    keys = {**sq._sip_keys(adv[0], adv[1], sq.transport), "ruri_host": sq.pixit["dut"]["fqdn"],
+            "ruri_port": sq.dut_port, **calls.outbound(sq)}
+    agent = sipp.Agent("ms-caller", "call_uac.xml", t.ms.netns, ms6, local, "tcp", remote=remote, keys=keys,
+                       media_port=sq.ports.media(), ctrl_port=sq.ports.ctrl(), timeout_s=20, pause_ms=hold_ms)
+    sq._start(agent)
+    sq.wait_all()
+    return CallSpec(sq.test_id, caller_ip=ms6, callee_ip=t.far.ip, dut_in_ip=dut6, dut_out_ip=t.far.peer_ip,
+                    called=sq.pixit["numbers"]["outbound_called"])
