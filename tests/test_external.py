@@ -99,7 +99,8 @@ class Gear:
         cp = subprocess.run(["ip", "netns", "exec", self.host, sys.executable, "-m", "pytest", str(ROOT / "suites"),
                              "--dut", str(profile), "--sipqual-reports", str(reports), "-p", "no:cacheprovider",
                              "-q", *extra], capture_output=True, text=True, timeout=300, cwd=ROOT)
-        created = {n for n in set(netns.list_namespaces()) - before if n.startswith(netns.PREFIX)}
+        created = {n for n in set(netns.list_namespaces()) - before if n.startswith(netns.PREFIX)
+                   and not _owned_by_a_live_run(n)}  # other runs on this machine (parallel labs) are not this one
         assert not created, f"sipqual created namespaces for an external DUT: {created}"
         left = subprocess.run(["ip", "netns", "pids", self.host], capture_output=True, text=True).stdout.split()
         assert left == [], f"sipqual left processes behind on 'our machine': {left}"
@@ -120,12 +121,29 @@ def gear(tmp_path):
         g.down()
 
 
+def _owned_by_a_live_run(ns: str) -> bool:
+    """A namespace another, still running, sipqual run recorded as its own (/run/sipqual/<tag>/owner.json): the run
+    under test has exited when this is asked, so a namespace it left has a dead owner."""
+    from sipqual.lab import state_root
+
+    for owner in state_root().glob("*/owner.json"):
+        try:
+            rec = json.loads(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if ns in rec.get("namespaces", []) and Path(f"/proc/{int(rec.get('pid', 0))}").exists():
+            return True
+    return False
+
+
 @pytest.mark.parametrize("transport", ["tcp", "tls"])
 def test_external_gear_qualifies(gear, tmp_path, transport):
     gear.start(transport)
-    cp, res = gear.qualify(gear.profile([transport]), tmp_path / "reports")
+    # TC-BAS-14 lasts 64*T1 (36 s per transport): it runs in test_lab.py on the reference only, not here again
+    cp, res = gear.qualify(gear.profile([transport]), tmp_path / "reports", "-k", "not TC-BAS-14")
     verdicts = {(c["id"], c["transport"]): (c["verdict"], c["reason"]) for c in res["cases"]}
-    ran = {k: v for k, v in verdicts.items() if k[1] == transport}
+    ran = {k: v for k, v in verdicts.items() if k[1] == transport and k[0] != "TC-BAS-14"}
+    assert verdicts.get(("TC-BAS-14", transport), ("NOT_RUN",))[0] == "NOT_RUN"
     # every case PASSes, but those the box's PICS do not claim (N/A: TC-OPT-03 needs OPTIONS pings it never sends,
     # TC-TRN-10 IPv6, which this box has no address for)
     na = {k for k, v in ran.items() if v[0] == "NA"}
