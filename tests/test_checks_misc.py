@@ -1,4 +1,4 @@
-"""TC-BAS-14 (RFC3261-11) on crafted captures: the 200 relayed with its retransmissions and the far end's BYE
+"""TC-BAS-14 (RFC3261-11), TC-TRN-08 and TC-OPT-02 on crafted captures: the 200 relayed with its retransmissions and the far end's BYE
 passes (proxy); a 200 sent once while no ACK comes FAILs (M, the issue's "2xx not retransmitted without ACK"); no BYE
 after 64*T1 FAILs (M); a schedule off T1..T2 is an R finding. And the passive rule RFC3261-10 does not blame a DUT
 for the ACK it could not relay (the caller withheld it), yet still does when the caller's ACK reached it."""
@@ -202,3 +202,56 @@ def test_next_call_not_sent_after_the_connection_closed_fails(tmp_path):
     k.c.write(path)
     found = checks.reconnected(read_trace(path), first=first, second=second)
     assert _bad(found) == [("TLS-05", "M")] and "503 Service Unavailable" in found[0].message, found
+
+
+# ---- TC-OPT-02 ------------------------------------------------------------------------------------------------------
+OPT_IDS = {"invite_down": "T2-down", "options_down": "T2-down-options", "invite_up": "T2-up",
+           "options_up": "T2-up-options"}
+
+
+def _far_down(tmp_path, down=("503 Service Unavailable", "503 Service Unavailable"), up=("200 OK", "200 OK")):
+    """Our INVITE and OPTIONS while the far side is down, answered ``down`` (INVITE, OPTIONS; None: not at all),
+    then the same once it is back, answered ``up``."""
+    k = _Call()
+    at = 0.0
+    for n, (phase, answers) in enumerate((("down", down), ("up", up))):
+        inv, opt = f"a{phase}", f"o{phase}"
+        k.msg(at, MS, DUT, f"INVITE sip:{NUM}@example.net SIP/2.0", inv, "1 INVITE",
+              f"{checks.MARKER}: {OPT_IDS['invite_' + phase]}", CT, body=sdp(1, MS, 30000 + 2 * n))
+        if answers[0]:
+            k.msg(at + 2.0, DUT, MS, f"SIP/2.0 {answers[0]}", inv, "1 INVITE", to_tag=";tag=d")
+        k.msg(at + 2.1, MS, DUT, f"OPTIONS sip:{DUT} SIP/2.0", opt, "1 OPTIONS",
+              f"{checks.MARKER}: {OPT_IDS['options_' + phase]}")
+        if answers[1]:
+            k.msg(at + 2.11, DUT, MS, f"SIP/2.0 {answers[1]}", opt, "1 OPTIONS", to_tag=";tag=o")
+        at += 5.0
+    path = tmp_path / "o.pcapng"
+    k.c.write(path)
+    return read_trace(path)
+
+
+def test_options_with_the_invites_status_passes(tmp_path):
+    found = checks.options_like_invite(_far_down(tmp_path), our_ip=MS, dut_ip=DUT, ids=OPT_IDS)
+    assert not _bad(found) and len(found) == 3, found
+
+
+def test_options_200_while_invites_get_503_fails(tmp_path):
+    found = checks.options_like_invite(_far_down(tmp_path, down=("503 Service Unavailable", "200 OK")), our_ip=MS,
+                                       dut_ip=DUT, ids=OPT_IDS)
+    bad = [f for f in found if not f.ok]
+    assert _bad(found) == [("OPT-02", "R")] and bad[0].message.startswith("OPT-02: expected 503 to OPTIONS") \
+        and "observed 200 OK" in bad[0].message and bad[0].frames, found
+
+
+def test_options_refused_once_the_far_side_is_back_fails(tmp_path):
+    """An OPTIONS answer that is a constant 503 does not track the far side: calls work again, OPTIONS still 503."""
+    found = checks.options_like_invite(_far_down(tmp_path, up=("200 OK", "503 Service Unavailable")), our_ip=MS,
+                                       dut_ip=DUT, ids=OPT_IDS)
+    bad = [f for f in found if not f.ok]
+    assert _bad(found) == [("OPT-02", "R")] and "once the far side is back" in bad[0].message, found
+
+
+def test_options_unanswered_while_far_side_down_fails(tmp_path):
+    found = checks.options_like_invite(_far_down(tmp_path, down=("503 Service Unavailable", None)), our_ip=MS,
+                                       dut_ip=DUT, ids=OPT_IDS)
+    assert _bad(found) == [("OPT-02", "R")] and "observed no response" in [f for f in found if not f.ok][0].message
