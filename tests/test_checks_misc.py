@@ -1,7 +1,9 @@
-"""TC-BAS-14 (RFC3261-11), TC-TRN-08 and TC-OPT-02 on crafted captures: the 200 relayed with its retransmissions and the far end's BYE
-passes (proxy); a 200 sent once while no ACK comes FAILs (M, the issue's "2xx not retransmitted without ACK"); no BYE
-after 64*T1 FAILs (M); a schedule off T1..T2 is an R finding. And the passive rule RFC3261-10 does not blame a DUT
-for the ACK it could not relay (the caller withheld it), yet still does when the caller's ACK reached it."""
+"""TC-BAS-14 (RFC3261-11), TC-TRN-08 and TC-OPT-02 on crafted captures. TC-BAS-14: the 200 relayed with its
+retransmissions and the far end's BYE passes (proxy); a 200 sent once while no ACK comes FAILs (M, the issue's "2xx
+not retransmitted without ACK"); no BYE after 64*T1 FAILs (M); a schedule off T1..T2 is an R finding; and the
+passive rule RFC3261-10 does not blame a DUT for the ACK it could not relay (the caller withheld it), yet still does
+when the caller's ACK reached it. TC-TRN-08: a lost pipelined request, a misread split one, a call not re-sent after
+the connection closed. TC-OPT-02: OPTIONS answered unlike the INVITE, while the far side is down or once it is back."""
 
 from __future__ import annotations
 
