@@ -60,6 +60,11 @@ class Front:
     def backend(self, host: str, port: int) -> None:
         self.call("backend", host=host, port=port)
 
+    def close_connections(self) -> int:
+        """Close the DUT's connections to the Mediation ports now (the case goes on): the Mediation side dropping
+        the connection between calls (TC-TRN-08). Returns how many were closed."""
+        return int(self.call("close").get("closed", 0))
+
     def end(self) -> None:
         if self.proc.alive():
             self.call("end")

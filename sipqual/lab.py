@@ -54,14 +54,15 @@ class Topology:
     hosts: dict[str, str]
     capture_interfaces: list[str]
     capture_netns: str | None
+    ipv6: dict | None = None  # managed lab of a DUT claiming pics.ipv6: {"ms": ours, "dut_ms": the DUT's} (TC-TRN-10)
 
     def allowed_targets(self) -> set[str]:
         """The only addresses sipqual may send to: the DUT's (from the profile or the lab) and our own."""
-        return {self.ms.peer_ip, self.far.peer_ip, self.ms.ip, self.far.ip}
+        return {self.ms.peer_ip, self.far.peer_ip, self.ms.ip, self.far.ip, *(self.ipv6 or {}).values()}
 
     def check_target(self, host: str) -> None:
         """Refuse to send anywhere else (network safety: external gear gets traffic only at its named addresses)."""
-        if host not in self.allowed_targets():
+        if host.strip("[]") not in self.allowed_targets():
             raise LabError(f"refusing to send to {host}: not an address of this lab or the DUT profile")
 
 
@@ -122,6 +123,22 @@ def managed_placeholders(profile: Profile, t: "Topology", pki, state_dir: Path, 
         "dut_cert": str(pki.certs["dut"].cert), "dut_key": str(pki.certs["dut"].key),
         "ca_cert": str(pki.ca.cert),
         "defines": " ".join(f"-A {d}" for d in profile.data.get("managed", {}).get("defines", [])),
+        **ipv6_placeholders(profile, t),
+    }
+
+
+def ipv6_placeholders(profile: Profile, t: "Topology") -> dict[str, str]:
+    """The IPv6 placeholders (empty where the lab has no IPv6, e.g. a DUT not claiming pics.ipv6): the addresses, and
+    the reference DUT's switches for them (``kamailio_ipv6``: listen on the DUT's IPv6 Mediation-side address and
+    tell the config; ``rtpengine_ipv6``: an IPv6 address on rtpengine's Mediation-side interface)."""
+    v6 = t.ipv6 or {}
+    dut6 = v6.get("dut_ms", "")
+    ports = profile.pixit["dut"]["ports"]
+    return {
+        "dut_ms_ip6": dut6, "ms_ip6": v6.get("ms", ""),
+        "kamailio_ipv6": (f"-l tcp:[{dut6}]:{ports['tcp']} -l tls:[{dut6}]:{ports['tls']} -A WITH_IPV6 "
+                          f"-A 'MS_IP6=\"{dut6}\"'") if dut6 else "",
+        "rtpengine_ipv6": f"--interface=ms/{dut6}" if dut6 else "",
     }
 
 
@@ -192,6 +209,7 @@ class Lab:
 
     MS_IP, DUT_MS_IP = "192.0.2.10", "192.0.2.1"
     FAR_IP, DUT_FAR_IP = "198.51.100.10", "198.51.100.1"
+    MS_IP6, DUT_MS_IP6 = "2001:db8:10::10", "2001:db8:10::1"   # only when the profile claims pics.ipv6
 
     def __init__(self, profile: Profile, run_dir: Path, tag: str | None = None):
         if not profile.managed:
@@ -221,6 +239,7 @@ class Lab:
                    p["dut"]["fqdn"]: self.DUT_MS_IP, "far.lab.example": self.FAR_IP},
             capture_interfaces=["dut-ms", "dut-far"],
             capture_netns=netns.ns_name(self.tag, "dut"),
+            ipv6={"ms": self.MS_IP6, "dut_ms": self.DUT_MS_IP6} if profile.claims("ipv6") else None,
         )
 
     # ---- life cycle -------------------------------------------------------------------------------------------
@@ -251,6 +270,9 @@ class Lab:
             netns.add(ns)
         netns.link(t.ms.netns, "ms-eth0", f"{t.ms.ip}/24", t.dut.netns, "dut-ms", f"{t.ms.peer_ip}/24")
         netns.link(t.far.netns, "far-eth0", f"{t.far.ip}/24", t.dut.netns, "dut-far", f"{t.far.peer_ip}/24")
+        if t.ipv6:  # the Mediation-side link also gets IPv6 (TC-TRN-10); the far side stays IPv4
+            netns.add_ipv6(t.ms.netns, "ms-eth0", f"{t.ipv6['ms']}/64")
+            netns.add_ipv6(t.dut.netns, "dut-ms", f"{t.ipv6['dut_ms']}/64")
         for ns in self.namespaces:
             netns.write_hosts(ns, t.hosts)
         self.timings["netns_s"] = time.monotonic() - t0

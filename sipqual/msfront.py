@@ -19,6 +19,7 @@ Control socket (``--control PATH``, a unix socket): one JSON object per line in,
     {"op": "begin", "case": "TC-..", "keylog": FILE|null, "events": FILE|null}  -> {"ok": true, "closed": N}
     {"op": "backend", "host": "192.0.2.10", "port": 15060}                        -> {"ok": true}
     {"op": "end"}                                                                -> {"ok": true, "closed": N}
+    {"op": "close"}   (close the DUT's connections now, the case going on; TC-TRN-08) -> {"ok": true, "closed": N}
     {"op": "status"}                                                             -> {"ok": true, "conns": .., ..}
 
 Events (``--events``): those of the TLS edge (mode "server": the DUT is the TLS client) plus ``transport`` on
@@ -198,6 +199,9 @@ class Front:
             return {"ok": True}
         if op == "end":
             return {"ok": True, "closed": await self._end_case()}
+        if op == "close":
+            self.sinks.emit("close_conns", case=self.case["case"] if self.case else None)
+            return {"ok": True, "closed": await self._close_conns()}
         if op == "status":
             return {"ok": True, "conns": len(self.conns), "options": self.options_seen, "no_case": self.no_case,
                     "case": self.case["case"] if self.case else None}

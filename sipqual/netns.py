@@ -45,6 +45,17 @@ def link(ns_a: str, if_a: str, addr_a: str, ns_b: str, if_b: str, addr_b: str) -
         run(["ip", "-n", ns, "link", "set", ifname, "up"])
 
 
+def add_ipv6(ns: str, ifname: str, addr: str) -> None:
+    """Enable IPv6 on one interface of a namespace (``add`` disables it by default) and give it ``addr``
+    (``ip/prefix``) without duplicate address detection, so it is usable at once."""
+    # quiet: no router solicitations or router advertisements taken (the captures hold SIP and media only)
+    for key in ("accept_ra=0", "router_solicitations=0"):
+        run(["sysctl", "-q", "-w", f"net.ipv6.conf.{ifname}.{key}"], netns=ns, check=False)
+    for dev in ("lo", ifname):  # lo too: traffic to the namespace's own IPv6 address (a local TLS edge) goes there
+        run(["sysctl", "-q", "-w", f"net.ipv6.conf.{dev}.disable_ipv6=0"], netns=ns)
+    run(["ip", "-n", ns, "-6", "addr", "add", addr, "dev", ifname, "nodad"])
+
+
 def write_hosts(ns: str, entries: dict[str, str]) -> Path:
     """Per-namespace /etc/hosts (``ip netns exec`` bind-mounts /etc/netns/<ns>/hosts)."""
     d = NETNS_ETC / ns

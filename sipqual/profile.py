@@ -26,7 +26,7 @@ SECRET = "x-sipqual-secret"
 _SECRET_WORDS = {"password", "passwd", "passphrase", "secret", "token", "key", "privatekey", "credential",
                  "credentials"}
 PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "early_media", "media_bypass",
-                 "dns_load_balancing", "options_ping", "comfort_noise"]
+                 "dns_load_balancing", "options_ping", "comfort_noise", "ipv6"]
 
 _ports = {"type": "object", "additionalProperties": False, "required": ["tcp", "tls"],
           "properties": {"tcp": {"type": "integer", "minimum": 1, "maximum": 65535},

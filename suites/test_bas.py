@@ -85,3 +85,17 @@ def test_in_call_cancelled(sq):
     flows.bas.in_call_cancelled(sq)
     trace = sq.finish()
     sq.judge(checks.call_cancelled(trace, spec=flows.calls.in_call_spec(sq), release_req="RFC3261-09"))
+
+
+@case("TC-BAS-14", "2xx retransmitted until ACK; BYE after 32 s without ACK",
+      requirements=["RFC3261-11"],
+      procedure="Mediation side calls the outbound number; the far end answers; the Mediation side never sends the "
+                "ACK for the 200 and waits (45 s at most) for a BYE. The far end behaves as an RFC 3261 UAS that "
+                "gets no ACK: it retransmits its 200 at T1 doubling to T2 and sends BYE at 64*T1.",
+      expected="On the Mediation leg the 200 is retransmitted at 0.5, 1, 2 s then every 4 s (T1 doubling up to T2), "
+               "none after 64*T1 (32 s), then a BYE toward the Mediation side (by about 39 s). Relayed from the far "
+               "end (a proxy) or the DUT's own (a B2BUA): recorded which.")
+def test_out_call_2xx_without_ack(sq):
+    flows.bas.out_call_no_ack(sq)
+    trace = sq.finish()
+    sq.judge(checks.two_xx_retransmitted(trace, spec=flows.calls.out_call_spec(sq)))

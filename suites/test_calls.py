@@ -71,3 +71,38 @@ def test_tls_dut_certificate_name(sq):
     trace = sq.finish()
     sq.judge(checks.dut_certificate_names(trace, dut_ip=sq.topo.ms.peer_ip, dut_port=sq.dut_port,
                                           dut_fqdn=sq.pixit["dut"]["fqdn"], tls_ports=_tls_ports(sq)))
+
+
+@case("TC-TRN-08", "Connection loss and re-establishment between calls; pipelined and split TCP segments",
+      requirements=["TRN-09", "TLS-05"],
+      procedure="An IN call (Mediation side answers and hangs up after 1 s); then the Mediation side closes the "
+                "DUT's connection to the Mediation port; then a second IN call. Then a Mediation-side agent "
+                "connects to the DUT's trunk port and sends two OPTIONS in one TCP segment (one TLS record) and one "
+                "OPTIONS split across two segments (records) 0.2 s apart.",
+      expected="The second call reaches the Mediation side on a new connection (a new TLS session on TLS) and "
+               "completes like the first; each of the three OPTIONS gets a final response (never 400 or silence).")
+def test_reconnect_and_framing(sq):
+    flows.trn.reconnect_and_framing(sq)
+    trace = sq.finish()
+    from dataclasses import replace
+
+    spec = flows.calls.in_call_spec(sq)
+    first, second = (replace(spec, test_id=i) for i in flows.trn.reconnect_ids(sq))
+    sq.judge(checks.basic_call(trace, spec=first, hangup_by="callee")
+             + checks.reconnected(trace, first=first, second=second)
+             + checks.basic_call(trace, spec=second, hangup_by="callee")
+             + checks.framing_handled(trace, our_ip=sq.topo.ms.ip, dut_ip=sq.topo.ms.peer_ip,
+                                      test_id=flows.trn.framer_id(sq)))
+
+
+@case("TC-TRN-10", "IPv6 basic call (OUT call over IPv6 toward the Mediation side)", requirements=["TRN-07"],
+      needs=["ipv6"],
+      procedure="The lab gives the Mediation-side link IPv6 addresses (2001:db8:10::10 ours, 2001:db8:10::1 the "
+                "DUT's); the Mediation side calls the outbound number over IPv6 (PCMU, PCMA offered); the far end "
+                "(IPv4) answers; 1.5 s of G.711 both ways; the Mediation side hangs up.",
+      expected="The DUT answers on IPv6 with an IPv6 SDP, RTP flows both ways on both legs, the BYE is answered 200 "
+               "and relayed to the far end; N/A when the DUT does not claim IPv6.")
+def test_ipv6_out_call(sq):
+    spec = flows.trn.ipv6_out_call(sq)
+    trace = sq.finish()
+    sq.judge(checks.basic_call(trace, spec=spec, hangup_by="caller"))

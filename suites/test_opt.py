@@ -34,3 +34,18 @@ def test_options_in_dialog_and_mf0(sq):
     flows.opt.in_dialog_and_mf0(sq)
     trace = sq.finish()
     sq.judge(checks.options_in_dialog(trace, spec=flows.calls.out_call_spec(sq), mf0_id=flows.opt.mf0_id(sq)))
+
+
+@case("TC-OPT-02", "OPTIONS while the DUT's PSTN side is down answered with the code an INVITE gets",
+      requirements=["OPT-02"],
+      procedure="The far side is down (no far-end agent runs). The Mediation side calls the outbound number and "
+                "takes whatever final response comes (40 s at most), then sends an out-of-dialog OPTIONS to the "
+                "DUT. Then the far end comes back: a short OUT call it answers, and another OPTIONS.",
+      expected="While the far side is down the OPTIONS gets the same status code as the INVITE (e.g. 503 both), "
+               "never 200 while calls are refused; once the far side is back both get a 2xx (or neither).")
+def test_options_while_far_side_down(sq):
+    flows.opt.options_while_far_down(sq)
+    trace = sq.finish()
+    t = sq.topo
+    sq.judge(checks.options_like_invite(trace, our_ip=t.ms.ip, dut_ip=t.ms.peer_ip, ids=flows.opt.far_down_ids(sq),
+                                        dut_far_ip=t.far.peer_ip, far_ip=t.far.ip))

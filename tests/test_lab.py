@@ -114,15 +114,21 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          "TC-BAS-10", "TC-BAS-11", "TC-BAS-12", "TC-BAS-15",
          "TC-BAS-01", "TC-BAS-02", "TC-BAS-03", "TC-BAS-04", "TC-BAS-06",
          # suite EM (early media, forked early dialogs)
-         "TC-EM-01", "TC-EM-02", "TC-EM-03", "TC-EM-04", "TC-EM-05", "TC-EM-06", "TC-EM-07")
+         "TC-EM-01", "TC-EM-02", "TC-EM-03", "TC-EM-04", "TC-EM-05", "TC-EM-06", "TC-EM-07",
+         # misc (issue 11): OPTIONS while the far side is down; reconnect, pipelined and split segments; IPv6
+         "TC-OPT-02", "TC-TRN-08", "TC-TRN-10")
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",)   # pics.options_ping: passes on reference-sbc-pinging.yaml
+#: misc (issue 11): cases that last for a protocol timer (TC-BAS-14: 64*T1 = 32 s without ACK): one lab run per
+#: transport, on the reference only (the topoh run leaves them out; their faults are shown on crafted captures)
+LONG = ("TC-BAS-14",)
+NOT_LONG = " and ".join(f"not {i}" for i in LONG)
 
 
-def reference_verdicts(transports=("tcp", "tls")) -> dict:
-    """What the reference DUT (and its topoh variant) must get on ``transports``."""
-    out = {(i, t): "PASS" for i in CASES for t in transports}
+def reference_verdicts(transports=("tcp", "tls"), long=True) -> dict:
+    """What the reference DUT (and its topoh variant) must get on ``transports`` (``long``: with the LONG cases)."""
+    out = {(i, t): "PASS" for i in CASES + (LONG if long else ()) for t in transports}
     out.update({(i, "tls"): "PASS" for i in TLS_ONLY if "tls" in transports})
     out.update({(i, t): "NA" for i in NA_ON_REFERENCE for t in transports})
     return out
@@ -177,9 +183,10 @@ def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
 
 
 def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_path):
-    suite(tmp_path, "reference-sbc-topoh.yaml", "tcp")
+    suite(tmp_path, "reference-sbc-topoh.yaml", f"tcp and {NOT_LONG}")
     v = verdicts(results(tmp_path))
-    assert {k: c["verdict"] for k, c in v.items() if k[1] == "tcp"} == reference_verdicts(("tcp",)), v
+    assert {k: c["verdict"] for k, c in v.items() if k[1] == "tcp" and c["verdict"] != "NOT_RUN"} == \
+        reference_verdicts(("tcp",), long=False), v
     tr = read_trace(tmp_path / "latest/cases/TC-TRN-01-tcp/capture.pcapng", sip_tcp_ports=[5066, 5068])
     ms_ids = {p.msg.call_id for p in tr.sip if "192.0.2.10" in (p.src, p.dst)}
     far_ids = {p.msg.call_id for p in tr.sip if "198.51.100.10" in (p.src, p.dst)}
@@ -270,6 +277,15 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
     # forked early dialogs collapsed into one: only the first fork's 18x reaches the far caller
     ("faulty-forks-collapsed.yaml", "TC-EM-04 and tcp", "TC-EM-04",
      "SIG-04: expected each of the callee's 3 early dialogs passed on to the caller under its own To tag"),
+    # misc (issue 11): OPTIONS answered 200 while the far side is down and INVITEs get 503
+    ("faulty-options-ignore-far.yaml", "TC-OPT-02 and tcp", "TC-OPT-02",
+     "OPT-02: expected 503 to OPTIONS"),
+    # misc (issue 11): the far end's 2xx retransmissions dropped, so the unacknowledged 200 is never resent (36 s)
+    ("faulty-2xx-not-retransmitted.yaml", "TC-BAS-14 and tcp", "TC-BAS-14",
+     "RFC3261-11: expected the 200 (frame"),
+    # misc (issue 11): an IPv4 media address answered on the IPv6 Mediation leg
+    ("faulty-ipv6-media-as-ipv4.yaml", "TC-TRN-10 and tcp", "TC-TRN-10",
+     "MED-02: expected the DUT's SDP (frame"),
 ])
 def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
     suite(tmp_path, profile, select)

@@ -8,14 +8,16 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "basic_call", "call_cancelled", "call_rejected", "dut_certificate_names", "dut_tls_client",
            "mutual_tls_server", "options_pings", "options_in_dialog", "call_progress", "call_no_answer",
            "delayed_offer_call", "q850_causes", "early_media", "forked_early_dialogs", "early_dtmf",
-           "ringing_after_early_media"]
+           "ringing_after_early_media", "options_like_invite", "two_xx_retransmitted",
+           "reconnected", "framing_handled"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
 from .opt import options_answered
 from .calls import basic_call
 from .bas import (call_cancelled, call_no_answer, call_progress, call_rejected, delayed_offer_call,
-                  q850_causes)
+                  q850_causes, two_xx_retransmitted)
 from .trn import dut_certificate_names, dut_tls_client, mutual_tls_server
-from .opt import options_in_dialog, options_pings
 from .em import early_dtmf, early_media, forked_early_dialogs, ringing_after_early_media
+from .opt import options_in_dialog, options_like_invite, options_pings
+from .framing import framing_handled, reconnected

@@ -292,3 +292,93 @@ def delayed_offer_call(trace: Trace, *, spec: CallSpec) -> list[Finding]:
     out.extend(_media(trace, our_ack, ok_a, b_sdp_msg, ok_b, spec, out))
     out.extend(_cleared(a, b, spec, "callee", out))
     return out
+
+
+T1, T2 = 0.5, 4.0
+SCHEDULE_TOLERANCE = 0.4      # each retransmission interval within ±40 % of T1, 2T1, ... T2 (as rule RFC3261-11)
+
+
+def _twice(a: SipPacket, b: SipPacket) -> bool:
+    """The same bytes again within 1 ms: one packet captured on two interfaces."""
+    return b.time - a.time < 0.001 and a.msg.raw == b.msg.raw
+
+
+@check
+def two_xx_retransmitted(trace: Trace, *, spec: CallSpec) -> list[Finding]:
+    """TC-BAS-14 (RFC3261-11, RFC 3261 section 13.3.1.4): the caller (our Mediation side) never ACKs the 200. On the
+    caller's leg the DUT must retransmit that 200 at T1, 2T1, ... capped at T2 (T1 0.5 s, T2 4 s; ±40 %), stop
+    after 64*T1 (32 s), and then end the call with a BYE toward the caller (by 64*T1 + 10 % + T2). Severity: M for
+    a 200 never retransmitted and for no BYE (the call stays up on the Mediation Server); R for the schedule and for
+    a BYE before 64*T1. A proxy meets this by relaying our far end's retransmissions and BYE (our far agent is an
+    RFC 3261 UAS that gets no ACK either); a B2BUA by sending its own: which one is recorded, the requirement on the
+    Mediation leg being the same."""
+    req = ["RFC3261-11"]
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, theirs, b = routed
+    out = [route_held(theirs, spec)]
+    oks = [p for p in a.responses() if p.src == spec.dut_in_ip and p.msg.status and 200 <= p.msg.status < 300]
+    if not oks:
+        final = a.final(src=spec.dut_in_ip)
+        return out + [violation("CALL-UP", ["TRN-01"], "M", f"a 200 to our INVITE (frame {ours.frame}) from the "
+                                "answered far end", status_text(final), final.frame if final else None)]
+    first = oks[0]
+    tag = first.msg.to.tag if first.msg.to else None
+    again: list[SipPacket] = []
+    for p in oks[1:]:
+        if (p.msg.to.tag if p.msg.to else None) == tag and not _twice(again[-1] if again else first, p):
+            again.append(p)
+    if [p for p in a.requests("ACK") if p.src == spec.caller_ip]:
+        raise_missing("our withheld ACK (the Mediation side acknowledged the 200, so the case tested nothing)")
+    far_oks = [p for p in b.responses() if p.src == spec.callee_ip and p.msg.status and 200 <= p.msg.status < 300]
+    relayed = bool(again) and all(any(0 <= p.time - f.time <= 0.3 for f in far_oks) for p in again)
+    who = ("relayed by the DUT from our far end, which got no ACK either (a proxy)" if relayed else
+           "sent by the DUT itself (a B2BUA)")
+    end = trace.sip[-1].time if trace.sip else first.time
+    if not again:
+        if end - first.time < 2 * T1:
+            stop_unless_explained(out, "a capture long enough to show the 200 retransmitted")
+        return out + [violation("RFC3261-11", req, "M", f"the 200 (frame {first.frame}) retransmitted while no ACK "
+                                f"comes: at +{T1:g} s, then doubling up to {T2:g} s",
+                                f"sent once; no retransmission in the {end - first.time:.1f} s that followed",
+                                first.frame)]
+    prev, late = first, []
+    for n, p in enumerate(again):
+        step, gap = min(T1 * 2 ** n, T2), p.time - prev.time
+        if p.time - first.time > 64 * T1 * 1.1:
+            late.append(p)
+        elif abs(gap - step) > SCHEDULE_TOLERANCE * step:
+            out.append(violation("RFC3261-11", req, "R", f"a 200 retransmission {step:g} s (±40 %) after frame "
+                                 f"{prev.frame}", f"{gap:.2f} s", p.frame))
+        prev = p
+    if late:
+        out.append(violation("RFC3261-11", req, "R", f"no 200 retransmission after 64*T1 ({64 * T1:.0f} s)",
+                             f"one at +{late[0].time - first.time:.1f} s", late[0].frame))
+    times = ", ".join(f"+{p.time - first.time:.1f}" for p in again)
+    if not any(not f.ok for f in out):
+        out.append(passed("RFC3261-11", req, "M", f"200 retransmitted {len(again)} times without ACK (at {times} s), "
+                          f"{who}", [first.frame] + [p.frame for p in again]))
+    due = first.time + 64 * T1 * 1.1 + T2
+    byes = [p for p in a.requests("BYE") if p.src == spec.dut_in_ip and p.time > first.time]
+    if not byes:
+        if end <= due:
+            stop_unless_explained(out, f"a capture running to +{due - first.time:.0f} s, to show the DUT's BYE")
+            return out
+        return out + [violation("RFC3261-11", req, "M", f"a BYE to the Mediation side within 64*T1 + T2 "
+                                f"({due - first.time:.0f} s) of the unacknowledged 200 (frame {first.frame})",
+                                f"none; the capture runs on to +{end - first.time:.0f} s", again[-1].frame)]
+    bye = byes[0]
+    far_bye = [p for p in b.requests("BYE") if p.src == spec.callee_ip and 0 <= bye.time - p.time <= 1]
+    source = "relayed from our far end's BYE" if far_bye else "the DUT's own"
+    at = bye.time - first.time
+    if bye.time > due:
+        out.append(violation("RFC3261-11", req, "M", f"a BYE within 64*T1 + T2 ({due - first.time:.0f} s) of the "
+                             f"unacknowledged 200 (frame {first.frame})", f"BYE at +{at:.1f} s", bye.frame))
+    elif at < 64 * T1 * 0.9:
+        out.append(violation("RFC3261-11", req, "R", f"the BYE only after 64*T1 ({64 * T1:.0f} s) without ACK",
+                             f"BYE at +{at:.1f} s", bye.frame))
+    else:
+        out.append(passed("RFC3261-11", req, "M", f"BYE to the Mediation side at +{at:.1f} s without ACK "
+                          f"({source})", bye.frame))
+    return out

@@ -158,3 +158,67 @@ def options_in_dialog(trace: Trace, *, spec: CallSpec, mf0_id: str) -> list[Find
         out.append(passed("OPT-02", reqs, "R", f"OPTIONS with Max-Forwards 0 answered {status_text(finals[0])}",
                           finals[0].frame))
     return out
+
+
+def _answer(trace: Trace, marker: str, method: str, our_ip: str, dut_ip: str, what: str):
+    """Our request with ``marker`` and the DUT's first final response to it (None when it never answered)."""
+    request = stimulus(trace, method, marker, our_ip)
+    if request is None:
+        raise_missing(what)
+    finals = _finals(trace, request, dut_ip)
+    return request, (finals[0] if finals else None)
+
+
+@check
+def options_like_invite(trace: Trace, *, our_ip: str, dut_ip: str, ids: dict, dut_far_ip: str = "",
+                        far_ip: str = "") -> list[Finding]:
+    """TC-OPT-02 (OPT-02, RFC 3261 section 11.2: an OPTIONS gets the status an INVITE would get). While the DUT's far
+    side is down (our far agent not running) the DUT's answer to an OPTIONS must carry the same status code as its
+    answer to the INVITE just before (e.g. 503 both): a device answering 200 to OPTIONS while refusing calls keeps
+    Lync routing calls to a dead trunk. Once the far side is back (our far agent answers) the two answers must agree
+    again as to success (2xx to both, or neither), so the OPTIONS answer tracks the far side rather than being a
+    constant. ``ids``: the markers of the four requests (:func:`sipqual.flows.opt.far_down_ids`)."""
+    reqs = ["OPT-02"]
+    out = []
+    inv, inv_final = _answer(trace, ids["invite_down"], "INVITE", our_ip, dut_ip, "our INVITE while the far side "
+                             "was down")
+    if dut_far_ip and far_ip:
+        sent_on = [p for p in trace.requests("INVITE") if p.src == dut_far_ip and p.dst == far_ip
+                   and inv.time <= p.time <= inv.time + 40]
+        note = (f"the DUT tried the far side (INVITE frame {sent_on[0].frame}, {len(sent_on)} sent, none answered)"
+                if sent_on else "the DUT did not try the far side")
+    else:
+        note = ""
+    if inv_final is None:
+        return [violation("OPT-02", reqs, "R", f"a final response to our INVITE (frame {inv.frame}) while the far "
+                          "side is down, to compare the OPTIONS answer with", "none", inv.frame)]
+    out.append(passed("OPT-02", reqs, "R", f"INVITE while the far side is down answered {status_text(inv_final)} "
+                      f"after {inv_final.time - inv.time:.1f} s" + (f"; {note}" if note else ""), inv_final.frame))
+    opt, opt_final = _answer(trace, ids["options_down"], "OPTIONS", our_ip, dut_ip, "our OPTIONS while the far "
+                             "side was down")
+    want = (f"{inv_final.msg.status} to OPTIONS (frame {opt.frame}), the status the INVITE got while the far side "
+            f"is down (frame {inv_final.frame})")
+    if opt_final is None:
+        out.append(violation("OPT-02", reqs, "R", want, "no response", opt.frame))
+    elif opt_final.msg.status != inv_final.msg.status:
+        out.append(violation("OPT-02", reqs, "R", want, status_text(opt_final), opt_final.frame))
+    else:
+        out.append(passed("OPT-02", reqs, "R", f"OPTIONS while the far side is down answered "
+                          f"{status_text(opt_final)}, as the INVITE", opt_final.frame))
+    inv2, inv2_final = _answer(trace, ids["invite_up"], "INVITE", our_ip, dut_ip, "our INVITE once the far side "
+                               "was back")
+    opt2, opt2_final = _answer(trace, ids["options_up"], "OPTIONS", our_ip, dut_ip, "our OPTIONS once the far "
+                               "side was back")
+    if inv2_final is None:
+        stop_unless_explained(out, "a final response to our INVITE once the far side was back")
+        return out
+    ok = lambda p: p is not None and 200 <= p.msg.status < 300  # noqa: E731
+    want = (f"{'a 2xx' if ok(inv2_final) else 'no 2xx'} to OPTIONS (frame {opt2.frame}) once the far side is back, "
+            f"as the INVITE got {status_text(inv2_final)} (frame {inv2_final.frame})")
+    if opt2_final is None or ok(opt2_final) != ok(inv2_final):
+        out.append(violation("OPT-02", reqs, "R", want, status_text(opt2_final) if opt2_final else "no response",
+                             opt2_final.frame if opt2_final else opt2.frame))
+    else:
+        out.append(passed("OPT-02", reqs, "R", f"once the far side is back: INVITE {status_text(inv2_final)}, "
+                          f"OPTIONS {status_text(opt2_final)}", opt2_final.frame))
+    return out

@@ -115,3 +115,13 @@ def in_call_spec(sq: CaseContext, codec: str | None = None) -> CallSpec:
     """An IN call (:func:`.calls.in_call_spec`), with the one codec the far caller offers when ``codec`` is given."""
     spec = calls.in_call_spec(sq)
     return replace(spec, codec_pt=G711[codec]) if codec else spec
+
+
+def out_call_no_ack(sq: CaseContext) -> None:
+    """TC-BAS-14: Mediation side -> DUT -> far end, which answers; the Mediation side never ACKs the 200 (it takes
+    every retransmission and waits for the BYE). The far end is an RFC 3261 UAS: it retransmits its 200 at T1
+    doubling to T2 while no ACK comes and sends BYE at 64*T1 (32 s); an ACK (a B2BUA acknowledging the far leg
+    itself) stops it, and it then waits for the DUT's BYE. 45 s at most."""
+    sq.far_server("far-callee", "call_uas_no_ack.xml", timeout_s=50)
+    sq.ms_client("ms-caller", "call_uac_no_ack.xml", outbound(sq), timeout_s=50)
+    sq.wait_all()

@@ -47,3 +47,31 @@ def in_dialog_and_mf0(sq: CaseContext, hold_ms: int = 1000) -> None:
     sq.wait_all()
     sq.ms_client("ms-options-mf0", "options_mf0.xml", {"test_id": mf0_id(sq)}, timeout_s=5)
     sq.wait_all()
+
+
+def far_down_ids(sq: CaseContext) -> dict:
+    """TC-OPT-02's markers: our INVITE and OPTIONS while the far side is down, and again once it is back."""
+    t = sq.test_id
+    return {"invite_down": t + "-down", "options_down": t + "-down-options", "invite_up": t + "-up",
+            "options_up": t + "-up-options"}
+
+
+def options_while_far_down(sq: CaseContext, hold_ms: int = 500) -> None:
+    """TC-OPT-02: the far side is down (no far-end agent runs: nothing answers at the far peer's address); the
+    Mediation side places an OUT call (it takes and ACKs whatever final response comes, waiting 40 s at most: a
+    device's INVITE timer is 32 s) and, once that is over, sends an out-of-dialog OPTIONS. Then the far side comes
+    back (our far agent answers): a short OUT call, and another OPTIONS, so the answers are compared both ways."""
+    from .calls import outbound
+
+    ids = far_down_ids(sq)
+    sq.ms_client("ms-caller-down", "call_uac_rejected.xml", {**outbound(sq), "test_id": ids["invite_down"]},
+                 timeout_s=40)
+    sq.wait_all()
+    sq.ms_client("ms-options-down", "options_any.xml", {"test_id": ids["options_down"]}, timeout_s=8)
+    sq.wait_all()
+    sq.far_server("far-callee", "call_uas.xml", timeout_s=15)
+    sq.ms_client("ms-caller-up", "call_uac.xml", {**outbound(sq), "test_id": ids["invite_up"]}, timeout_s=15,
+                 pause_ms=hold_ms)
+    sq.wait_all()
+    sq.ms_client("ms-options-up", "options_any.xml", {"test_id": ids["options_up"]}, timeout_s=8)
+    sq.wait_all()

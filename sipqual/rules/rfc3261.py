@@ -262,7 +262,12 @@ def ack_2xx(t, model):
         if not acks:
             later = [q for q in sent if q.time > r.time and leg_of(q) == t.leg and q.msg.is_request]
             if later or model.end_time - r.time >= 64 * T1:
-                yield broken(f"an ACK for the {r.msg.status} (frame {r.frame})", "none", r.frame)
+                upstream = _relayed_unacknowledged(t, r, model)
+                if upstream is not None:
+                    yield held(f"no ACK demanded for the {r.msg.status} (frame {r.frame}): the DUT passed it on "
+                               f"(frame {upstream.frame}) and was never acknowledged there", r.frame, upstream.frame)
+                else:
+                    yield broken(f"an ACK for the {r.msg.status} (frame {r.frame})", "none", r.frame)
             continue
         a = acks[0]
         want = f"ACK CSeq number {inv.cseq.seq} (the INVITE's, frame {t.request.frame})"
@@ -271,6 +276,30 @@ def ack_2xx(t, model):
         top = a.msg.vias[0].branch if a.msg.vias else None
         want = f"a new branch in the ACK for a 2xx, not the INVITE's {t.branch!r}"
         yield held(want, a.frame) if top != t.branch else broken(want, repr(top), a.frame, severity="R")
+
+
+def _relayed_unacknowledged(t, r, model):
+    """The 2xx the DUT sent on another leg within 2 s after receiving ``r`` (relaying it: a proxy, or a B2BUA
+    passing the answer through) for which that leg's caller sent no ACK, or None. The ACK for a 2xx is end to end
+    (RFC 3261 section 13.2.2.4): a device that relays it has none to send while its caller withholds it (TC-BAS-14),
+    so its absence is the caller's doing, not the DUT's. Found by time, not Call-ID, so it holds for B2BUAs."""
+    sent = model.memo.get("RFC3261-10/2xx")
+    if sent is None:
+        sent = model.memo["RFC3261-10/2xx"] = [p for p in model.sent if not p.msg.is_request
+                                               and p.msg.cseq_method == "INVITE" and 200 <= p.msg.status < 300]
+    device = model.device_of(t.client)
+    for q in sent:
+        if q.src not in device or leg_of(q) == t.leg or not r.time <= q.time <= r.time + 2:
+            continue
+        up = model.transaction_of(q)
+        if up is None or up.server not in device:
+            continue
+        tag = q.msg.to.tag if q.msg.to else None
+        inv = up.request.msg
+        if not any(a.time >= q.time and (a.msg.to.tag if a.msg.to else None) == tag
+                   for a in model.acks_from(up.leg, up.client, inv.call_id, inv.cseq.seq)):
+            return q
+    return None
 
 
 T2 = 4.0
