@@ -43,6 +43,8 @@ MAX_GAPS = 16                # sequence discontinuities kept per stream (all are
 MAX_SIZES = 16               # distinct payload sizes kept per payload type
 MAX_EVENT_PACKETS = 4096     # candidate RFC 4733 packets kept per stream
 ENTROPY_SAMPLE = 2048        # payload bytes per stream sampled for the cleartext test, then dropped
+TIME_BUCKET = 0.1            # s: packets are also counted per bucket of this length (packets_between)
+MAX_BUCKETS = 36000          # buckets counted per stream (an hour of continuous media); later packets are not
 ACTIVITY_GAP = 1.0           # s: a longer silence between two packets of a stream starts a new activity run
 MAX_ACTIVITY = 64            # activity runs kept per stream; past that the last run absorbs the rest (overflow)
 SMALL_PAYLOAD = 24           # bytes: dynamic-PT payloads up to this size are sampled as possible comfort noise
@@ -222,6 +224,7 @@ class RtpStream:
         self._run_starts: list[tuple[float, int, int]] = []
         self._run_ends: list[float] = []
         self.activity_overflow = False
+        self.buckets: dict[int, int] = {}   # int(time / TIME_BUCKET) -> packets (hold/resume windows, TC-HLD-*)
 
     @property
     def key(self) -> tuple[str, int, str, int, int]:
@@ -244,6 +247,9 @@ class RtpStream:
                 self._new_run(frame, when)
         self.packets += 1
         self.last_frame, self.last_time = frame, when
+        b = int(when / TIME_BUCKET)
+        if b in self.buckets or len(self.buckets) < MAX_BUCKETS:
+            self.buckets[b] = self.buckets.get(b, 0) + 1
         if marker:
             self.markers += 1
         stats = self.by_pt.get(pt)
@@ -335,6 +341,11 @@ class RtpStream:
         if runs and self.activity_overflow:
             runs[-1] = Activity(runs[-1].start, runs[-1].end, runs[-1].first_frame, runs[-1].packets, True)
         return runs
+
+    def packets_between(self, start: float, end: float) -> int:
+        """Packets that arrived between ``start`` and ``end`` (to :data:`TIME_BUCKET`: buckets that begin inside)."""
+        lo, hi = start / TIME_BUCKET, end / TIME_BUCKET
+        return sum(n for b, n in self.buckets.items() if lo <= b < hi)
 
     @property
     def payload_types(self) -> list[int]:
