@@ -56,3 +56,15 @@ def test_hold_resume_loop(sq):
     trace = sq.finish()
     sq.judge(checks.hold_resume(trace, spec=flows.calls.out_call_spec(sq), hold_dir="inactive", cycles=10,
                                 lync_holds=True))
+
+
+@case("TC-HLD-07", "Legacy c=0.0.0.0 hold from the DUT side flagged (informative)",
+      requirements=["RFC3264-05"], severity="I",
+      procedure="The far end calls the inbound number; the Mediation side answers; the far caller holds the RFC 2543 "
+                "way (re-INVITE with c=IN IP4 0.0.0.0 and a=sendonly), then resumes and hangs up.",
+      expected="Recorded: whether the DUT's hold re-INVITE toward the Mediation side carries c=0.0.0.0 (flagged: RFC "
+               "3264 section 8.4 wants a=sendonly/inactive with a real address) or a real address with the direction.")
+def test_legacy_hold_flagged(sq):
+    flows.hld.far_holds(sq, hold_dir="sendonly", legacy=True)
+    trace = sq.finish()
+    sq.judge(checks.legacy_hold(trace, spec=flows.calls.in_call_spec(sq)))

@@ -233,6 +233,10 @@ def legacy_hold(trace: Trace, *, spec: CallSpec) -> list[Finding]:
         out.append(violation("RFC3264-05", ["RFC3264-05"], "I", "a hold toward the Mediation side by a=sendonly/"
                              "inactive (RFC 3264 section 8.4), not the legacy c=0.0.0.0",
                              f"c={addr}, a={direction(p)}", p.frame))
+    elif direction(p) not in RELAYED["sendonly"]:
+        out.append(violation("HLD-03", ["HLD-03"], "M", f"the far end's c=0.0.0.0 hold carried on to the Mediation "
+                             f"side as a=sendonly or a=inactive (frame {holds[0].frame})",
+                             f"c={addr}, a={direction(p)}: the call is no longer on hold", p.frame))
     else:
         out.append(passed("RFC3264-05", ["RFC3264-05"], "I", f"the far end's c=0.0.0.0 hold reached the Mediation "
                           f"side as c={addr} a={direction(p)}", p.frame))
