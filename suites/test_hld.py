@@ -45,6 +45,20 @@ def test_far_end_holds(sq):
                                 lync_holds=False))
 
 
+@case("TC-HLD-04", "Long hold with RTCP continuing while held; the call survives",
+      requirements=["HLD-04", "MED-05"], severity="M",
+      procedure="Mediation side calls the outbound number; the far end answers and sends RTCP every second for the "
+                "whole call; the Mediation side holds (a=inactive) for 6 s (quick profile; 90 s in the full profile), "
+                "resumes (a=sendrecv), 1 s of RTP, then BYE.",
+      expected="DUT answers the hold a=inactive and the resume a=sendrecv; RTCP from the DUT toward the Mediation side "
+               "keeps flowing while held (no 10 s without); RTP both ways after the resume; the BYE answered and "
+               "relayed.")
+def test_long_hold_with_rtcp(sq):
+    flows.hld.lync_holds_with_rtcp(sq, hold_s=sq.seconds(quick=6, full=90))
+    trace = sq.finish()
+    sq.judge(checks.hold_with_rtcp(trace, spec=flows.calls.out_call_spec(sq)))
+
+
 @case("TC-HLD-05", "10 hold/resume cycles, audio both ways after each resume",
       requirements=["HLD-02", "HLD-01"], severity="M",
       procedure="Mediation side calls the outbound number; the far end answers; the Mediation side holds "

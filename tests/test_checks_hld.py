@@ -1,7 +1,7 @@
-"""TC-HLD-01/-02/-03/-05/-07 on crafted captures: a good hold/resume call passes, and each DUT fault the cases must
+"""TC-HLD-01..05 and -07 on crafted captures: a good hold/resume call passes, and each DUT fault the cases must
 catch FAILs with the right rule and frame (the lab proves "hold answered sendrecv" and the passed-on c=0.0.0.0 hold
 end to end with faulty variants, tests/test_lab.py; these prove the rest: an inactive hold answered recvonly, a
-resume not answered sendrecv, no audio after a resume, the DUT's hold toward the Mediation side missing, unchanged
+resume not answered sendrecv, no audio after a resume, no RTCP toward Lync while held, the DUT's hold toward the Mediation side missing, unchanged
 or with its o= version not bumped). The two legs have their own Call-ID, tags and CSeq (a B2BUA)."""
 
 from __future__ import annotations
@@ -73,6 +73,19 @@ class HoldCall:
                 self.c._emit(Ether(src=MAC[src], dst=MAC[dst]) / IP(src=src, dst=dst, id=0) /
                              UDP(sport=sport, dport=dport) / (hdr + b"\xd5" * 160), 0.02 if n == 0 else 0.0001)
         self.rtp_seq = start + packets
+        return self
+
+    def rtcp_while_held(self, seconds: int, dut_stops_after: float | None = None):
+        """One RTCP compound a second for ``seconds`` from the callee to the DUT and (until ``dut_stops_after``, if
+        given) from the DUT to the caller, each to the RTP port + 1."""
+        from sipqual.flows.hld import _rtcp_compound
+        for i in range(seconds):
+            flows = [(self.callee, PORT["callee"] + 1, DUT, PORT["dut->callee"] + 1)]
+            if dut_stops_after is None or i < dut_stops_after:
+                flows.append((DUT, PORT["dut->caller"] + 1, self.caller, PORT["caller"] + 1))
+            for n, (src, sport, dst, dport) in enumerate(flows):
+                self.c._emit(Ether(src=MAC[src], dst=MAC[dst]) / IP(src=src, dst=dst, id=0) /
+                             UDP(sport=sport, dport=dport) / _rtcp_compound(0x2000 + sport), 1.0 if n == 0 else 0.0001)
         return self
 
     def call(self):
@@ -198,6 +211,35 @@ def test_our_missing_resume_is_error_not_fail(tmp_path):
     tr = HoldCall(MS, FAR).call().reinvite("sendonly").hangup().trace(tmp_path)
     with pytest.raises(checks.StimulusMissing):
         _lync(tr)
+
+
+# ---- TC-HLD-04: RTCP while held ----------------------------------------------------------------------------------
+
+def _rtcp_hold(tmp_path, seconds, **kw):
+    tr = HoldCall(MS, FAR).call().reinvite("inactive").rtcp_while_held(seconds, **kw).reinvite("sendrecv").hangup() \
+        .trace(tmp_path)
+    return checks.hold_with_rtcp(tr, spec=_spec(MS, FAR))
+
+
+def test_rtcp_kept_flowing_while_held_passes(tmp_path):
+    found = _rtcp_hold(tmp_path, 6)
+    assert _bad(found) == [] and any(f.ok and f.rule == "HLD-04" and "6 compounds" in f.message for f in found), \
+        _bad(found)
+
+
+@pytest.mark.parametrize("seconds, stops, observed", [(6, 0, "0 compound(s)"), (14, 2, "s without RTCP")])
+def test_rtcp_stopped_while_held_fails_hld04(tmp_path, seconds, stops, observed):
+    """No RTCP at all toward Lync during a short hold; RTCP stopping after 2 s of a 14 s hold (Lync drops a call
+    after 30 s without RTCP: the full profile's 90 s hold shows it)."""
+    bad = _bad(_rtcp_hold(tmp_path, seconds, dut_stops_after=stops))
+    assert [f.rule for f in bad] == ["HLD-04"] and observed in bad[0].message and bad[0].frames, bad
+    assert f"our far end sent {seconds} to the DUT meanwhile" in bad[0].message
+
+
+def test_our_missing_rtcp_is_error_not_fail(tmp_path):
+    tr = HoldCall(MS, FAR).call().reinvite("inactive").reinvite("sendrecv").hangup().trace(tmp_path)
+    with pytest.raises(checks.StimulusMissing):
+        checks.hold_with_rtcp(tr, spec=_spec(MS, FAR))
 
 
 # ---- TC-HLD-05: ten cycles ----------------------------------------------------------------------------------------

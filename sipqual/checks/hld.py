@@ -175,6 +175,11 @@ def _resume_media(trace: Trace, a: Leg, ours: list[SipPacket], spec: CallSpec, f
 
 @check
 def hold_resume(trace: Trace, *, spec: CallSpec, hold_dir: str, cycles: int, lync_holds: bool) -> list[Finding]:
+    """TC-HLD-01/-02/-03/-05: see :func:`_hold_resume`."""
+    return _hold_resume(trace, spec, hold_dir, cycles, lync_holds)
+
+
+def _hold_resume(trace: Trace, spec: CallSpec, hold_dir: str, cycles: int, lync_holds: bool) -> list[Finding]:
     """TC-HLD-01/-02/-03/-05: our caller holds with a=``hold_dir`` and resumes, ``cycles`` times. ``lync_holds``:
     the caller is the Mediation side, the DUT's answers are judged (HLD-01, HLD-02); otherwise the caller is the far
     end and the DUT's re-INVITEs toward the Mediation side are judged (HLD-03), its answers to the far end only for
@@ -200,6 +205,47 @@ def hold_resume(trace: Trace, *, spec: CallSpec, hold_dir: str, cycles: int, lyn
     byes = [p for p in a.requests("BYE") if p.src == spec.caller_ip]
     out.extend(_resume_media(trace, a, ours, spec, out, byes[0].time if byes else trace_end(trace)))
     out.extend(_cleared(a, b, spec, "caller", out))
+    return out
+
+
+RTCP_MAX_GAP_S = 10.0     # RFC 3550 6.2: about 5 s, randomised to 1.5x; Lync drops a call after 30 s without RTCP
+
+
+def _rtcp_times(trace: Trace, src: str, dst: str) -> list[float]:
+    return sorted(t for f in trace.media.rtcp_flows if f.src == src and f.dst == dst for t in f.times)
+
+
+@check
+def hold_with_rtcp(trace: Trace, *, spec: CallSpec) -> list[Finding]:
+    """TC-HLD-04 (HLD-04, MED-05): Lync holds (one cycle) and resumes; on top of :func:`hold_resume`, RTCP from the
+    DUT toward the Mediation side goes on while the call is held (from the DUT's answer to the hold until our
+    resume): at least one compound and no silence longer than RTCP_MAX_GAP_S. The held far end sends RTCP all the
+    while (the stimulus: an SBC relays it, a gateway sends its own); the call survives (our BYE answered)."""
+    out = _hold_resume(trace, spec, "inactive", 1, True)
+    if any(not f.ok for f in out):
+        return out
+    routed = route(trace, spec)
+    _ours, a, _theirs, _b = routed
+    ours = reinvites(a, spec.caller_ip)
+    hold, resume = ours[0], ours[1]
+    held = _final(a, hold)
+    start, end = held.time, resume.time
+    fed = [t for t in _rtcp_times(trace, spec.callee_ip, spec.dut_out_ip) if start <= t <= end]
+    if not fed:
+        stop_unless_explained(out, f"our far end's RTCP to the DUT during the hold ({end - start:.1f} s)")
+        return out
+    times = [t for t in _rtcp_times(trace, spec.dut_in_ip, spec.caller_ip) if start <= t <= end]
+    edges = [start, *times, end]
+    gap = max(b - a for a, b in zip(edges, edges[1:]))
+    want = (f"RTCP from the DUT to {spec.caller_ip} while held ({end - start:.1f} s from frame {held.frame} to "
+            f"frame {resume.frame}), never {RTCP_MAX_GAP_S:.0f} s without")
+    if not times or gap > RTCP_MAX_GAP_S:
+        out.append(violation("HLD-04", ["HLD-04", "MED-05"], "M", want, f"{len(times)} compound(s), {gap:.1f} s "
+                             f"without RTCP (our far end sent {len(fed)} to the DUT meanwhile)", [held.frame,
+                                                                                                  resume.frame]))
+    else:
+        out.append(passed("HLD-04", ["HLD-04", "MED-05"], "M", f"{want}: {len(times)} compounds, longest gap "
+                          f"{gap:.1f} s", held.frame))
     return out
 
 

@@ -5,6 +5,8 @@ side). One scenario pair does both: ``hold_uac.xml`` places the call and holds/r
 
 from __future__ import annotations
 
+import struct
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .calls import inbound, outbound
@@ -19,6 +21,57 @@ def _sets(cycles: int, hold_ms: int, media_ms: int) -> list[str]:
 
 def _timeout(cycles: int, hold_ms: int, media_ms: int) -> int:
     return int(10 + cycles * (hold_ms + media_ms + 1500) / 1000 + media_ms / 1000)
+
+
+RTCP_INTERVAL_S = 1.0     # the held party's RTCP interval (RFC 3550 says about 5 s; shorter shows a quick hold)
+
+
+def _rtcp_compound(ssrc: int, cname: bytes = b"sipqual-held@lab") -> bytes:
+    """An RTCP receiver report without report blocks plus an SDES CNAME (RFC 3550 section 6.1)."""
+    rr = struct.pack("!BBHI", 0x80, 201, 1, ssrc)
+    item = bytes([1, len(cname)]) + cname + b"\0"
+    item += b"\0" * (-(4 + len(item)) % 4)
+    sdes = struct.pack("!BBHI", 0x81, 202, (4 + len(item)) // 4, ssrc) + item
+    return rr + sdes
+
+
+def write_rtcp_pcap(path: Path, seconds: float, interval: float = RTCP_INTERVAL_S) -> Path:
+    """A pcap SIPp plays with ``play_pcap_audio``: one RTP packet to the media port, then an RTCP compound to the
+    port above it every ``interval`` for ``seconds`` (SIPp sends each packet from its media port plus the packet's
+    offset from the lowest destination port in the file, to the peer's SDP port plus the same offset)."""
+    def udp(sport: int, dport: int, payload: bytes) -> bytes:
+        u = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(u), 0, 0, 64, 17, 0, bytes([192, 0, 2, 99]),
+                         bytes([192, 0, 2, 98]))
+        csum = sum(struct.unpack("!10H", ip))
+        csum = (csum & 0xFFFF) + (csum >> 16)
+        ip = ip[:10] + struct.pack("!H", ~((csum & 0xFFFF) + (csum >> 16)) & 0xFFFF) + ip[12:]
+        return b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\0" + ip + u
+    ssrc = 0x5E1D0001
+    frames = [(0.0, udp(10000, 10000, bytes([0x80, 0]) + struct.pack("!HII", 1, 0, ssrc) + b"\xff" * 160))]
+    t = interval / 2
+    while t < seconds:
+        frames.append((t, udp(10001, 10001, _rtcp_compound(ssrc))))
+        t += interval
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    for when, data in frames:
+        out.append(struct.pack("<IIII", int(when), int(round((when % 1) * 1e6)), len(data), len(data)) + data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def lync_holds_with_rtcp(sq: CaseContext, hold_s: float, media_ms: int = 1000) -> None:
+    """TC-HLD-04: as :func:`lync_holds` with a=inactive and one hold of ``hold_s``; the held far end sends RTCP every
+    second from the answer to the end of the call (scenario hold_uas_rtcp.xml plays rtcp.pcap), so the DUT has RTCP
+    to keep sending toward the Mediation side while the call is held."""
+    hold_ms = int(hold_s * 1000)
+    timeout = _timeout(1, hold_ms, media_ms)
+    write_rtcp_pcap(sq.dir / "sipp-far-held" / "rtcp.pcap", seconds=(hold_ms + 2 * media_ms) / 1000 + 5)
+    sq.far_server("far-held", "hold_uas_rtcp.xml", timeout_s=timeout)
+    sq.ms_client("ms-holder", "hold_uac.xml", {**outbound(sq), "hold_dir": "inactive", "hold_addr": sq.topo.ms.ip},
+                 timeout_s=timeout, extra=_sets(1, hold_ms, media_ms))
+    sq.wait_all()
 
 
 def lync_holds(sq: CaseContext, hold_dir: str = "sendonly", cycles: int = 1, hold_ms: int = 1000,
