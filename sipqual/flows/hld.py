@@ -68,7 +68,7 @@ def lync_holds_with_rtcp(sq: CaseContext, hold_s: float, media_ms: int = 1000) -
     hold_ms = int(hold_s * 1000)
     timeout = _timeout(1, hold_ms, media_ms)
     write_rtcp_pcap(sq.dir / "sipp-far-held" / "rtcp.pcap", seconds=(hold_ms + 2 * media_ms) / 1000 + 5)
-    sq.far_server("far-held", "hold_uas_rtcp.xml", timeout_s=timeout)
+    sq.far_server("far-held", "hold_uas_rtcp.xml", {"media": "on"}, timeout_s=timeout)
     sq.ms_client("ms-holder", "hold_uac.xml", {**outbound(sq), "hold_dir": "inactive", "hold_addr": sq.topo.ms.ip},
                  timeout_s=timeout, extra=_sets(1, hold_ms, media_ms))
     sq.wait_all()
@@ -81,7 +81,7 @@ def lync_holds(sq: CaseContext, hold_dir: str = "sendonly", cycles: int = 1, hol
     ``hold_ms`` later resumes with a=sendrecv and streams ``media_ms`` again, ``cycles`` times; then hangs up. The
     far end answers each re-INVITE with the RFC 3264 direction."""
     timeout = _timeout(cycles, hold_ms, media_ms)
-    sq.far_server("far-held", "hold_uas.xml", timeout_s=timeout)
+    sq.far_server("far-held", "hold_uas.xml", {"media": "on"}, timeout_s=timeout)
     sq.ms_client("ms-holder", "hold_uac.xml", {**outbound(sq), "hold_dir": hold_dir, "hold_addr": sq.topo.ms.ip},
                  timeout_s=timeout, extra=_sets(cycles, hold_ms, media_ms))
     sq.wait_all()
@@ -93,7 +93,9 @@ def far_holds(sq: CaseContext, hold_dir: str = "sendonly", cycles: int = 1, hold
     c=0.0.0.0 as RFC 2543 did) and resumes, ``cycles`` times, then hangs up; the Mediation side answers each
     re-INVITE the DUT sends it with the RFC 3264 direction."""
     timeout = _timeout(cycles, hold_ms, media_ms)
-    sq.ms_server("ms-held", "hold_uas.xml", timeout_s=timeout)
+    # the Mediation side sends no RTP on a legacy hold: a packet in flight when the DUT learns of c=0.0.0.0 is
+    # rightly dropped, which the passive RTP rules would read as loss
+    sq.ms_server("ms-held", "hold_uas.xml", {"media": "off" if legacy else "on"}, timeout_s=timeout)
     sq.far_client("far-holder", "hold_uac.xml",
                   {**inbound(sq), "hold_dir": hold_dir, "hold_addr": "0.0.0.0" if legacy else sq.topo.far.ip},
                   timeout_s=timeout, extra=_sets(cycles, hold_ms, media_ms))
