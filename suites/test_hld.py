@@ -72,6 +72,19 @@ def test_hold_resume_loop(sq):
                                 lync_holds=True))
 
 
+@case("TC-HLD-06", "Lync call park and retrieve of a PSTN call (the retrieving endpoint on another media port)",
+      requirements=["HLD-01"], severity="R",
+      procedure="Mediation side calls the outbound number; the far end answers; after 1 s the Mediation side parks "
+                "the call (re-INVITE a=sendonly, music on hold), 1 s later retrieves it with a re-INVITE a=sendrecv "
+                "offering another media port, 1 s of RTP, then BYE.",
+      expected="DUT answers the park a=recvonly (or inactive) and the retrieval a=sendrecv; after the retrieval its "
+               "RTP toward the Mediation side goes to the new port, RTP flows both ways; BYE answered and relayed.")
+def test_park_and_retrieve(sq):
+    flows.hld.lync_holds(sq, hold_dir="sendonly", retrieve="moved")
+    trace = sq.finish()
+    sq.judge(checks.park_retrieve(trace, spec=flows.calls.out_call_spec(sq)))
+
+
 @case("TC-HLD-07", "Legacy c=0.0.0.0 hold from the DUT side flagged (informative)",
       requirements=["RFC3264-05"], severity="I",
       procedure="The far end calls the inbound number; the Mediation side answers; the far caller holds the RFC 2543 "

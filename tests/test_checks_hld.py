@@ -1,8 +1,9 @@
-"""TC-HLD-01..05 and -07 on crafted captures: a good hold/resume call passes, and each DUT fault the cases must
-catch FAILs with the right rule and frame (the lab proves "hold answered sendrecv" and the passed-on c=0.0.0.0 hold
-end to end with faulty variants, tests/test_lab.py; these prove the rest: an inactive hold answered recvonly, a
-resume not answered sendrecv, no audio after a resume, no RTCP toward Lync while held, the DUT's hold toward the Mediation side missing, unchanged
-or with its o= version not bumped). The two legs have their own Call-ID, tags and CSeq (a B2BUA)."""
+"""TC-HLD-01..07 on crafted captures: a good hold/resume call passes, and each DUT fault the cases must catch FAILs
+with the right rule and frame (the lab proves "hold answered sendrecv" and the passed-on c=0.0.0.0 hold end to end
+with faulty variants, tests/test_lab.py; these prove the rest: an inactive hold answered recvonly, a resume not
+answered sendrecv, no audio after a resume, no RTCP toward Lync while held, the DUT's RTP staying on the old port
+after a park is retrieved on a new one, the DUT's hold toward the Mediation side missing, unchanged or with its o=
+version not bumped). The two legs have their own Call-ID, tags and CSeq (a B2BUA)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ class HoldCall:
         self.seq_a = self.seq_b = 1
         self.ver = {"caller": 1, "callee": 1, "dut->caller": 1, "dut->callee": 1}
         self.n = 0
+        self.dest = PORT["caller"]      # where the DUT sends the caller's RTP
 
     def _req(self, src, dst, method, leg, cseq, *extra, to_tag="", body=""):
         cid, frm, to = leg
@@ -54,9 +56,10 @@ class HoldCall:
         self.c.udp(src, dst, sip(f"SIP/2.0 {status}", via, frm, to + tag, cid, f"CSeq: {cseq}",
                                  f"Contact: <sip:x@{src}:5060>", *extra, body=body))
 
-    def _sdp(self, who: str, addr: str, direction: str, step: int = 1, conn: str | None = None) -> str:
+    def _sdp(self, who: str, addr: str, direction: str, step: int = 1, conn: str | None = None,
+             port: int | None = None) -> str:
         self.ver[who] += step
-        return sdp(self.ver[who], addr, PORT[who], direction=direction, conn=conn)
+        return sdp(self.ver[who], addr, port or PORT[who], direction=direction, conn=conn)
 
     def rtp(self, packets: int = 30, to_caller: bool = True):
         """20 ms G.711 both ways on both legs (the DUT's stream toward the caller left out unless ``to_caller``)."""
@@ -64,7 +67,7 @@ class HoldCall:
                  (self.callee, PORT["callee"], DUT, PORT["dut->callee"]),
                  (DUT, PORT["dut->callee"], self.callee, PORT["callee"])]
         if to_caller:
-            flows.append((DUT, PORT["dut->caller"], self.caller, PORT["caller"]))
+            flows.append((DUT, PORT["dut->caller"], self.caller, self.dest))
         start = self.rtp_seq = getattr(self, "rtp_seq", 0)
         for i in range(start, start + packets):
             for n, (src, sport, dst, dport) in enumerate(flows):
@@ -103,14 +106,18 @@ class HoldCall:
 
     def reinvite(self, direction: str, answer: str | None = None, *, relayed: str | None = None,
                  relay: bool = True, dut_step: int = 1, status: str = "200 OK", conn: str | None = None,
-                 dut_conn: str | None = None, media: bool = True, to_caller: bool = True):
+                 dut_conn: str | None = None, media: bool = True, to_caller: bool = True, port: int | None = None,
+                 dut_follows: bool = True):
         """The caller re-INVITEs with a=``direction`` (c=``conn`` if given); the DUT re-INVITEs the callee with
         a=``relayed`` (default the same; o= version + ``dut_step``; c=``dut_conn``) unless not ``relay``; the callee
-        answers per RFC 3264; the DUT answers the caller ``status`` with a=``answer`` (default per RFC 3264)."""
+        answers per RFC 3264; the DUT answers the caller ``status`` with a=``answer`` (default per RFC 3264).
+        ``port``: the caller offers that media port (a retrieved park), which the DUT follows if ``dut_follows``."""
         rfc = {"sendonly": "recvonly", "inactive": "inactive", "sendrecv": "sendrecv"}
         self.seq_a += 1
         via = self._req(self.caller, DUT, "INVITE", self.a, self.seq_a, f"{checks.MARKER}: {TEST_ID}", CT,
-                        to_tag=";tag=da", body=self._sdp("caller", self.caller, direction, conn=conn))
+                        to_tag=";tag=da", body=self._sdp("caller", self.caller, direction, conn=conn, port=port))
+        if port and dut_follows:
+            self.dest = port
         self._resp(DUT, self.caller, "100 Trying", self.a, via, f"{self.seq_a} INVITE", tag=";tag=da")
         if relay:
             self.seq_b += 1
@@ -240,6 +247,32 @@ def test_our_missing_rtcp_is_error_not_fail(tmp_path):
     tr = HoldCall(MS, FAR).call().reinvite("inactive").reinvite("sendrecv").hangup().trace(tmp_path)
     with pytest.raises(checks.StimulusMissing):
         checks.hold_with_rtcp(tr, spec=_spec(MS, FAR))
+
+
+# ---- TC-HLD-06: park and retrieve on another media port ----------------------------------------------------------
+
+def _park(tmp_path, **retrieve):
+    tr = HoldCall(MS, FAR).call().reinvite("sendonly").reinvite("sendrecv", port=PORT["caller"] + 2, **retrieve) \
+        .hangup().trace(tmp_path)
+    return checks.park_retrieve(tr, spec=_spec(MS, FAR))
+
+
+def test_park_retrieved_on_a_new_port_passes(tmp_path):
+    found = _park(tmp_path)
+    assert _bad(found) == [] and any(f.ok and f.rule == "HLD-06" and f"{MS}:{PORT['caller'] + 2}" in f.message
+                                     for f in found), _bad(found)
+
+
+def test_dut_keeping_the_old_port_after_retrieval_fails_hld06(tmp_path):
+    bad = _bad(_park(tmp_path, dut_follows=False))
+    assert [f.rule for f in bad] == ["HLD-06"] and "0 packets to port 30002" in bad[0].message and \
+        "to the old port 30000" in bad[0].message and bad[0].frames, bad
+
+
+def test_retrieve_on_the_same_port_is_our_missing_stimulus(tmp_path):
+    tr = HoldCall(MS, FAR).call().cycle().hangup().trace(tmp_path)
+    with pytest.raises(checks.StimulusMissing):
+        checks.park_retrieve(tr, spec=_spec(MS, FAR))
 
 
 # ---- TC-HLD-05: ten cycles ----------------------------------------------------------------------------------------

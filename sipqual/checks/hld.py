@@ -17,7 +17,8 @@ from ..recording import check
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
 from .calls import _cleared
-from .common import CallSpec, Leg, route, route_held, sdp_of, status_text, stop_unless_explained
+from .common import (CallSpec, Leg, raise_missing, route, route_held, sdp_of, status_text,
+                     stop_unless_explained)
 
 #: the answer RFC 3264 section 6.1 allows to each offered direction
 ANSWERS = {"sendonly": ("recvonly", "inactive"), "inactive": ("inactive",), "sendrecv": ("sendrecv",),
@@ -246,6 +247,38 @@ def hold_with_rtcp(trace: Trace, *, spec: CallSpec) -> list[Finding]:
     else:
         out.append(passed("HLD-04", ["HLD-04", "MED-05"], "M", f"{want}: {len(times)} compounds, longest gap "
                           f"{gap:.1f} s", held.frame))
+    return out
+
+
+@check
+def park_retrieve(trace: Trace, *, spec: CallSpec) -> list[Finding]:
+    """TC-HLD-06 (HLD-01): Lync parks the call (a re-INVITE a=sendonly, music on hold) and retrieves it with a
+    re-INVITE a=sendrecv offering another media port (the retrieving endpoint's). On top of :func:`hold_resume`:
+    after the retrieval the DUT sends its RTP toward the Mediation side to the new port (a DUT that keeps the old
+    one leaves the retrieved call silent)."""
+    out = _hold_resume(trace, spec, "sendonly", 1, True)
+    if any(not f.ok for f in out):
+        return out
+    _ours, a, _theirs, _b = route(trace, spec)
+    ours = reinvites(a, spec.caller_ip)
+    first, retrieve = sdp_of(a.invite), sdp_of(ours[1])
+    old = first.audio.port if first is not None and first.audio is not None else None
+    new = retrieve.audio.port if retrieve is not None and retrieve.audio is not None else None
+    if new is None or new == old:
+        raise_missing(f"our retrieve re-INVITE offering a new media port (frame {ours[1].frame} offers {new})")
+    answered = _final(a, ours[1])
+    byes = [p for p in a.requests("BYE") if p.src == spec.caller_ip]
+    start, end = answered.time + 0.1, byes[0].time if byes else trace_end(trace)
+    streams = [s for s in trace.rtp if s.src == spec.dut_in_ip and s.dst == spec.caller_ip]
+    to_new = sum(s.packets_between(start, end) for s in streams if s.dport == new)
+    to_old = sum(s.packets_between(start, end) for s in streams if s.dport == old)
+    want = (f"RTP from the DUT to the retrieved call's new port {spec.caller_ip}:{new} (offered in frame "
+            f"{ours[1].frame}, was {old})")
+    if to_new < MIN_RESUME_RTP:
+        out.append(violation("HLD-06", ["HLD-01", "MED-02"], "M", want, f"{to_new} packets to port {new}, {to_old} "
+                             f"to the old port {old} after the retrieval was answered", answered.frame))
+    else:
+        out.append(passed("HLD-06", ["HLD-01", "MED-02"], "M", f"{want}: {to_new} packets", answered.frame))
     return out
 
 

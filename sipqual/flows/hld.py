@@ -69,20 +69,23 @@ def lync_holds_with_rtcp(sq: CaseContext, hold_s: float, media_ms: int = 1000) -
     timeout = _timeout(1, hold_ms, media_ms)
     write_rtcp_pcap(sq.dir / "sipp-far-held" / "rtcp.pcap", seconds=(hold_ms + 2 * media_ms) / 1000 + 5)
     sq.far_server("far-held", "hold_uas_rtcp.xml", {"media": "on"}, timeout_s=timeout)
-    sq.ms_client("ms-holder", "hold_uac.xml", {**outbound(sq), "hold_dir": "inactive", "hold_addr": sq.topo.ms.ip},
+    sq.ms_client("ms-holder", "hold_uac.xml", {**outbound(sq), "hold_dir": "inactive", "hold_addr": sq.topo.ms.ip,
+                                                   "retrieve": "same"},
                  timeout_s=timeout, extra=_sets(1, hold_ms, media_ms))
     sq.wait_all()
 
 
 def lync_holds(sq: CaseContext, hold_dir: str = "sendonly", cycles: int = 1, hold_ms: int = 1000,
-               media_ms: int = 1000) -> None:
+               media_ms: int = 1000, retrieve: str = "same") -> None:
     """Mediation side -> DUT -> far end; once the call is up (``media_ms`` of RTP both ways) the Mediation side
     holds with a re-INVITE a=``hold_dir`` (sendonly: music on hold, its RTP goes on; inactive: nothing flows),
     ``hold_ms`` later resumes with a=sendrecv and streams ``media_ms`` again, ``cycles`` times; then hangs up. The
-    far end answers each re-INVITE with the RFC 3264 direction."""
+    far end answers each re-INVITE with the RFC 3264 direction. ``retrieve="moved"``: the resume offers another
+    media port (a call park retrieved by another endpoint, TC-HLD-06)."""
     timeout = _timeout(cycles, hold_ms, media_ms)
     sq.far_server("far-held", "hold_uas.xml", {"media": "on"}, timeout_s=timeout)
-    sq.ms_client("ms-holder", "hold_uac.xml", {**outbound(sq), "hold_dir": hold_dir, "hold_addr": sq.topo.ms.ip},
+    sq.ms_client("ms-holder", "hold_uac.xml", {**outbound(sq), "hold_dir": hold_dir, "hold_addr": sq.topo.ms.ip,
+                                                   "retrieve": retrieve},
                  timeout_s=timeout, extra=_sets(cycles, hold_ms, media_ms))
     sq.wait_all()
 
@@ -97,6 +100,7 @@ def far_holds(sq: CaseContext, hold_dir: str = "sendonly", cycles: int = 1, hold
     # rightly dropped, which the passive RTP rules would read as loss
     sq.ms_server("ms-held", "hold_uas.xml", {"media": "off" if legacy else "on"}, timeout_s=timeout)
     sq.far_client("far-holder", "hold_uac.xml",
-                  {**inbound(sq), "hold_dir": hold_dir, "hold_addr": "0.0.0.0" if legacy else sq.topo.far.ip},
+                  {**inbound(sq), "hold_dir": hold_dir, "hold_addr": "0.0.0.0" if legacy else sq.topo.far.ip,
+                   "retrieve": "same"},
                   timeout_s=timeout, extra=_sets(cycles, hold_ms, media_ms))
     sq.wait_all()
