@@ -114,7 +114,7 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          "TC-BAS-10", "TC-BAS-11", "TC-BAS-12", "TC-BAS-15",
          "TC-BAS-01", "TC-BAS-02", "TC-BAS-03", "TC-BAS-04", "TC-BAS-06",
          # suite HLD (hold and resume)
-         "TC-HLD-01", "TC-HLD-02", "TC-HLD-03", "TC-HLD-05", "TC-HLD-07")
+         "TC-HLD-01", "TC-HLD-02", "TC-HLD-03", "TC-HLD-04", "TC-HLD-05", "TC-HLD-06", "TC-HLD-07")
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",)   # pics.options_ping: passes on reference-sbc-pinging.yaml
@@ -261,13 +261,16 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
      "RFC3261-14: expected the DUT clearing the other leg with a BYE to 192.0.2.10"),
     ("faulty-bye-not-relayed.yaml", "TC-BAS-03 and tls", "TC-BAS-03",
      "RFC3261-14: expected the DUT clearing the other leg with a BYE to 192.0.2.10"),
-    # suite HLD: Lync's sendonly hold answered a=sendrecv (Lync drops such a call); a c=0.0.0.0 hold passed on
+    # suite HLD: Lync's hold answered a=sendrecv (Lync drops such a call); a c=0.0.0.0 hold passed on
     ("faulty-hold-sendrecv.yaml", "TC-HLD-01 and tcp", "TC-HLD-01",
      "HLD-01: expected the answer to our hold re-INVITE a=sendonly"),
     ("faulty-hold-sendrecv.yaml", "TC-HLD-02 and tls", "TC-HLD-02",
      "HLD-01: expected the answer to our hold re-INVITE a=inactive"),
     ("faulty-legacy-hold.yaml", "TC-HLD-07 and tcp", "TC-HLD-07",
      "RFC3264-05: expected a hold toward the Mediation side by a=sendonly/inactive"),
+    # in-dialog offers relayed without rtpengine: a park retrieved on a new port leaves the media unanchored
+    ("faulty-indlg-unanchored.yaml", "TC-HLD-06 and tcp", "TC-HLD-06",
+     "MED-02: expected the DUT's SDP (frame"),
 ])
 def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
     suite(tmp_path, profile, select)

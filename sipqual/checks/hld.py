@@ -138,10 +138,18 @@ def _relayed(b: Leg, ours: list[SipPacket], spec: CallSpec, found: list[Finding]
     return out
 
 
-def _resume_media(trace: Trace, a: Leg, ours: list[SipPacket], spec: CallSpec, found: list[Finding],
+def _media_addr(p: SipPacket | None) -> str | None:
+    addr = _hold_addr(p) if p is not None else None
+    return addr.split("/")[0] if addr else None
+
+
+def _resume_media(trace: Trace, a: Leg, b: Leg, ours: list[SipPacket], spec: CallSpec, found: list[Finding],
                   bye_time: float) -> list[Finding]:
     """HLD-02: after every resume (our re-INVITE a=sendrecv answered), RTP both ways on both legs until the next hold
-    or our BYE. Our own streams in the window are the stimulus (see :func:`.calls._media`)."""
+    or our BYE. Our own streams in the window are the stimulus (see :func:`.calls._media`); when one is missing
+    because the DUT's latest SDP to that agent (its answer to our resume; its last offer on the callee's leg) sent
+    it to an address that is not the DUT's (an in-dialog offer relayed without re-anchoring the media), that is the
+    DUT's fault (MED-02)."""
     out = []
     resumes = [(i, r) for i, r in enumerate(ours) if direction(r) == "sendrecv"]
     for n, (i, r) in enumerate(resumes, 1):
@@ -151,12 +159,22 @@ def _resume_media(trace: Trace, a: Leg, ours: list[SipPacket], spec: CallSpec, f
         start = f.time + 0.1
         end = ours[i + 1].time if i + 1 < len(ours) else bye_time
         ours_ok = True
+        offers_b = [p for p in b.messages if p.src == spec.dut_out_ip and sdp_of(p) is not None and p.time <= start]
+        told = {"caller -> DUT": f, "callee -> DUT": offers_b[-1] if offers_b else None}
         for name, src, dst in (("caller -> DUT", spec.caller_ip, spec.dut_in_ip),
                                ("callee -> DUT", spec.callee_ip, spec.dut_out_ip)):
             sent = sum(s.packets_between(start, end) for s in trace.rtp if s.src == src and s.dst == dst)
-            if sent < MIN_RESUME_RTP:
+            if sent >= MIN_RESUME_RTP:
+                continue
+            ours_ok = False
+            sdp_msg = told[name]
+            addr = _media_addr(sdp_msg)
+            if addr and addr not in (spec.dut_in_ip, spec.dut_out_ip, "0.0.0.0", "::"):
+                out.append(violation("MED-02", ["MED-02", "HLD-02"], "M", f"the DUT's SDP (frame {sdp_msg.frame}) "
+                                     f"directing our {name} media after resume {n} to the DUT ({dst})",
+                                     f"c={addr}: the media is not anchored through the DUT", sdp_msg.frame))
+            else:
                 stop_unless_explained(found + out, f"our RTP {name} after resume {n} ({sent} packets)")
-                ours_ok = False
         if not ours_ok:
             return out
         got = {}
@@ -204,7 +222,7 @@ def _hold_resume(trace: Trace, spec: CallSpec, hold_dir: str, cycles: int, lync_
         stop_unless_explained(out, f"our {2 * cycles} hold/resume re-INVITEs ({len(ours)} in the capture)")
         return out
     byes = [p for p in a.requests("BYE") if p.src == spec.caller_ip]
-    out.extend(_resume_media(trace, a, ours, spec, out, byes[0].time if byes else trace_end(trace)))
+    out.extend(_resume_media(trace, a, b, ours, spec, out, byes[0].time if byes else trace_end(trace)))
     out.extend(_cleared(a, b, spec, "caller", out))
     return out
 
