@@ -1,7 +1,8 @@
 """Stimuli of suite HLD: hold and resume by re-INVITE, from the Mediation side (Lync holds: sendonly for music on
 hold, or inactive) and from the far side (the PSTN/PBX user holds, so the DUT must carry the hold to the Mediation
 side). One scenario pair does both: ``hold_uac.xml`` places the call and holds/resumes it ``cycles`` times,
-``hold_uas.xml`` answers every re-INVITE with the RFC 3264 direction."""
+``hold_uas.xml`` answers every re-INVITE with the RFC 3264 direction. Both send RTCP every second all call long
+(:func:`write_rtcp_pcap`), as Lync (RTCPCallsOnHold) and a PSTN gateway do."""
 
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ def _timeout(cycles: int, hold_ms: int, media_ms: int) -> int:
     return int(10 + cycles * (hold_ms + media_ms + 1500) / 1000 + media_ms / 1000)
 
 
-RTCP_INTERVAL_S = 1.0     # the held party's RTCP interval (RFC 3550 says about 5 s; shorter shows a quick hold)
+RTCP_INTERVAL_S = 1.0     # our agents' RTCP interval (RFC 3550 says about 5 s; shorter shows a quick hold)
 
 
-def _rtcp_compound(ssrc: int, cname: bytes = b"sipqual-held@lab") -> bytes:
+def _rtcp_compound(ssrc: int, cname: bytes = b"sipqual@lab.example") -> bytes:
     """An RTCP receiver report without report blocks plus an SDES CNAME (RFC 3550 section 6.1)."""
     rr = struct.pack("!BBHI", 0x80, 201, 1, ssrc)
     item = bytes([1, len(cname)]) + cname + b"\0"
@@ -61,18 +62,17 @@ def write_rtcp_pcap(path: Path, seconds: float, interval: float = RTCP_INTERVAL_
     return path
 
 
+def _with_rtcp(sq: CaseContext, seconds: float, *names: str) -> None:
+    """Both agents of a hold call send RTCP for the whole call (``seconds`` and some to spare), held or not: the
+    pcap each one's scenario plays, written where :meth:`CaseContext._start` puts the agent's files."""
+    for name in names:
+        write_rtcp_pcap(sq.dir / f"sipp-{name}" / "rtcp.pcap", seconds=seconds + 5)
+
+
 def lync_holds_with_rtcp(sq: CaseContext, hold_s: float, media_ms: int = 1000) -> None:
-    """TC-HLD-04: as :func:`lync_holds` with a=inactive and one hold of ``hold_s``; the held far end sends RTCP every
-    second from the answer to the end of the call (scenario hold_uas_rtcp.xml plays rtcp.pcap), so the DUT has RTCP
-    to keep sending toward the Mediation side while the call is held."""
-    hold_ms = int(hold_s * 1000)
-    timeout = _timeout(1, hold_ms, media_ms)
-    write_rtcp_pcap(sq.dir / "sipp-far-held" / "rtcp.pcap", seconds=(hold_ms + 2 * media_ms) / 1000 + 5)
-    sq.far_server("far-held", "hold_uas_rtcp.xml", {"media": "on"}, timeout_s=timeout)
-    sq.ms_client("ms-holder", "hold_uac.xml", {**outbound(sq), "hold_dir": "inactive", "hold_addr": sq.topo.ms.ip,
-                                                   "retrieve": "same"},
-                 timeout_s=timeout, extra=_sets(1, hold_ms, media_ms))
-    sq.wait_all()
+    """TC-HLD-04: :func:`lync_holds` with a=inactive and one hold of ``hold_s``: while held only RTCP flows (our
+    agents send it every second all call long), which the DUT must keep sending toward the Mediation side."""
+    lync_holds(sq, hold_dir="inactive", hold_ms=int(hold_s * 1000), media_ms=media_ms)
 
 
 def lync_holds(sq: CaseContext, hold_dir: str = "sendonly", cycles: int = 1, hold_ms: int = 1000,
@@ -83,6 +83,7 @@ def lync_holds(sq: CaseContext, hold_dir: str = "sendonly", cycles: int = 1, hol
     far end answers each re-INVITE with the RFC 3264 direction. ``retrieve="moved"``: the resume offers another
     media port (a call park retrieved by another endpoint, TC-HLD-06)."""
     timeout = _timeout(cycles, hold_ms, media_ms)
+    _with_rtcp(sq, (cycles * (hold_ms + media_ms) + media_ms) / 1000, "far-held", "ms-holder")
     sq.far_server("far-held", "hold_uas.xml", {"media": "on"}, timeout_s=timeout)
     sq.ms_client("ms-holder", "hold_uac.xml", {**outbound(sq), "hold_dir": hold_dir, "hold_addr": sq.topo.ms.ip,
                                                    "retrieve": retrieve},
@@ -96,6 +97,7 @@ def far_holds(sq: CaseContext, hold_dir: str = "sendonly", cycles: int = 1, hold
     c=0.0.0.0 as RFC 2543 did) and resumes, ``cycles`` times, then hangs up; the Mediation side answers each
     re-INVITE the DUT sends it with the RFC 3264 direction."""
     timeout = _timeout(cycles, hold_ms, media_ms)
+    _with_rtcp(sq, (cycles * (hold_ms + media_ms) + media_ms) / 1000, "ms-held", "far-holder")
     # the Mediation side sends no RTP on a legacy hold: a packet in flight when the DUT learns of c=0.0.0.0 is
     # rightly dropped, which the passive RTP rules would read as loss
     sq.ms_server("ms-held", "hold_uas.xml", {"media": "off" if legacy else "on"}, timeout_s=timeout)
