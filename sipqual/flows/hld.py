@@ -37,9 +37,11 @@ def _rtcp_compound(ssrc: int, cname: bytes = b"sipqual@lab.example") -> bytes:
 
 
 def write_rtcp_pcap(path: Path, seconds: float, interval: float = RTCP_INTERVAL_S) -> Path:
-    """A pcap SIPp plays with ``play_pcap_audio``: one RTP packet to the media port, then an RTCP compound to the
-    port above it every ``interval`` for ``seconds`` (SIPp sends each packet from its media port plus the packet's
-    offset from the lowest destination port in the file, to the peer's SDP port plus the same offset)."""
+    """A pcap SIPp plays with ``play_pcap_audio``: an RTCP compound to the port above the media port every
+    ``interval`` for ``seconds``. SIPp sends each packet from its media port plus the packet's offset from the lowest
+    destination port in the file, to the peer's SDP port plus the same offset; that lowest port is an RTP packet an
+    hour after the end, which SIPp never reaches (it stops the playback when the call ends), so no RTP with a
+    foreign SSRC joins the agent's own stream."""
     def udp(sport: int, dport: int, payload: bytes) -> bytes:
         u = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(u), 0, 0, 64, 17, 0, bytes([192, 0, 2, 99]),
@@ -49,11 +51,13 @@ def write_rtcp_pcap(path: Path, seconds: float, interval: float = RTCP_INTERVAL_
         ip = ip[:10] + struct.pack("!H", ~((csum & 0xFFFF) + (csum >> 16)) & 0xFFFF) + ip[12:]
         return b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\0" + ip + u
     ssrc = 0x5E1D0001
-    frames = [(0.0, udp(10000, 10000, bytes([0x80, 0]) + struct.pack("!HII", 1, 0, ssrc) + b"\xff" * 160))]
+    frames = []
     t = interval / 2
     while t < seconds:
         frames.append((t, udp(10001, 10001, _rtcp_compound(ssrc))))
         t += interval
+    frames.append((seconds + 3600, udp(10000, 10000, bytes([0x80, 0]) + struct.pack("!HII", 1, 0, ssrc) +
+                                       b"\xff" * 160)))
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
     for when, data in frames:
         out.append(struct.pack("<IIII", int(when), int(round((when % 1) * 1e6)), len(data), len(data)) + data)
