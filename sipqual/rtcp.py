@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 MAX_RTCP_TAILS = 64          # RTCP compounds per flow whose tail bytes are kept (SRTCP trailer check)
 RTCP_TAIL = 32               # bytes kept from the end of each of those compounds
 MAX_BYES = 16                # RTCP BYE packets kept per flow (the last one always)
+MAX_RTCP_TIMES = 4096        # compound arrival times kept per flow (a 5 s interval: more than 5 hours)
 RTCP_SR, RTCP_RR, RTCP_SDES, RTCP_BYE, RTCP_APP = 200, 201, 202, 203, 204
 SDES_CNAME = 1
 SRTP_TAGS = {"AES_CM_128_HMAC_SHA1_80": 10, "AES_CM_128_HMAC_SHA1_32": 4, "AES_256_CM_HMAC_SHA1_80": 10,
@@ -62,6 +63,7 @@ class RtcpFlow:
         self.max_gap = 0.0
         self.max_gap_frame: int | None = None
         self.max_gap_end = 0.0             # time of the compound that ended the longest gap
+        self.times: list[float] = []       # arrival time of each compound, the first MAX_RTCP_TIMES (TC-HLD-04)
         # the first compounds' (frame, length, last RTCP_TAIL bytes, offsets where a packet of the compound ends,
         # whether the whole compound parsed as RTCP): enough to check an SRTCP trailer once the SDP is known
         self.tails: list[RtcpTail] = []
@@ -78,6 +80,8 @@ class RtcpFlow:
             self.max_gap, self.max_gap_frame, self.max_gap_end = when - self.last_time, frame, when
         self.compounds += 1
         self.last_frame, self.last_time = frame, when
+        if len(self.times) < MAX_RTCP_TIMES:
+            self.times.append(when)
         if payload[1] not in (RTCP_SR, RTCP_RR) and self.bad_start is None:
             self.bad_start = frame
         if len(payload) >= 8 and len(self.ssrcs) < 16:

@@ -21,6 +21,7 @@ RTCP address it is sent to.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ MAX_GAPS = 16                # sequence discontinuities kept per stream (all are
 MAX_SIZES = 16               # distinct payload sizes kept per payload type
 MAX_EVENT_PACKETS = 4096     # candidate RFC 4733 packets kept per stream
 ENTROPY_SAMPLE = 2048        # payload bytes per stream sampled for the cleartext test, then dropped
+TIME_BUCKET = 0.1            # s: packets are also counted per bucket of this length (packets_between)
+MAX_BUCKETS = 36000          # buckets counted per stream (an hour from its first packet, 2 bytes each); later
+                             # packets are not
 ACTIVITY_GAP = 1.0           # s: a longer silence between two packets of a stream starts a new activity run
 MAX_ACTIVITY = 64            # activity runs kept per stream; past that the last run absorbs the rest (overflow)
 SMALL_PAYLOAD = 24           # bytes: dynamic-PT payloads up to this size are sampled as possible comfort noise
@@ -222,6 +226,8 @@ class RtpStream:
         self._run_starts: list[tuple[float, int, int]] = []
         self._run_ends: list[float] = []
         self.activity_overflow = False
+        self.buckets = array("H")   # packets per TIME_BUCKET from the first packet on (hold/resume windows, TC-HLD-*)
+        self._bucket0 = 0.0
 
     @property
     def key(self) -> tuple[str, int, str, int, int]:
@@ -244,6 +250,14 @@ class RtpStream:
                 self._new_run(frame, when)
         self.packets += 1
         self.last_frame, self.last_time = frame, when
+        if self.packets == 1:
+            self._bucket0 = when
+        b = max(0, int((when - self._bucket0) / TIME_BUCKET))
+        if b < MAX_BUCKETS:
+            if b >= len(self.buckets):
+                self.buckets.extend([0] * (b + 1 - len(self.buckets)))
+            if self.buckets[b] < 0xFFFF:
+                self.buckets[b] += 1
         if marker:
             self.markers += 1
         stats = self.by_pt.get(pt)
@@ -335,6 +349,12 @@ class RtpStream:
         if runs and self.activity_overflow:
             runs[-1] = Activity(runs[-1].start, runs[-1].end, runs[-1].first_frame, runs[-1].packets, True)
         return runs
+
+    def packets_between(self, start: float, end: float) -> int:
+        """Packets that arrived between ``start`` and ``end`` (to :data:`TIME_BUCKET`: buckets that begin inside)."""
+        lo = max(0, math.ceil((start - self._bucket0) / TIME_BUCKET - 1e-9))
+        hi = min(len(self.buckets), math.ceil((end - self._bucket0) / TIME_BUCKET - 1e-9))
+        return sum(self.buckets[lo:hi]) if hi > lo else 0
 
     @property
     def payload_types(self) -> list[int]:

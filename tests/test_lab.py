@@ -116,7 +116,9 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite EM (early media, forked early dialogs)
          "TC-EM-01", "TC-EM-02", "TC-EM-03", "TC-EM-04", "TC-EM-05", "TC-EM-06", "TC-EM-07",
          # misc (issue 11): OPTIONS while the far side is down; reconnect, pipelined and split segments; IPv6
-         "TC-OPT-02", "TC-TRN-08", "TC-TRN-10")
+         "TC-OPT-02", "TC-TRN-08", "TC-TRN-10",
+         # suite HLD (hold and resume)
+         "TC-HLD-01", "TC-HLD-02", "TC-HLD-03", "TC-HLD-04", "TC-HLD-05", "TC-HLD-06", "TC-HLD-07")
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",)   # pics.options_ping: passes on reference-sbc-pinging.yaml
@@ -285,6 +287,16 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
      "RFC3261-11: expected the 200 (frame"),
     # misc (issue 11): an IPv4 media address answered on the IPv6 Mediation leg
     ("faulty-ipv6-media-as-ipv4.yaml", "TC-TRN-10 and tcp", "TC-TRN-10",
+     "MED-02: expected the DUT's SDP (frame"),
+    # suite HLD: Lync's hold answered a=sendrecv (Lync drops such a call); a c=0.0.0.0 hold passed on
+    ("faulty-hold-sendrecv.yaml", "TC-HLD-01 and tcp", "TC-HLD-01",
+     "HLD-01: expected the answer to our hold re-INVITE a=sendonly"),
+    ("faulty-hold-sendrecv.yaml", "TC-HLD-02 and tls", "TC-HLD-02",
+     "HLD-01: expected the answer to our hold re-INVITE a=inactive"),
+    ("faulty-legacy-hold.yaml", "TC-HLD-07 and tcp", "TC-HLD-07",
+     "RFC3264-05: expected a hold toward the Mediation side by a=sendonly/inactive"),
+    # in-dialog offers relayed without rtpengine: a park retrieved on a new port leaves the media unanchored
+    ("faulty-indlg-unanchored.yaml", "TC-HLD-06 and tcp", "TC-HLD-06",
      "MED-02: expected the DUT's SDP (frame"),
 ])
 def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
