@@ -11,6 +11,7 @@ Every file a case produces lands in its evidence directory and is listed in the 
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from . import durations, netns, sipp
 from .capture import Capture
 from .errors import AgentError, CheckFailed, LabError
 from .media import write_tone
+from .procs import LEAN_ENV
 from .recording import recording
 from .rules import run_passive
 from .tlsfindings import capture_tls_findings, read_events, tls_findings
@@ -108,7 +110,8 @@ class CaseContext:
             argv += ["--server-name", server_name]
         if not present_cert:
             argv += ["--no-client-cert"]
-        proc = self.lab.sup.start(f"tlsedge-{mode}-{n}", argv, netns=self.topo.ms.netns, log_dir=self.dir)
+        proc = self.lab.sup.start(f"tlsedge-{mode}-{n}", argv, netns=self.topo.ms.netns, log_dir=self.dir,
+                                  env=LEAN_ENV)
         try:
             wait_listening(events, timeout=10)
         except Exception as e:  # noqa: BLE001 - any failure to come up is a lab fault
@@ -225,15 +228,18 @@ class CaseContext:
         self.capture.stop()
         self.lab.assert_dut_alive()
         v = self.verification
-        self.trace = read_trace(self.capture.path, self.keylog if v["keylog"] else None, v["tls_ports"],
-                                v["tcp_ports"])
-        if self.capture.complete is False:
-            self.trace.findings.append("capture may be incomplete: dumpcap had not written every packet")
-        self.passive.extend(run_passive(self.trace, set(v["dut_addresses"])))
-        self.passive.extend(tls_findings(read_events([e.events for e in self.edges] + self.front_events)))
-        if v["keylog"]:
-            self.passive.extend(capture_tls_findings(self.capture.path, self.keylog, v["tls_ports"],
-                                                     set(v["dut_addresses"]), v["dut_fqdn"]))
+        with ThreadPoolExecutor(1) as pool:
+            # the handshake pass (its own tshark) runs while the SIP reader's tshark runs: two processes, two cores
+            handshakes = pool.submit(capture_tls_findings, self.capture.path, self.keylog, v["tls_ports"],
+                                     set(v["dut_addresses"]), v["dut_fqdn"]) if v["keylog"] else None
+            self.trace = read_trace(self.capture.path, self.keylog if v["keylog"] else None, v["tls_ports"],
+                                    v["tcp_ports"])
+            if self.capture.complete is False:
+                self.trace.findings.append("capture may be incomplete: dumpcap had not written every packet")
+            self.passive.extend(run_passive(self.trace, set(v["dut_addresses"])))
+            self.passive.extend(tls_findings(read_events([e.events for e in self.edges] + self.front_events)))
+            if handshakes is not None:
+                self.passive.extend(handshakes.result())
         return self.trace
 
     @property
