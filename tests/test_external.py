@@ -98,7 +98,8 @@ class Gear:
         cp = subprocess.run(["ip", "netns", "exec", self.host, sys.executable, "-m", "pytest", str(ROOT / "suites"),
                              "--dut", str(profile), "--sipqual-reports", str(reports), "-p", "no:cacheprovider",
                              "-q", *extra], capture_output=True, text=True, timeout=300, cwd=ROOT)
-        created = {n for n in set(netns.list_namespaces()) - before if n.startswith(netns.PREFIX)}
+        created = {n for n in set(netns.list_namespaces()) - before if n.startswith(netns.PREFIX)
+                   and not _owned_by_a_live_run(n)}   # other tests' labs (xdist) are not this run's
         assert not created, f"sipqual created namespaces for an external DUT: {created}"
         left = subprocess.run(["ip", "netns", "pids", self.host], capture_output=True, text=True).stdout.split()
         assert left == [], f"sipqual left processes behind on 'our machine': {left}"
@@ -172,6 +173,18 @@ def test_gear_dying_mid_run_is_error_not_pass(gear, tmp_path):
     assert "DUT" in case["reason"] and ("stopped answering" in case["reason"] or "unreachable" in case["reason"])
     left = subprocess.run(["ip", "netns", "pids", gear.host], capture_output=True, text=True).stdout.split()
     assert left == []
+
+
+def _owned_by_a_live_run(ns: str) -> bool:
+    """A namespace of another run that is still going on (its /run/sipqual/<tag>/owner.json names a live PID)."""
+    for owner in Path("/run/sipqual").glob("*/owner.json"):
+        try:
+            rec = json.loads(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if ns in rec.get("namespaces", []) and Path(f"/proc/{rec.get('pid', 0)}").exists():
+            return True
+    return False
 
 
 def _sipp_running(ns: str) -> bool:
