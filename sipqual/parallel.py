@@ -9,7 +9,7 @@
   never reached), the case an interrupt cut short, and its lab (tag, topology, timings). The controller merges them
   and removes the files.
 - Scheduling keeps a worker on one transport as long as possible (:class:`TransportScheduling`): cases go out in
-  chunks of one transport, in collection order (every TCP case before every TLS case), so a worker restarts its
+  chunks of one transport, in collection order (pytest groups the cases by transport), so a worker restarts its
   DUT at most once per transport, as a serial run does.
 - Interrupts: the controller forwards its first SIGINT/SIGTERM to the workers (:func:`forward_signal`), each
   worker tears its lab down and writes its file; a worker that could not finish is caught by the stale-lab

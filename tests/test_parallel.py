@@ -97,3 +97,20 @@ def test_plain_when_ci_or_no_terminal():
     assert plain_wanted(tty, {"CI": "true"}) and not plain_wanted(tty, {})
     assert plain_wanted(SimpleNamespace(isatty=lambda: False), {})
     assert clock(3725) == "1:02:05" and clock(65) == "1:05"
+
+
+def test_external_gear_never_runs_in_parallel(tmp_path):
+    """One device on fixed ports: `pytest suites -n 2` on a kind: external profile runs serially and says so in one
+    line (nothing is selected, so no lab or gear is needed)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    cp = subprocess.run([sys.executable, "-m", "pytest", str(root / "suites"), "-p", "no:cacheprovider", "-q", "-n", "2",
+                         "--dut", str(root / "lab/duts/external-template.yaml"), "-k", "TC-OPT-01 and nothing",
+                         "--sipqual-reports", str(tmp_path)], cwd=root, capture_output=True, text=True, timeout=120)
+    notes = [ln for ln in cp.stderr.splitlines() if "runs one case at a time" in ln]
+    assert len(notes) == 1 and "kind: external" in notes[0], cp.stdout[-2000:] + cp.stderr[-2000:]
+    assert "bringing up nodes" not in cp.stdout + cp.stderr and "gw0" not in cp.stdout
+    assert json.loads(next(tmp_path.glob("2*/results.json")).read_text())["cases"]
