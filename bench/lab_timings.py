@@ -2,6 +2,7 @@
 (needs root).
 
     .venv/bin/python bench/lab_timings.py [--runs N] [--jobs N] [--dut lab/duts/reference-sbc.yaml] [-k EXPR]
+                                          [--tree OTHER_CHECKOUT]
 
 Per case: its wall time (pytest setup + call + teardown, as results.json records it), the protocol's own time (first
 to last packet of its capture: what the DUT and our agents exchanged) and the overhead, the difference: starting the
@@ -12,6 +13,7 @@ taken while the machine is busy are only good as ratios.
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -44,17 +46,21 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1, help="pytest-xdist workers (parallel labs); 1: a serial run")
     ap.add_argument("--dut", default=str(ROOT / "lab/duts/reference-sbc.yaml"))
     ap.add_argument("-k", default=None, help="pytest -k selection (default: every case)")
+    ap.add_argument("--tree", default=str(ROOT), help="the checkout to time (default: this one; e.g. the tree before a "
+                                                      "change, to compare on the same machine at the same time)")
     args = ap.parse_args()
+    tree = Path(args.tree).resolve()
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     rows: dict[str, list[float]] = {}
     overhead: dict[str, list[float]] = {}
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
-            argv = [sys.executable, "-m", "pytest", str(ROOT / "suites"), "-q", "-p", "no:cacheprovider",
+            argv = [sys.executable, "-m", "pytest", str(tree / "suites"), "-q", "-p", "no:cacheprovider",
                     "--dut", args.dut, "--sipqual-reports", tmp]
             argv += ["-n", str(args.jobs)] if args.jobs > 1 else []
             argv += ["-k", args.k] if args.k else []
             t0 = time.monotonic()
-            subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
+            subprocess.run(argv, cwd=tree, capture_output=True, check=False, env=env)
             rows.setdefault("whole run (wall, incl. pytest start)", []).append(time.monotonic() - t0)
             run = Path(tmp) / "latest"
             doc = json.loads((run / "results.json").read_text())
