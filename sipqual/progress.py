@@ -34,7 +34,9 @@ class Progress:
         self.write, self.plain, self.total, self.now = write, plain, total, now
         self.started = now()
         self.done = 0
+        self.ran = 0          # cases that ran (PASS, FAIL, ERROR): N/A and NOT_RUN are decided in no time
         self.counts: dict[str, int] = {}
+        self.running: dict[str, str] = {}   # nodeid -> test name, for the status line
         self._status = False
 
     @classmethod
@@ -54,24 +56,28 @@ class Progress:
     def _times(self) -> str:
         elapsed = self.now() - self.started
         left = ""
-        if self.done and self.total > self.done:
-            left = f", ~{clock(elapsed / self.done * (self.total - self.done))} left"
+        if self.ran and self.total > self.done:   # time per case that ran, for every case still to come
+            left = f", ~{clock(elapsed / self.ran * (self.total - self.done))} left"
         return f"{clock(elapsed)} elapsed{left}"
 
     def _so_far(self) -> str:
         return " ".join(f"{k} {self.counts[k]}" for k in ORDER if self.counts.get(k))
 
-    def case_started(self, nodeid: str, where: str = "") -> None:
-        """Terminal only: the status line (rewritten) names the case in progress."""
-        if self.plain:
+    def case_started(self, nodeid: str) -> None:
+        """Terminal only: the status line (rewritten) names the cases in progress (one per parallel lab)."""
+        self.running[nodeid] = nodeid.rsplit("::", 1)[-1]
+        self._show_status()
+
+    def _show_status(self) -> None:
+        if self.plain or not self.running:
             return
-        name = nodeid.rsplit("::", 1)[-1]
-        self.write(f"\r\x1b[K  running {name}{f' on {where}' if where else ''} | {self.done}/{self.total or '?'} "
-                   f"done | {self._times()}")
+        self.write(f"\r\x1b[K  running {', '.join(self.running.values())} | {self.done}/{self.total or '?'} done | "
+                   f"{self._times()}")
         self._status = True
 
     def case_done(self, res) -> None:
         self.done += 1
+        self.ran += res.verdict in ("PASS", "FAIL", "ERROR")
         self.counts[res.verdict] = self.counts.get(res.verdict, 0) + 1
         width = len(str(self.total or self.done))
         verdict = f"{res.verdict:7}"
@@ -83,6 +89,8 @@ class Progress:
             line += f"\n        {res.reason[:160]}"
         self.write(("\r\x1b[K" if self._status else "") + line + "\n")
         self._status = False
+        self.running.pop(res.nodeid, None)
+        self._show_status()
 
     def finish(self) -> None:
         if self._status:
