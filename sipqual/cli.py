@@ -9,6 +9,7 @@ executed case PASS or NA), 1 (a case FAILs), 2 (a case ERROR, or a usage/lab pro
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -50,6 +51,9 @@ def cmd_qualify(args, extra: list[str]) -> int:
         jobs = 1
         print(f"sipqual: error: {e}", file=sys.stderr)
         argv += ["--tb=no", "--no-summary", "-qq"]
+    if jobs > 1 and importlib.util.find_spec("xdist") is None:
+        print(f"sipqual: pytest-xdist is not installed: --jobs {jobs} ignored, one lab", file=sys.stderr)
+        jobs = 1
     if jobs > 1:  # parallel labs, one per pytest-xdist worker (README "Parallel runs", sipqual.parallel)
         argv += ["-n", str(jobs)]
     if args.reports:
