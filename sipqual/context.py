@@ -35,6 +35,8 @@ class Edge:
 
     proc: object
     events: Path
+    mode: str = ""
+    listen: str = ""
 
 
 ANALYSIS_NICE = 10
@@ -79,6 +81,7 @@ class CaseContext:
         self.ports = sipp.PortPool()
         self.runs: list[sipp.SippRun] = []
         self.results: list[sipp.SippResult] = []
+        self._pending: list[sipp.SippRun] = []     # server agents started, not yet seen listening (ready())
         self.edges: list[Edge] = []
         self.probes: set[str] = set()         # agents whose refusal by the DUT is the point (see ms_client)
         self.probe_edges: list[Edge] = []
@@ -121,9 +124,8 @@ class CaseContext:
 
     # ---- TLS edges -----------------------------------------------------------------------------------------------
     def _edge(self, mode: str, listen: str, connect: str, source: str | None = None,
-              server_name: str | None = None, present_cert: bool = True) -> Edge:
-        from .tlsedge import wait_listening
-
+              server_name: str | None = None, present_cert: bool = True, wait: bool = True) -> Edge:
+        """Start a TLS edge; ``wait=False``: the caller calls :meth:`_edge_ready` later (it comes up meanwhile)."""
         pki = self.lab.pki
         self.topo.check_target(connect.rsplit(":", 1)[0])
         n = len(self.edges)
@@ -140,16 +142,29 @@ class CaseContext:
             argv += ["--no-client-cert"]
         proc = self.lab.sup.start(f"tlsedge-{mode}-{n}", argv, netns=self.topo.ms.netns, log_dir=self.dir,
                                   env=LEAN_ENV)
-        try:
-            wait_listening(events, timeout=10)
-        except Exception as e:  # noqa: BLE001 - any failure to come up is a lab fault
-            ip, port = listen.rsplit(":", 1)  # a port someone else holds: name the holder (netns.port_holder)
-            holder = netns.port_holder(self.topo.ms.netns, "tcp", ip, int(port), owner=proc)
-            why = netns.port_taken("tcp", ip, int(port), holder) if holder else f"{e}; {proc.stderr_tail(2)}"
-            raise LabError(f"TLS edge ({mode}) did not come up: {why}") from None
-        edge = Edge(proc, events)
+        edge = Edge(proc, events, mode, listen)
         self.edges.append(edge)
+        if wait:
+            self._edge_ready(edge)
         return edge
+
+    def _edge_ready(self, edge: Edge) -> None:
+        from .tlsedge import wait_listening
+
+        try:
+            wait_listening(edge.events, timeout=10)
+        except Exception as e:  # noqa: BLE001 - any failure to come up is a lab fault
+            ip, port = edge.listen.rsplit(":", 1)  # a port someone else holds: name the holder (netns.port_holder)
+            holder = netns.port_holder(self.topo.ms.netns, "tcp", ip, int(port), owner=edge.proc)
+            why = netns.port_taken("tcp", ip, int(port), holder) if holder else f"{e}; {edge.proc.stderr_tail(2)}"
+            raise LabError(f"TLS edge ({edge.mode}) did not come up: {why}") from None
+
+    def ready(self) -> None:
+        """Wait until every server agent started so far listens (they come up side by side; every client start,
+        :meth:`wait_all` and :meth:`finish` wait for them first)."""
+        pending, self._pending = self._pending, []
+        for run in pending:
+            sipp.ready(run)
 
     # ---- agents on the Mediation side ---------------------------------------------------------------------------
     def ms_client(self, name: str, scenario: str, keys: dict, *, present_cert: bool = True, probe: bool = False,
@@ -162,10 +177,12 @@ class CaseContext:
         local = self.ports.sip()
         if probe:
             self.probes.add(name)
+        edge = None
         if self.transport == "tls":
             edge_port = self.ports.sip()
-            self._edge("client", f"{t.ms.ip}:{edge_port}", f"{t.ms.peer_ip}:{self.dut_port}", source=t.ms.ip,
-                       server_name=self.pixit["dut"]["fqdn"], present_cert=present_cert)
+            # the edge comes up while the servers started before it do (ready() below)
+            edge = self._edge("client", f"{t.ms.ip}:{edge_port}", f"{t.ms.peer_ip}:{self.dut_port}", source=t.ms.ip,
+                              server_name=self.pixit["dut"]["fqdn"], present_cert=present_cert, wait=False)
             if probe:
                 self.probe_edges.append(self.edges.pop())
             remote = f"{t.ms.ip}:{edge_port}"
@@ -179,6 +196,9 @@ class CaseContext:
                     "ruri_port": self.dut_port, **keys}
         agent = sipp.Agent(name, scenario, t.ms.netns, t.ms.ip, local, "tcp", remote=remote, keys=all_keys,
                            media_port=self.ports.media(), ctrl_port=self.ports.ctrl(), **kw)
+        self.ready()
+        if edge is not None:
+            self._edge_ready(edge)
         return self._start(agent)
 
     # ---- the Mediation front (sipqual.msfront) --------------------------------------------------------------------
@@ -238,11 +258,16 @@ class CaseContext:
         workdir.mkdir(parents=True, exist_ok=True)
         write_tone(workdir / "tone.ulaw")
         write_tone(workdir / "tone.alaw", law="alaw")      # scenarios that send PCMA (PT 8)
-        run = sipp.start(agent, self.lab.sup, workdir, server=server)
+        if not server:
+            self.ready()      # a client's first message must find every server listening
+        run = sipp.start(agent, self.lab.sup, workdir, server=server, wait=False)
         self.runs.append(run)
+        if server:
+            self._pending.append(run)
         return run
 
     def wait_all(self) -> None:
+        self.ready()
         for run in self.runs[len(self.results):]:
             self.results.append(run.finish())
 
