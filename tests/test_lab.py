@@ -90,11 +90,20 @@ def leftovers() -> list[str]:
     return ns + procs + [f"tlsedge:{p}" for p in edges] + [f"state:{s}" for s in state]
 
 
+def settled(timeout: float = 10.0) -> list[str]:
+    """leftovers(), given a run tearing down beside this test (xdist) the few seconds in which its DUT's children
+    are orphans between their parent's exit and their own: what is still there after ``timeout`` is left behind."""
+    end = time.monotonic() + timeout
+    while (left := leftovers()) and time.monotonic() < end:
+        time.sleep(0.2)
+    return left
+
+
 @pytest.fixture(autouse=True)
 def clean_machine():
-    assert leftovers() == [], "the machine was not clean before the test"
+    assert settled() == [], "the machine was not clean before the test"
     yield
-    assert leftovers() == [], "the lab left something behind"
+    assert settled() == [], "the lab left something behind"
 
 
 def suite(tmp_path, profile: str, select: str | None = None, *, popen=False, env=None):
