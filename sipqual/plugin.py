@@ -54,6 +54,7 @@ class RunState:
     worker: str | None = None                       # xdist worker id ("gw0") in a parallel run's worker
     worker_pids: set = field(default_factory=set)   # a parallel run's controller: its workers (sipqual.parallel)
     known: dict = field(default_factory=dict)       # controller: nodeid -> result if the case never reports
+    crashed: dict = field(default_factory=dict)     # controller: nodeid -> xdist's "worker crashed" line
     progress: object = None                         # sipqual.progress.Progress on the controller
 
 
@@ -421,6 +422,8 @@ def pytest_runtest_logreport(report):
     r = getattr(report, "sipqual_result", None)
     if r is not None:
         state.results[r["nodeid"]] = CaseResult(**r)
+    elif report.when == "???" and report.failed:   # xdist: the worker running this case died (sipqual.parallel)
+        state.crashed[report.nodeid] = one_line(str(report.longrepr))
     if report.when == "teardown" and state.progress is not None and report.nodeid in state.results:
         state.progress.case_done(state.results[report.nodeid])
 
@@ -489,7 +492,7 @@ def _finish_run(session, state: RunState) -> None:
         return
     lab_info = {}
     if parallel.is_controller(session.config):
-        if signal_name:  # a worker killed before it tore its lab down left a stale lab: gone now
+        if signal_name or state.crashed:  # a worker killed before it tore its lab down left a stale lab: gone now
             from .lab import cleanup_stale
 
             cleanup_stale()
@@ -497,6 +500,11 @@ def _finish_run(session, state: RunState) -> None:
         for nodeid, fallback in state.known.items():
             if nodeid not in state.results:
                 state.results[nodeid] = CaseResult(**fallback)
+        for nodeid, why in state.crashed.items():  # no word from the worker, and no interrupt to explain it: ERROR
+            res = state.results.get(nodeid)
+            if res is not None and not signal_name and res.verdict == Verdict.NOT_RUN.value \
+                    and res.reason.startswith("never reached"):
+                res.verdict, res.reason = Verdict.ERROR.value, f"{why} (its lab is cleaned up by the next run)"
     for nodeid, (info, transport) in state.infos.items():
         if nodeid not in state.results:
             state.results[nodeid] = _unreported(state, nodeid, info, transport)
