@@ -504,7 +504,7 @@ def _finish_run(session, state: RunState) -> None:
             res = state.results.get(nodeid)
             if res is not None and not signal_name and res.verdict == Verdict.NOT_RUN.value \
                     and res.reason.startswith("never reached"):
-                res.verdict, res.reason = Verdict.ERROR.value, f"{why} (its lab is cleaned up by the next run)"
+                res.verdict, res.reason = Verdict.ERROR.value, f"{why}; its lab was cleaned up"
     for nodeid, (info, transport) in state.infos.items():
         if nodeid not in state.results:
             state.results[nodeid] = _unreported(state, nodeid, info, transport)
