@@ -122,7 +122,9 @@ def suite(tmp_path, profile: str, select: str | None = None, *, popen=False, env
 #: every case in suites/, as the reference DUT must pass them
 CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OPT-05", "TC-BAS-08", "TC-BAS-09",
          "TC-BAS-10", "TC-BAS-11", "TC-BAS-12", "TC-BAS-15",
-         "TC-BAS-01", "TC-BAS-02", "TC-BAS-03", "TC-BAS-04", "TC-BAS-06")
+         "TC-BAS-01", "TC-BAS-02", "TC-BAS-03", "TC-BAS-04", "TC-BAS-06",
+         # suite EM (early media, forked early dialogs)
+         "TC-EM-01", "TC-EM-02", "TC-EM-03", "TC-EM-04", "TC-EM-05", "TC-EM-06", "TC-EM-07")
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",)   # pics.options_ping: passes on reference-sbc-pinging.yaml
@@ -269,6 +271,15 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
      "RFC3261-14: expected the DUT clearing the other leg with a BYE to 192.0.2.10"),
     ("faulty-bye-not-relayed.yaml", "TC-BAS-03 and tls", "TC-BAS-03",
      "RFC3261-14: expected the DUT clearing the other leg with a BYE to 192.0.2.10"),
+    # suite EM: the far end's 183 relayed without its SDP (no early media toward Lync); a CANCEL during early media
+    # answered but never passed on (crafted captures in tests/test_checks_em.py prove the rest)
+    ("faulty-early-sdp-stripped.yaml", "TC-EM-01 and tcp", "TC-EM-01",
+     "SIG-03: expected an 18x with SDP to the caller for the callee's 183 with SDP"),
+    ("faulty-cancel-not-relayed.yaml", "TC-EM-07 and tls", "TC-EM-07",
+     "RFC3261-09: expected 487 to the cancelled INVITE"),
+    # forked early dialogs collapsed into one: only the first fork's 18x reaches the far caller
+    ("faulty-forks-collapsed.yaml", "TC-EM-04 and tcp", "TC-EM-04",
+     "SIG-04: expected each of the callee's 3 early dialogs passed on to the caller under its own To tag"),
 ])
 def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
     suite(tmp_path, profile, select)
