@@ -313,3 +313,27 @@ def test_sigterm_stops_every_worker_of_a_parallel_run_and_writes_results(tmp_pat
         assert c["verdict"] == "NOT_RUN" and c["reason"].startswith("interrupted (SIGTERM) while the case ran"), c
     assert (run / "report.html").is_file()
     nothing_of_chromium_left(tmp_path / "tmp")
+
+
+def test_a_worker_killed_mid_case_leaves_no_lab_behind(tmp_path):
+    """A worker of `pytest suites -n 2` dies (SIGKILL) in a call: pytest-xdist replaces it, its case is run again
+    (PASS) or ERROR "crashed", never a silent PASS of the dead run; its lab (processes, namespaces, state), which it
+    could not tear down itself, is gone when the run ends."""
+    proc = start(tmp_path, "reference-sbc.yaml", "(TC-TRN-01 or TC-BAS-01) and tcp", entry="pytest", extra=("-n", "2"))
+    end = time.monotonic() + 90
+    while True:
+        states = own_states(proc)
+        _TAGS.update(d.name for d in states)
+        busy = [d for d in states if next(d.glob("pids/sipp-*-caller-*.json"), None)]
+        if busy:
+            break
+        assert time.monotonic() < end and proc.poll() is None, finish(proc)
+        time.sleep(0.02)
+    victim = json.loads((busy[0] / "owner.json").read_text())["pid"]
+    os.kill(victim, signal.SIGKILL)   # a worker of the run this test started, by its PID
+    out, err = finish(proc)
+    doc = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())
+    ran = [c for c in doc["cases"] if c["reason"] != "deselected"]
+    assert len(ran) == 2 and all(c["verdict"] == "PASS" or c["verdict"] == "ERROR" and "crashed" in c["reason"]
+                                 for c in ran), (ran, out[-2000:])
+    assert not busy[0].exists(), "the dead worker's lab state is still there"
