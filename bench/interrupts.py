@@ -61,7 +61,7 @@ def handles_sigterm(pid: int) -> bool:
     return False
 
 
-def left_by(tmp: Path, tag: str | None) -> list[str]:
+def left_by(tmp: Path, tags: list[str]) -> list[str]:
     """What this run left: processes carrying its TMPDIR in their environment (every process it started inherits
     it: SIPp, Kamailio, rtpengine, dumpcap, TLS edges, tshark, Chromium), its namespaces and its state directory.
     Precise where tests/test_lab.py's leftovers() is not: other runs on this machine (other users' test namespaces,
@@ -76,18 +76,20 @@ def left_by(tmp: Path, tag: str | None) -> list[str]:
                     out.append(f"{stat.split('(', 1)[1].split(')', 1)[0]}:{env.parent.name}")
         except (OSError, IndexError):
             continue
-    if tag:
-        ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split() if tags else []
+    for tag in tags:
         out += [n for n in ns if n.startswith(f"sq{tag}-")]
         out += [f"state:{tag}"] if (STATE_ROOT / tag).exists() else []
     return out
 
 
-def run_tag(run: Path | None) -> str | None:
+def run_tags(run: Path | None) -> list[str]:
+    """The run's lab tags: its lab's, or every parallel worker's (results.json lab.workers)."""
     try:
-        return json.loads((run / "results.json").read_text())["lab"].get("tag")
+        lab = json.loads((run / "results.json").read_text())["lab"]
     except (OSError, TypeError, ValueError, KeyError):
-        return None
+        return []
+    return [t for t in {lab.get("tag"), *(w.get("tag") for w in lab.get("workers", []))} if t]
 
 
 def one_run(i: int, mode: str, delay: float, gap: float, args, work: Path) -> dict:
@@ -128,7 +130,7 @@ def one_run(i: int, mode: str, delay: float, gap: float, args, work: Path) -> di
     seconds = time.monotonic() - t0
     last = (out.strip().splitlines() or [""])[-1]
     run = Path(last.split(": ", 2)[2]).parent if last.startswith("sipqual: report: /") else None
-    left = left_by(tmp, run_tag(run))
+    left = left_by(tmp, run_tags(run))
     others = [x for x in leftovers() if x not in baseline]
     chromium = [p.name for p in tmp.glob("sipqual-chromium-*")]
     expected_rc = 130 if signalled else 0

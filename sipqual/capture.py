@@ -108,6 +108,6 @@ class Capture:
                 self.complete = False
                 break
             time.sleep(delay)
-            delay = min(delay * 2, 0.1)
+            delay = min(delay * 2, 0.025)   # dumpcap writes in blocks every few hundred ms: catch the last soon
         self.proc.stop(grace=5.0, sig=signal.SIGINT)
         return self.path

@@ -9,6 +9,7 @@ executed case PASS or NA), 1 (a case FAILs), 2 (a case ERROR, or a usage/lab pro
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -30,14 +31,31 @@ def cmd_qualify(args, extra: list[str]) -> int:
     from .plugin import run_dir as plugin_run_dir
     from .profile import load_profile
 
-    argv = [str(ROOT / "suites"), "--dut", str(args.dut), "-p", "no:cacheprovider", "-q"]
+    from .parallel import default_jobs
+
+    argv = [str(ROOT / "suites"), "--dut", str(args.dut), "-p", "no:cacheprovider", "-q", "--sipqual-progress",
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]  # sipqual is imported before pytest starts
     problem = None
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    if jobs < 1:
+        raise UsageError(f"--jobs {jobs}: at least 1")
     try:
-        preflight(load_profile(args.dut))
+        profile = load_profile(args.dut)
+        if not profile.managed and jobs > 1:
+            print("sipqual: external gear (kind: external) runs one case at a time (one device on fixed ports): "
+                  f"--jobs {jobs} ignored", file=sys.stderr)
+            jobs = 1
+        preflight(profile)
     except SipqualError as e:  # still run, quietly, so the report records every case as ERROR with the reason
         problem = e
+        jobs = 1
         print(f"sipqual: error: {e}", file=sys.stderr)
         argv += ["--tb=no", "--no-summary", "-qq"]
+    if jobs > 1 and importlib.util.find_spec("xdist") is None:
+        print(f"sipqual: pytest-xdist is not installed: --jobs {jobs} ignored, one lab", file=sys.stderr)
+        jobs = 1
+    if jobs > 1:  # parallel labs, one per pytest-xdist worker (README "Parallel runs", sipqual.parallel)
+        argv += ["-n", str(jobs)]
     if args.reports:
         argv += ["--sipqual-reports", str(args.reports)]
     for t in args.transport or ():
@@ -204,6 +222,9 @@ def _main(argv: list[str] | None) -> int:
     q.add_argument("--reports", type=Path, default=None, help="reports root (default ./reports)")
     q.add_argument("--transport", action="append", choices=("tcp", "tls"), default=None,
                    help="run one transport's cases only (repeatable), e.g. for a device with one trunk per transport")
+    q.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="parallel labs (pytest-xdist workers, each with its own namespaces and DUT); default "
+                        "min(4, CPU count); external gear always runs 1")
     q.add_argument("--durations", choices=("quick", "full"), default="quick",
                    help="quick (default): short calls and holds, the protocol's minimum timers; full: the catalogue's "
                         "durations (40-minute call, 90 s hold), the only profile that earns a listing mark")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import netns as netns_mod
 from .errors import LabError
+from .procs import LEAN_ENV
 from .tlsio import read_events, wait_listening
 
 #: tests only: "drop" makes the front leave OPTIONS unanswered (what a device sees without a Mediation Server)
@@ -99,7 +100,7 @@ def start_front(sup, *, netns: str | None, tcp: str | None, tls: str | None, pki
     if tls and pki is not None:
         argv += ["--tls", tls, "--cert", str(pki.certs["mediation"].cert), "--key", str(pki.certs["mediation"].key),
                  "--ca", str(pki.ca.cert), "--keylog", str(lab_dir / "mediation-tls-keys.log")]
-    proc = sup.start("msfront", argv, netns=netns, log_dir=lab_dir)
+    proc = sup.start("msfront", argv, netns=netns, log_dir=lab_dir, env=LEAN_ENV)
     try:
         ev = wait_listening(events, timeout, pid=None, proc=proc.popen)
     except Exception as e:  # noqa: BLE001 - any failure to come up is a lab fault

@@ -32,6 +32,7 @@ class _State:
         self.held = False               # hold() is in force
         self.previous: dict[int, object] | None = None
         self.note_fd: int | None = None
+        self.on_first: list = []        # callables(signum) run when the first signal arrives (see on_first_signal)
 
 
 _S = _State()
@@ -60,6 +61,12 @@ def _raise(signum: int) -> None:
 
 def _handler(signum, frame) -> None:
     _S.received.append(signum)
+    if len(_S.received) == 1:
+        for fn in list(_S.on_first):
+            try:
+                fn(signum)
+            except Exception:  # noqa: BLE001 - a forwarder must never stop the clean-up
+                pass
     if not _S.raised and _S.depth == 0 and not _S.finishing:
         _raise(signum)
     _note(signum)
@@ -75,6 +82,12 @@ def install() -> None:
         _S.note_fd = os.dup(2)
     except OSError:  # pragma: no cover
         _S.note_fd = None
+
+
+def on_first_signal(fn) -> None:
+    """Run ``fn(signum)`` when the first SIGINT/SIGTERM arrives, before anything else (a parallel run forwards it to
+    its workers, :mod:`sipqual.parallel`)."""
+    _S.on_first.append(fn)
 
 
 def uninstall() -> None:

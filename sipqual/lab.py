@@ -211,7 +211,7 @@ class Lab:
     FAR_IP, DUT_FAR_IP = "198.51.100.10", "198.51.100.1"
     MS_IP6, DUT_MS_IP6 = "2001:db8:10::10", "2001:db8:10::1"   # only when the profile claims pics.ipv6
 
-    def __init__(self, profile: Profile, run_dir: Path, tag: str | None = None):
+    def __init__(self, profile: Profile, run_dir: Path, tag: str | None = None, lab_dir: str = "lab"):
         if not profile.managed:
             raise UsageError(f"{profile.path}: the namespace lab runs managed DUTs only; this profile is external")
         if os.geteuid() != 0:
@@ -221,7 +221,7 @@ class Lab:
         self.profile = profile
         self.tag = tag or secrets.token_hex(3)
         self.run_dir = Path(run_dir)
-        self.lab_run_dir = self.run_dir / "lab"
+        self.lab_run_dir = self.run_dir / lab_dir   # lab/<worker> in a parallel run (sipqual.parallel)
         self.state_dir = state_root() / self.tag
         self.sup = Supervisor(self.state_dir)
         self.dut_sup = Supervisor(self.state_dir)
@@ -499,6 +499,7 @@ def preflight(profile: Profile) -> None:
     open_lab(profile, Path(tempfile.gettempdir()))
 
 
-def open_lab(profile: Profile, run_dir: Path):
-    """The lab a profile needs: the namespace lab for a managed DUT, the host's own interfaces for real gear."""
-    return Lab(profile, run_dir) if profile.managed else ExternalLab(profile, run_dir)
+def open_lab(profile: Profile, run_dir: Path, lab_dir: str = "lab"):
+    """The lab a profile needs: the namespace lab for a managed DUT, the host's own interfaces for real gear
+    (never parallel: ``lab_dir`` is for the namespace lab of a parallel worker)."""
+    return Lab(profile, run_dir, lab_dir=lab_dir) if profile.managed else ExternalLab(profile, run_dir)

@@ -160,4 +160,4 @@ def wait_listening(ns: str | None, proto: str, ip: str, port: int, timeout: floa
         if time.monotonic() - start > timeout:
             raise LabError(f"{what} is not listening on {proto} {ip}:{port} after {timeout:.0f} s")
         time.sleep(delay)
-        delay = min(delay * 2, 0.2)
+        delay = min(delay * 2, 0.05)   # an agent is usually up within 0.1-0.3 s: look often (one `ss` each time)

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
 
-from . import __version__, durations, interrupts
+from . import __version__, durations, interrupts, parallel
 from .case import case_info, implemented_case_ids
 from .context import CaseContext
 from .errors import CheckFailed, DutDied, SipqualError, UsageError
@@ -50,9 +51,15 @@ class RunState:
     called: set = field(default_factory=set)        # nodeids whose case body reported (PASS, FAIL or ERROR)
     ctxs: dict = field(default_factory=dict)        # nodeid -> CaseContext, until its evidence is recorded
     setup_error: str | None = None                  # the lab could not be set up (one line)
+    worker: str | None = None                       # xdist worker id ("gw0") in a parallel run's worker
+    worker_pids: set = field(default_factory=set)   # a parallel run's controller: its workers (sipqual.parallel)
+    known: dict = field(default_factory=dict)       # controller: nodeid -> result if the case never reports
+    crashed: dict = field(default_factory=dict)     # controller: nodeid -> xdist's "worker crashed" line
+    progress: object = None                         # sipqual.progress.Progress on the controller
 
 
 STATE = pytest.StashKey[RunState]()
+_STATE_OF: dict = {}   # "state": the RunState of this process's run, for hooks that get no config (logreport)
 CTX = pytest.StashKey[CaseContext]()
 
 
@@ -66,6 +73,9 @@ def pytest_addoption(parser):
                 dest="sipqual_durations",
                 help="quick (default: short calls and holds, minimum timers) or full (the catalogue's durations; "
                      "the only profile that can earn a listing mark)")
+    g.addoption("--sipqual-progress", action="store_true", default=False, dest="sipqual_progress",
+                help="a line per finished case (verdict, verdicts so far, elapsed and remaining time) instead of "
+                     "pytest's dots; plain when not a terminal or CI=true (sipqual qualify turns it on)")
 
 
 def _is_qualification_run(config) -> bool:
@@ -82,24 +92,74 @@ def _is_qualification_run(config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     config.addinivalue_line("markers", "sipqual_case(info): a sipqual qualification case (use sipqual.case)")
-    if not _is_qualification_run(config) or hasattr(config, "workerinput"):
+    if not _is_qualification_run(config):
         return
+    worker = getattr(config, "workerinput", None)
+    if worker is not None and "sipqual_run_dir" not in worker:
+        return  # a worker of a parallel run that is no qualification run
     from .profile import load_profile
 
     capman = config.pluginmanager.getplugin("capturemanager")
     with capman.global_and_fixture_disabled() if capman else nullcontext():
         interrupts.install()  # SIGTERM takes Ctrl-C's path; clean-up is never cut short (sipqual.interrupts)
-    root = Path(config.getoption("sipqual_reports") or (ROOT / "reports"))
-    state = RunState(run_dir=new_run_dir(root), started=now_iso())
+    if worker is not None:  # a parallel run's worker: the controller's run directory, its own lab (sipqual.parallel)
+        state = RunState(run_dir=Path(worker["sipqual_run_dir"]), started=worker["sipqual_started"],
+                         worker=worker["workerid"])
+        if worker.get("sipqual_allure_dir") and hasattr(config.option, "allure_report_dir"):
+            config.option.allure_report_dir = worker["sipqual_allure_dir"]
+    else:
+        root = Path(config.getoption("sipqual_reports") or (ROOT / "reports"))
+        state = RunState(run_dir=new_run_dir(root), started=now_iso())
     try:
         state.profile = load_profile(config.getoption("dut") or DEFAULT_PROFILE)
     except UsageError as e:
         state.profile_error = str(e)  # every case becomes ERROR; the report is still written
     config.stash[STATE] = state
+    _STATE_OF["state"] = state
+    if worker is not None:
+        return
+    if state.profile is not None and not state.profile.managed and parallel.force_serial(config):
+        print("sipqual: external gear (kind: external) runs one case at a time (one device on fixed ports): "
+              "parallel jobs ignored", file=sys.stderr)
+    if parallel.is_controller(config):
+        interrupts.on_first_signal(lambda signum: parallel.forward_signal(state.worker_pids, signum))
+    from .progress import Progress
+
+    state.progress = Progress.for_config(config)
     if not getattr(config.option, "xmlpath", None):
         config.option.xmlpath = str(state.run_dir / "junit.xml")
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
         config.option.allure_report_dir = str(state.run_dir / "allure-results")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist (controller): a worker gets the run directory and the run's start (sipqual.parallel)."""
+    state = node.config.stash.get(STATE, None)
+    if state is not None:
+        parallel.configure_node(node, state)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """A parallel qualification run hands out runs of one transport's cases (sipqual.parallel.TransportScheduling),
+    unless another --dist mode was asked for."""
+    if config.stash.get(STATE, None) is not None and config.getvalue("dist") in ("load", "loadscope"):
+        return parallel.make_scheduler(config, log)
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """xdist (controller): the case list exists (in the workers); an interrupt held since `sipqual qualify` started
+    is raised now, as pytest_collection_finish does in a serial run."""
+    state = node.config.stash.get(STATE, None)
+    if state is None:
+        return
+    if state.progress is not None:
+        state.progress.total = len(ids)
+    interrupts.release()
+    interrupts.checkpoint()
 
 
 def run_dir(config) -> Path | None:
@@ -137,7 +197,10 @@ def pytest_collection_modifyitems(session, config, items):
 def pytest_collection_finish(session):
     """From here an interrupt leaves a complete results.json (every case known): a signal held since
     ``sipqual qualify`` started (:func:`sipqual.interrupts.hold`) is raised now."""
-    if session.config.stash.get(STATE, None) is not None:
+    state = session.config.stash.get(STATE, None)
+    if state is not None:
+        if state.progress is not None and not parallel.is_controller(session.config):
+            state.progress.total = len(session.items)
         interrupts.release()
         interrupts.checkpoint()
 
@@ -184,7 +247,7 @@ def sipqual_lab(request):
         raise UsageError(state.profile_error)
     from .lab import open_lab
 
-    lab = open_lab(state.profile, state.run_dir)
+    lab = open_lab(state.profile, state.run_dir, lab_dir=f"lab/{state.worker}" if state.worker else "lab")
     state.lab = lab
     capman = request.config.pluginmanager.getplugin("capturemanager")
     with capman.global_and_fixture_disabled() if capman else nullcontext():
@@ -327,6 +390,42 @@ def pytest_runtest_makereport(item, call):
         ctx = state.ctxs.pop(item.nodeid, None)
         if ctx is not None:
             _record_evidence(state, res, ctx, replayable=True)
+    if state.worker:  # travels to the controller with the report (sipqual.parallel)
+        rep.sipqual_result = asdict(res)
+
+
+def pytest_runtest_logstart(nodeid, location):
+    state = _STATE_OF.get("state")
+    if state is not None and state.progress is not None:
+        state.progress.case_started(nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(report, config):
+    """With live progress (sipqual.progress) pytest's own letters are left out; categories stay for its summary."""
+    state = config.stash.get(STATE, None)
+    if state is None or state.progress is None or report.when not in ("setup", "call", "teardown"):
+        return None
+    if report.when != "call":
+        if report.failed:
+            return "error", "", ""
+        return ("skipped", "", "") if report.skipped else ("", "", "")
+    return report.outcome, "", ""
+
+
+def pytest_runtest_logreport(report):
+    """The controller of a parallel run learns each case's result from its workers' reports; every run shows its
+    progress once a case is done (sipqual.progress)."""
+    state = _STATE_OF.get("state")
+    if state is None or state.worker:
+        return
+    r = getattr(report, "sipqual_result", None)
+    if r is not None:
+        state.results[r["nodeid"]] = CaseResult(**r)
+    elif report.when == "???" and report.failed:   # xdist: the worker running this case died (sipqual.parallel)
+        state.crashed[report.nodeid] = one_line(str(report.longrepr))
+    if report.when == "teardown" and state.progress is not None and report.nodeid in state.results:
+        state.progress.case_done(state.results[report.nodeid])
 
 
 def _record_evidence(state: RunState, res: CaseResult, ctx: CaseContext, replayable: bool) -> None:
@@ -372,20 +471,44 @@ def pytest_sessionfinish(session, exitstatus):
             _finish_run(session, state)
 
 
+def _unreported(state: RunState, nodeid: str, info, transport) -> CaseResult:
+    """The result of a case that never reported: deselected, never reached, or ERROR for a bad profile."""
+    why = "deselected" if nodeid in state.deselected else "never reached (run interrupted or stopped early)"
+    if state.profile_error:
+        verdict, why = Verdict.ERROR.value, f"bad DUT profile: {state.profile_error}"
+    else:
+        verdict = Verdict.NOT_RUN.value
+    return _new_result(info, transport, verdict, why, nodeid)
+
+
 def _finish_run(session, state: RunState) -> None:
     signal_name = interrupts.interrupted()
     if signal_name:
         _interrupted_case(state, signal_name)
+    if state.worker:  # a parallel run's worker: the controller writes the results (sipqual.parallel)
+        state.known = {nodeid: asdict(_unreported(state, nodeid, info, transport))
+                       for nodeid, (info, transport) in state.infos.items()}
+        parallel.write_worker_file(state, session.config)
+        return
+    lab_info = {}
+    if parallel.is_controller(session.config):
+        if signal_name or state.crashed:  # a worker killed before it tore its lab down left a stale lab: gone now
+            from .lab import cleanup_stale
+
+            cleanup_stale()
+        lab_info = parallel.merge_workers(state, lambda r: CaseResult(**r))
+        for nodeid, fallback in state.known.items():
+            if nodeid not in state.results:
+                state.results[nodeid] = CaseResult(**fallback)
+        for nodeid, why in state.crashed.items():  # no word from the worker, and no interrupt to explain it: ERROR
+            res = state.results.get(nodeid)
+            if res is not None and not signal_name and res.verdict == Verdict.NOT_RUN.value \
+                    and res.reason.startswith("never reached"):
+                res.verdict, res.reason = Verdict.ERROR.value, f"{why}; its lab was cleaned up"
     for nodeid, (info, transport) in state.infos.items():
         if nodeid not in state.results:
-            why = "deselected" if nodeid in state.deselected else "never reached (run interrupted or stopped early)"
-            if state.profile_error:
-                verdict, why = Verdict.ERROR.value, f"bad DUT profile: {state.profile_error}"
-            else:
-                verdict = Verdict.NOT_RUN.value
-            state.results[nodeid] = _new_result(info, transport, verdict, why, nodeid)
+            state.results[nodeid] = _unreported(state, nodeid, info, transport)
     cases = sorted(state.results.values(), key=lambda c: (c.id, c.transport or ""))
-    lab_info = {}
     if state.lab is not None:
         lab_info = {"tag": state.lab.tag, "kind": state.profile.kind, "topology": state.lab.describe(),
                     "timings_s": {k: round(v, 3) for k, v in state.lab.timings.items()}}
@@ -393,6 +516,8 @@ def _finish_run(session, state: RunState) -> None:
 
     transports = list(state.profile.transports) if state.profile is not None else None
     coverage = coverage_snapshot([asdict(c) for c in cases], implemented_case_ids(), transports, __version__)
+    if state.progress is not None:
+        state.progress.finish()
     write_results(state.run_dir, state.profile, cases, state.started, lab_info, coverage,
                   session.config.getoption("sipqual_durations"))
     _write_allure_extras(session.config, state)
@@ -438,6 +563,11 @@ def _write_allure_extras(config, state):
         {"name": "Not applicable", "matchedStatuses": ["skipped"], "messageRegex": ".*N/A.*"},
     ]
     (adir / "categories.json").write_text(json.dumps(categories, indent=2))
+
+
+def pytest_unconfigure(config):
+    if _STATE_OF.get("state") is config.stash.get(STATE, None):
+        _STATE_OF.pop("state", None)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -116,6 +116,11 @@ class Proc:
         return self.popen.returncode
 
 
+#: environment for sipqual's own helper processes (``python -m sipqual.tlsedge`` / ``sipqual.msfront``): they need
+#: none of the case API, whose imports (pytest, jsonschema) would add a third of a second to every start
+LEAN_ENV = {"SIPQUAL_LEAN": "1"}
+
+
 @dataclass
 class Supervisor:
     """Starts processes, remembers them, and stops them all (newest first)."""

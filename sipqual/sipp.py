@@ -157,19 +157,26 @@ def _read_stats(path: Path) -> tuple[int | None, int | None]:
         return None, None
 
 
-def start(agent: Agent, sup: Supervisor, workdir: Path, *, server: bool = False) -> SippRun:
+def start(agent: Agent, sup: Supervisor, workdir: Path, *, server: bool = False, wait: bool = True) -> SippRun:
     """Start an agent. For a server (UAS) wait until its SIP socket is really listening, and is its own (a port
-    another process holds is an ERROR naming that process): probing, not sleeping."""
+    another process holds is an ERROR naming that process): probing, not sleeping. ``wait=False``: the caller
+    calls :func:`ready` later (several agents come up at the same time)."""
     workdir.mkdir(parents=True, exist_ok=True)
     proc = sup.start(f"sipp-{agent.name}", agent.argv(workdir), cwd=workdir, netns=agent.netns)
     run = SippRun(agent, proc, workdir)
-    if server:
-        try:
-            netns_mod.wait_listening(agent.netns, agent.transport, agent.local_ip, agent.local_port, timeout=10,
-                                     what=f"SIPp {agent.name}", owner=proc)
-        except LabError as e:
-            proc.stop()
-            res = run.finish(extra_wait=1)
-            raise AgentError(f"{e} (exit {res.exit_code}: {res.meaning}; {res.error_tail() or proc.stderr_tail()})") \
-                from None
+    if server and wait:
+        ready(run)
     return run
+
+
+def ready(run: SippRun) -> None:
+    """Wait until a server agent listens on its own socket (see :func:`start`)."""
+    agent, proc = run.agent, run.proc
+    try:
+        netns_mod.wait_listening(agent.netns, agent.transport, agent.local_ip, agent.local_port, timeout=10,
+                                 what=f"SIPp {agent.name}", owner=proc)
+    except LabError as e:
+        proc.stop()
+        res = run.finish(extra_wait=1)
+        raise AgentError(f"{e} (exit {res.exit_code}: {res.meaning}; {res.error_tail() or proc.stderr_tail()})") \
+            from None

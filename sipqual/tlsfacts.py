@@ -14,6 +14,7 @@ use ``loop.run_in_executor``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import tempfile
 from dataclasses import dataclass, field
@@ -66,6 +67,26 @@ def _flag(value) -> bool:
     return str(value).strip().lower() in ("1", "true")
 
 
+_CERT_INFO: dict[bytes, dict | None] = {}   # DER -> cert_info (None: openssl could not read it); same certs every case
+
+
+def _cert_info_of(der: bytes, tmp: str, i: int) -> dict | None:
+    """:func:`~sipqual.pki.cert_info` of a DER certificate; asked once per process for each certificate (an openssl
+    run per certificate and case was a third of a second of every TLS case)."""
+    if der not in _CERT_INFO:
+        pem = Path(tmp) / f"{i}.pem"
+        pem.write_text(ssl.DER_cert_to_PEM_cert(der))
+        try:
+            info = cert_info(pem)
+            info.pop("path", None)
+        except PkiError:
+            info = None
+        _CERT_INFO[der] = info
+    info = _CERT_INFO[der]
+    return dict(info, san=list(info["san"]), san_dns=list(info["san_dns"]), san_ip=list(info["san_ip"])) \
+        if info is not None else None
+
+
 def _certs(layer) -> list[dict]:
     f = layer.get_field("handshake_certificate")
     if f is None:
@@ -76,15 +97,17 @@ def _certs(layer) -> list[dict]:
             raw = (x.raw_value or "").replace(":", "")
             if not raw:
                 continue
-            pem = Path(tmp) / f"{i}.pem"
-            pem.write_text(ssl.DER_cert_to_PEM_cert(bytes.fromhex(raw)))
-            try:
-                info = cert_info(pem)
-            except PkiError:
-                continue
-            info.pop("path", None)
-            out.append(info)
+            info = _cert_info_of(bytes.fromhex(raw), tmp, i)
+            if info is not None:
+                out.append(info)
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _tshark_version():
+    from pyshark.tshark.tshark import get_tshark_version
+
+    return get_tshark_version()
 
 
 def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_ports=()) -> list[TlsConnection]:
@@ -104,6 +127,10 @@ def read_tls_facts(capture: str | Path, keylog: str | Path | None = None, tls_po
     try:
         cap = pyshark.FileCapture(str(capture), display_filter=HANDSHAKE_FILTER, override_prefs=prefs,
                                   decode_as=decode_as or None, keep_packets=False, eventloop=loop)
+        try:  # pyshark runs `tshark -v` for every capture it opens (0.1-0.4 s): once per process is enough
+            cap._Capture__tshark_version = _tshark_version()
+        except Exception:  # noqa: BLE001 - private to pyshark: if it moved, pyshark asks tshark itself
+            pass
     except BaseException:
         loop.close()
         raise

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from test_lab import DUTS, ROOT, STATE_ROOT, leftovers
+from test_lab import DUTS, ROOT, leftovers, own_states
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the namespace lab needs root")
 
@@ -41,7 +41,8 @@ def ours(items: list[str], tmp_path: Path) -> list[str]:
     starts inherits it)."""
     tags = set(_TAGS)
     for res in tmp_path.rglob("results.json"):
-        tags.add(json.loads(res.read_text()).get("lab", {}).get("tag"))
+        lab = json.loads(res.read_text()).get("lab", {})
+        tags.update([lab.get("tag")] + [w.get("tag") for w in lab.get("workers", [])])   # parallel: every worker's
     tags.discard(None)
     keep = []
     for x in items:
@@ -65,7 +66,7 @@ def clean_machine(tmp_path):
 
 
 def start(tmp_path: Path, profile: str | Path, select: str, *, entry: str = "qualify", reports: Path | None = None,
-          tmp: Path | None = None) -> subprocess.Popen:
+          tmp: Path | None = None, extra: tuple = ()) -> subprocess.Popen:
     """``sipqual qualify`` (README command one) or plain ``pytest suites``, in its own session like a terminal job,
     with its own TMPDIR."""
     reports = reports or tmp_path / "reports"
@@ -77,7 +78,7 @@ def start(tmp_path: Path, profile: str | Path, select: str, *, entry: str = "qua
     else:
         argv = [sys.executable, "-m", "pytest", str(ROOT / "suites"), "-p", "no:cacheprovider", "-q",
                 "--dut", str(profile), "--sipqual-reports", str(reports)]
-    return subprocess.Popen(argv + ["-k", select], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.Popen(argv + ["-k", select, *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True, env={**os.environ, "TMPDIR": str(tmp)})
 
 
@@ -91,26 +92,25 @@ def finish(proc: subprocess.Popen, timeout: float = 240) -> tuple[str, str]:
 
 
 def own_state(proc: subprocess.Popen, timeout: float = 60) -> Path:
-    """The run's state directory (/run/sipqual/<tag>), recognised by its owner PID: other runs may be going on."""
+    """The run's state directory (/run/sipqual/<tag>), recognised by its owner PID (the run, or one of its parallel
+    workers): other runs may be going on."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        for owner in STATE_ROOT.glob("*/owner.json") if STATE_ROOT.is_dir() else []:
-            try:
-                if json.loads(owner.read_text()).get("pid") == proc.pid:
-                    _TAGS.add(owner.parent.name)
-                    return owner.parent
-            except (OSError, ValueError):
-                continue
+        for state in own_states(proc):
+            _TAGS.add(state.name)
+            return state
         assert proc.poll() is None, finish(proc)
         time.sleep(0.02)
     raise AssertionError("the run never recorded its lab")
 
 
 def wait_for_agent(proc: subprocess.Popen, pattern: str, timeout: float = 60) -> None:
-    state = own_state(proc, timeout)
+    own_state(proc, timeout)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if list(state.glob(f"pids/{pattern}")):
+        states = own_states(proc)                  # a parallel run: any of its workers' labs
+        _TAGS.update(d.name for d in states)
+        if any(next(d.glob(f"pids/{pattern}"), None) for d in states):
             return
         assert proc.poll() is None, finish(proc)
         time.sleep(0.02)
@@ -260,3 +260,80 @@ def test_two_runs_sharing_a_reports_root_each_render_their_own_report(tmp_path):
     assert runs[0] != runs[1] and (reports / "latest").resolve() in {r.resolve() for r in runs}
     for i in range(2):
         nothing_of_chromium_left(tmp_path / f"tmp{i}")
+
+
+# ---- parallel runs (sipqual.parallel): one lab per pytest-xdist worker, one results.json ----------------------------
+def test_a_parallel_run_writes_one_results_file_from_every_workers_lab(tmp_path):
+    """`pytest suites -n 2`: each worker runs its own lab (own tag, lab/<worker>/); the controller writes one
+    results.json, junit.xml and report, every case's evidence is in place and the saved run replays to the same
+    verdicts."""
+    from sipqual.replay import reverify_run
+
+    proc = start(tmp_path, "reference-sbc.yaml", "TC-OPT-01 or TC-TRN-01", entry="pytest", extra=("-n", "2"))
+    out, err = finish(proc)
+    assert proc.returncode == 0, out[-2000:] + err[-2000:]
+    run = (tmp_path / "reports" / "latest").resolve()
+    doc = json.loads((run / "results.json").read_text())
+    ran = {(c["id"], c["transport"]): c for c in doc["cases"] if c["reason"] != "deselected"}
+    assert {k: c["verdict"] for k, c in ran.items()} == {(i, t): "PASS" for i in ("TC-OPT-01", "TC-TRN-01")
+                                                         for t in ("tcp", "tls")}
+    workers = doc["lab"]["workers"]
+    assert len(workers) == 2 and len({w["tag"] for w in workers}) == 2, workers   # two labs, side by side
+    assert all(w["timings_s"]["up_s"] > 0 for w in workers) and doc["lab"]["timings_s"]["up_s"] > 0
+    assert sorted(p.name for p in (run / "lab").iterdir()) == ["gw0", "gw1"] and not (run / "workers").exists()
+    for c in ran.values():
+        assert any(e.endswith("capture.pcapng") for e in c["evidence"]) and c["verification"], c
+        assert all((run / e).exists() for e in c["evidence"])
+    assert (run / "junit.xml").read_text().count("<testcase ") == 4
+    again = [r for r in reverify_run(run) if r.recorded == "PASS"]
+    assert len(again) == 4 and all(r.agrees for r in again), [r.line() for r in again]
+
+
+def test_sigterm_stops_every_worker_of_a_parallel_run_and_writes_results(tmp_path):
+    """`sipqual qualify --jobs 2`, two calls in progress, one in each worker's lab: SIGTERM to sipqual alone (as
+    timeout(1) sends it) reaches the workers, both cases are NOT_RUN "interrupted" with their partial captures, the
+    results and report are written, exit 130, and neither lab is left behind."""
+    proc = start(tmp_path, "reference-sbc.yaml", "(TC-TRN-01 or TC-TRN-02) and tcp", extra=("--jobs", "2"))
+    end = time.monotonic() + 90
+    while True:   # both workers are in a call
+        states = own_states(proc)
+        _TAGS.update(d.name for d in states)
+        busy = [d for d in states if next(d.glob("pids/sipp-*-caller-*.json"), None)]
+        if len(busy) == 2:
+            break
+        assert time.monotonic() < end and proc.poll() is None, finish(proc)
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    out, err = finish(proc)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    run = own_run(out)
+    doc = json.loads((run / "results.json").read_text())
+    ran = {c["id"]: c for c in doc["cases"] if c["transport"] == "tcp" and c["id"] in ("TC-TRN-01", "TC-TRN-02")}
+    for c in ran.values():
+        assert c["verdict"] == "NOT_RUN" and c["reason"].startswith("interrupted (SIGTERM) while the case ran"), c
+    assert (run / "report.html").is_file()
+    nothing_of_chromium_left(tmp_path / "tmp")
+
+
+def test_a_worker_killed_mid_case_leaves_no_lab_behind(tmp_path):
+    """A worker of `pytest suites -n 2` dies (SIGKILL) in a call: pytest-xdist replaces it, its case is run again
+    (PASS) or ERROR "crashed", never a silent PASS of the dead run; its lab (processes, namespaces, state), which it
+    could not tear down itself, is gone when the run ends."""
+    proc = start(tmp_path, "reference-sbc.yaml", "(TC-TRN-01 or TC-BAS-01) and tcp", entry="pytest", extra=("-n", "2"))
+    end = time.monotonic() + 90
+    while True:
+        states = own_states(proc)
+        _TAGS.update(d.name for d in states)
+        busy = [d for d in states if next(d.glob("pids/sipp-*-caller-*.json"), None)]
+        if busy:
+            break
+        assert time.monotonic() < end and proc.poll() is None, finish(proc)
+        time.sleep(0.02)
+    victim = json.loads((busy[0] / "owner.json").read_text())["pid"]
+    os.kill(victim, signal.SIGKILL)   # a worker of the run this test started, by its PID
+    out, err = finish(proc)
+    doc = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())
+    ran = [c for c in doc["cases"] if c["reason"] != "deselected"]
+    assert len(ran) == 2 and all(c["verdict"] == "PASS" or c["verdict"] == "ERROR" and "crashed" in c["reason"]
+                                 for c in ran), (ran, out[-2000:])
+    assert not busy[0].exists(), "the dead worker's lab state is still there"
