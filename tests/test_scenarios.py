@@ -13,7 +13,8 @@ ELEMENTS = {"scenario", "send", "recv", "pause", "nop", "action", "exec", "ereg"
 BUILTIN = {"branch", "call_id", "call_number", "len", "media_ip", "media_ip_type", "media_port", "pid",
            "next_url", "routes", "local_ip", "local_port", "transport", "service", "remote_ip", "remote_port"}
 RUNNER_KEYS = {"adv_host", "adv_port", "uri_transport", "via_transport", "test_id", "ruri_host", "ruri_port",
-               "called", "caller", "status", "cause", "codec_pt", "codec_name"}
+               "called", "caller", "status", "cause", "codec_pt", "codec_name",
+               "supported", "se", "se_answer"}  # suites REL and ST
 
 
 @pytest.mark.parametrize("path", sorted(SCEN.glob("*.xml")), ids=lambda p: p.name)

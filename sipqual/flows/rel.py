@@ -1,0 +1,23 @@
+"""Stimuli of suite REL: reliable provisional responses (RFC 3262) and UPDATE (RFC 3311) through the DUT."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .calls import inbound, outbound
+
+if TYPE_CHECKING:
+    from ..context import CaseContext
+
+
+def calls_without_100rel(sq: CaseContext, hold_ms: int = 500) -> None:
+    """TC-REL-01: an IN call whose far caller supports 100rel (Supported: 100rel, replaces), answered by our
+    Mediation callee, which supports no extension; then an OUT call whose INVITE does not list 100rel, answered by
+    the far end after a plain 180. Each hangs up after ``hold_ms`` of media."""
+    sq.ms_server("ms-callee", "call_uas_hangup.xml", timeout_s=15, pause_ms=hold_ms)
+    sq.far_client("far-caller", "call_uac_supported_wait_bye.xml", {**inbound(sq), "supported": "100rel, replaces"},
+                  timeout_s=15)
+    sq.wait_all()
+    sq.far_server("far-callee", "call_uas.xml", timeout_s=15)
+    sq.ms_client("ms-caller", "call_uac.xml", outbound(sq), timeout_s=15, pause_ms=hold_ms)
+    sq.wait_all()

@@ -1,0 +1,290 @@
+"""TC-ST-01/02/04 and TC-REL-01 on crafted captures. The session-timer cases last half an interval to a whole one
+(90 s at least), so their faults are proven here rather than by a lab variant each: a refresh never sent (the DUT's
+BYE or nothing instead), a refresh too late, a 2xx that drops the timer or names the wrong refresher, a BYE after
+expiry, before the refresh was due, or never, a far leg left up. The lab proves "Require: 100rel toward the Mediation
+side" end to end (faulty-require-100rel, tests/test_lab.py); here a reliable 18x to an INVITE without 100rel."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "sip"))
+from make_fixtures import DUT, FAR, MS, Capture, sdp, sip  # noqa: E402
+
+from sipqual import checks  # noqa: E402
+from sipqual.checks.common import StimulusMissing  # noqa: E402
+from sipqual.trace import read_trace  # noqa: E402
+
+TEST_ID = "TC-ST-XX-tcp-abc"
+OUT_NUM, IN_NUM = "+15550002000", "+14255550123"
+OUT = checks.CallSpec(TEST_ID, caller_ip=MS, callee_ip=FAR, dut_in_ip=DUT, dut_out_ip=DUT, called=OUT_NUM)
+IN = checks.CallSpec(TEST_ID, caller_ip=FAR, callee_ip=MS, dut_in_ip=DUT, dut_out_ip=DUT, called=IN_NUM)
+CT = "Content-Type: application/sdp"
+
+
+class Call:
+    """A call through the DUT as a B2BUA (each leg its own Call-ID and tags): leg "a" caller <-> DUT, leg "b" DUT
+    <-> callee. ``at(t)`` moves the clock to t seconds after the caller's ACK, so timer tests read like the RFC."""
+
+    def __init__(self, spec: checks.CallSpec, c: Capture | None = None, tag: str = ""):
+        self.c, self.spec, self.n = c or Capture(), spec, 0
+        num = spec.called
+        self.legs = {
+            "a": (spec.caller_ip, DUT, f"Call-ID: a{tag}@x", f"From: <sip:+100@x>;tag=ca{tag}", f"To: <sip:{num}@y>",
+                  ";tag=da" + tag),
+            "b": (DUT, spec.callee_ip, f"Call-ID: b{tag}@x", f"From: <sip:+100@y>;tag=db{tag}", f"To: <sip:{num}@z>",
+                  ";tag=cb" + tag),
+        }
+        self.t_ack = None
+
+    def at(self, t: float) -> Call:
+        self.c.t = self.t_ack + t - 0.02     # the next message is sent at t (Capture adds its dt of 0.02)
+        return self
+
+    def req(self, leg: str, method: str, cseq: int, *extra, back: bool = False, body: str = "", marker=False):
+        """A request on ``leg`` from its first party (``back``: from the second, i.e. in the other direction)."""
+        uac, uas, cid, frm, to, tt = self.legs[leg]
+        src, dst = (uas, uac) if back else (uac, uas)
+        to_tag = tt if method not in ("INVITE",) or cseq > 1 or back else ""
+        f, t = (to.replace("To:", "From:") + tt, frm.replace("From:", "To:")) if back else (frm, to + to_tag)
+        self.n += 1
+        hdrs = [f"Via: SIP/2.0/UDP {src}:5060;branch=z9hG4bK-{self.n}", "Max-Forwards: 70", f, t, cid,
+                f"CSeq: {cseq} {method}", f"Contact: <sip:x@{src}:5060>", *extra]
+        if marker:
+            hdrs.append(f"{checks.MARKER}: {TEST_ID}")
+        self.c.udp(src, dst, sip(f"{method} sip:{self.spec.called}@{dst} SIP/2.0", *hdrs, body=body))
+        self._last = (src, dst, hdrs[0], f, t, cid, f"CSeq: {cseq} {method}")
+        return self
+
+    def resp(self, status: str, *extra, body: str = ""):
+        """A response to the last request."""
+        src, dst, via, f, t, cid, cseq = self._last
+        if ";tag=" not in t:
+            t += self.legs["a" if dst == DUT and src == self.spec.caller_ip else "b"][5]
+        self.c.udp(dst, src, sip(f"SIP/2.0 {status}", via, f, t, cid, cseq, f"Contact: <sip:x@{dst}:5060>", *extra,
+                                 body=body))
+        return self
+
+    def setup(self, invite_a=(), ok_a=(), invite_b=(), ok_b=(), provisional_a=("180 Ringing",)) -> Call:
+        """INVITE, 100, 18x and 200 on both legs, both ACKed; each list adds headers to that message."""
+        s = self.spec
+        self.req("a", "INVITE", 1, CT, *invite_a, marker=True, body=sdp(1, s.caller_ip, 30000)).resp("100 Trying")
+        inv_a = self._last
+        self.req("b", "INVITE", 1, CT, *invite_b, body=sdp(1, DUT, 40000)).resp("200 OK", CT, *ok_b,
+                                                                               body=sdp(1, s.callee_ip, 50000))
+        self.req("b", "ACK", 1)
+        self._last = inv_a
+        for p in provisional_a:
+            head, *extra = (p,) if isinstance(p, str) else p
+            self.resp(head, *extra)
+        self.resp("200 OK", CT, *ok_a, body=sdp(1, DUT, 40002))
+        self.req("a", "ACK", 1)
+        self.t_ack = self.c.t
+        return self
+
+    def trace(self, tmp_path):
+        path = tmp_path / "c.pcapng"
+        self.c.write(path)
+        return read_trace(path)
+
+
+def _bad(found):
+    return [f for f in found if not f.ok]
+
+
+# ---- TC-ST-02: the DUT refreshes (refresher=uas) ---------------------------------------------------------------
+
+def _st02(tmp_path, ok_se="90;refresher=uas", refresh_at: float | None = 45.0, refresh_se=True, bye_at=None,
+          end_at=None):
+    se = ("Supported: timer", "Session-Expires: 90;refresher=uas", "Min-SE: 90")
+    ok = ("Require: timer", f"Session-Expires: {ok_se}") if ok_se else ()
+    call = Call(OUT).setup(invite_a=se, ok_a=ok, invite_b=se, ok_b=ok)
+    if refresh_at is not None:
+        call.at(refresh_at - 0.1).req("b", "UPDATE", 1, "Session-Expires: 90;refresher=uas", back=True).resp("200 OK")
+        call.at(refresh_at).req("a", "UPDATE", 1, *(["Session-Expires: 90;refresher=uas"] if refresh_se else []),
+                                back=True).resp("200 OK")
+        call.at(refresh_at + 1).req("a", "BYE", 2).resp("200 OK").req("b", "BYE", 2).resp("200 OK")
+    if bye_at is not None:      # the DUT's BYE instead of a refresh (its dialog timed out)
+        call.at(bye_at).req("a", "BYE", 1, back=True).resp("200 OK").req("b", "BYE", 2).resp("200 OK")
+    if end_at is not None:      # something late in the capture: it ran on (our caller waited)
+        call.at(end_at).req("a", "OPTIONS", 9, back=True)
+    return call.trace(tmp_path)
+
+
+def test_st02_refresh_by_the_dut_at_half_the_interval_passes(tmp_path):
+    found = checks.session_refreshed_by_dut(_st02(tmp_path), spec=OUT)
+    assert not _bad(found), found
+    refresh = [f for f in found if f.rule == "RFC4028-04"]
+    assert refresh and "UPDATE refresh at +45.0 s" in refresh[0].message and "relayed from the far side" in \
+        refresh[0].message
+    assert any(f.rule == "RFC3261-14" and f.ok for f in found)
+
+
+def test_st02_refresh_never_sent_the_dut_hangs_up_instead_fails(tmp_path):
+    """The issue's "session refresh never sent": the DUT names itself refresher and ends the call at its own
+    timeout instead of refreshing."""
+    bad = _bad(checks.session_refreshed_by_dut(_st02(tmp_path, refresh_at=None, bye_at=60.0), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC4028-04"] and "observed first BYE at +60.0 s" in bad[0].message \
+        and bad[0].frames
+
+
+def test_st02_refresh_never_sent_nothing_at_all_fails(tmp_path):
+    bad = _bad(checks.session_refreshed_by_dut(_st02(tmp_path, refresh_at=None, end_at=110.0), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC4028-04"] and "observed none; the capture runs on to +110 s" in \
+        bad[0].message
+
+
+def test_st02_a_capture_that_ends_before_the_refresh_was_due_is_not_judged(tmp_path):
+    with pytest.raises(StimulusMissing):
+        checks.session_refreshed_by_dut(_st02(tmp_path, refresh_at=None, end_at=20.0), spec=OUT)
+
+
+def test_st02_refresh_too_late_fails(tmp_path):
+    bad = _bad(checks.session_refreshed_by_dut(_st02(tmp_path, refresh_at=70.0), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC4028-04"] and "observed first UPDATE at +70.0 s" in bad[0].message
+
+
+def test_st02_refresh_without_session_expires_is_a_recommended_finding(tmp_path):
+    bad = _bad(checks.session_refreshed_by_dut(_st02(tmp_path, refresh_se=False), spec=OUT))
+    assert [(f.rule, f.severity) for f in bad] == [("RFC4028-05", "R")]
+
+
+def test_st02_2xx_dropping_the_timer_fails(tmp_path):
+    bad = _bad(checks.session_refreshed_by_dut(_st02(tmp_path, ok_se=None, refresh_at=None), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC4028-03"] and "no Session-Expires" in bad[0].message
+
+
+def test_st02_2xx_naming_the_other_refresher_fails(tmp_path):
+    bad = _bad(checks.session_refreshed_by_dut(_st02(tmp_path, ok_se="90;refresher=uac", refresh_at=None),
+                                               spec=OUT))
+    assert [f.rule for f in bad] == ["RFC4028-03"] and "refresher=uas as the request asked" in bad[0].message
+
+
+# ---- TC-ST-04: refresh withheld, the DUT must end the call -------------------------------------------------------
+
+def _st04(tmp_path, bye_at: float | None = 60.0, far_bye=True, end_at=None, ok_se="90;refresher=uac",
+          we_refresh=False):
+    se = ("Supported: timer", "Session-Expires: 90;refresher=uac", "Min-SE: 90")
+    ok = ("Require: timer", f"Session-Expires: {ok_se}")
+    call = Call(OUT).setup(invite_a=se, ok_a=ok, invite_b=se, ok_b=ok)
+    if we_refresh:
+        call.at(45).req("a", "UPDATE", 2, "Session-Expires: 90;refresher=uac").resp("200 OK")
+    if bye_at is not None:
+        call.at(bye_at).req("a", "BYE", 1, back=True).resp("200 OK")
+        if far_bye:
+            call.req("b", "BYE", 2).resp("200 OK")
+    if end_at is not None:
+        call.at(end_at).req("a", "OPTIONS", 9, back=True)
+    return call.trace(tmp_path)
+
+
+def test_st04_bye_before_expiry_passes(tmp_path):
+    found = checks.session_expiry_bye(_st04(tmp_path), spec=OUT)
+    assert not _bad(found), found
+    bye = [f for f in found if f.rule == "RFC4028-04"][0]
+    assert "BYE at +60.0 s, 30.0 s before the session expired (recommended: 30 s before)" in bye.message
+    assert any(f.rule == "CALL-RELEASE" and f.ok for f in found)
+
+
+def test_st04_no_bye_when_the_refresh_never_comes_fails(tmp_path):
+    bad = _bad(checks.session_expiry_bye(_st04(tmp_path, bye_at=None, end_at=120.0), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC4028-04"] and "observed none; the capture runs on to +120 s" in \
+        bad[0].message
+
+
+def test_st04_bye_after_expiry_fails(tmp_path):
+    bad = _bad(checks.session_expiry_bye(_st04(tmp_path, bye_at=100.0), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC4028-04"] and "BYE at +100.0 s, after the session expired" in bad[0].message
+
+
+def test_st04_bye_before_the_refresh_was_due_fails(tmp_path):
+    bad = _bad(checks.session_expiry_bye(_st04(tmp_path, bye_at=20.0), spec=OUT))
+    assert [f.rule for f in bad] == ["CALL-UP"] and "before our refresh was even due" in bad[0].message
+
+
+def test_st04_far_leg_left_up_is_a_recommended_finding(tmp_path):
+    bad = _bad(checks.session_expiry_bye(_st04(tmp_path, far_bye=False), spec=OUT))
+    assert [(f.rule, f.severity) for f in bad] == [("CALL-RELEASE", "R")]
+
+
+def test_st04_our_own_refresh_is_no_stimulus(tmp_path):
+    with pytest.raises(StimulusMissing):
+        checks.session_expiry_bye(_st04(tmp_path, we_refresh=True), spec=OUT)
+
+
+def test_st04_2xx_naming_the_dut_refresher_fails(tmp_path):
+    bad = _bad(checks.session_expiry_bye(_st04(tmp_path, ok_se="90;refresher=uas"), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC4028-03"]
+
+
+# ---- TC-ST-01: IN call, the Mediation side honours the DUT's timer ------------------------------------------------
+
+def _st01(tmp_path, asked: str | None = "90;refresher=uac", refresh_at: float | None = 45.0, bye_at=None):
+    far_se = ("Supported: timer", "Session-Expires: 90;refresher=uac")
+    dut_se = ("Supported: timer", f"Session-Expires: {asked}") if asked else ()
+    ours = ("Require: timer", f"Session-Expires: {asked}") if asked else ()
+    call = Call(IN).setup(invite_a=far_se, ok_a=("Require: timer", "Session-Expires: 90;refresher=uac"),
+                          invite_b=dut_se, ok_b=ours)
+    if refresh_at is not None:
+        call.at(refresh_at - 0.1).req("a", "UPDATE", 2, "Session-Expires: 90;refresher=uac").resp("200 OK")
+        call.at(refresh_at).req("b", "UPDATE", 2, *dut_se).resp("200 OK")
+        call.at(refresh_at + 1).req("b", "BYE", 1, back=True).resp("200 OK").req("a", "BYE", 1, back=True)
+        call.resp("200 OK")
+    if bye_at is not None:
+        call.at(bye_at).req("b", "BYE", 3).resp("200 OK").req("a", "BYE", 1, back=True).resp("200 OK")
+    return call.trace(tmp_path)
+
+
+def test_st01_timer_honoured_and_refreshed_passes(tmp_path):
+    found = checks.session_timer_honoured(_st01(tmp_path), spec=IN)
+    assert not _bad(found), found
+    assert any(f.rule == "RFC4028-04" and f.ok and "UPDATE refresh at +45.1 s" in f.message for f in found), found
+    assert any(f.rule == "RFC3261-14" and f.ok for f in found)
+
+
+def test_st01_no_refresh_the_dut_hangs_up_fails(tmp_path):
+    bad = _bad(checks.session_timer_honoured(_st01(tmp_path, refresh_at=None, bye_at=60.0), spec=IN))
+    assert [f.rule for f in bad] == ["RFC4028-04"] and "observed first BYE at +60.1 s" in bad[0].message
+
+
+def test_st01_no_timer_asked_is_recorded_and_the_call_judged(tmp_path):
+    found = checks.session_timer_honoured(_st01(tmp_path, asked=None), spec=IN)
+    assert not _bad(found) and any(f.rule == "CFG-05" and "asked no session timer" in f.message for f in found)
+
+
+def test_st01_dut_naming_us_refresher_is_beyond_our_callee(tmp_path):
+    with pytest.raises(StimulusMissing):
+        checks.session_timer_honoured(_st01(tmp_path, asked="90;refresher=uas", refresh_at=None, bye_at=60.0),
+                                      spec=IN)
+
+
+# ---- TC-REL-01 ---------------------------------------------------------------------------------------------------
+
+def _rel01(tmp_path, in_require=False, out_reliable=False):
+    c = Capture()
+    Call(IN, c, "i").setup(invite_a=("Supported: 100rel, replaces",),
+                           invite_b=("Supported: 100rel, replaces",) + (("Require: 100rel",) if in_require else ()))
+    prov = (("183 Session Progress", "Require: 100rel", "RSeq: 1"),) if out_reliable else ("180 Ringing",)
+    Call(OUT, c, "o").setup(invite_a=("Supported: replaces",), provisional_a=prov)
+    path = tmp_path / "c.pcapng"
+    c.write(path)
+    return read_trace(path)
+
+
+def test_rel01_no_100rel_toward_mediation_passes(tmp_path):
+    found = checks.no_100rel_toward_mediation(_rel01(tmp_path), in_spec=IN, out_spec=OUT)
+    assert not _bad(found) and [f.rule for f in found].count("SIG-05") == 2, found
+
+
+def test_rel01_require_100rel_in_the_dut_invite_fails(tmp_path):
+    bad = _bad(checks.no_100rel_toward_mediation(_rel01(tmp_path, in_require=True), in_spec=IN, out_spec=OUT))
+    assert [f.rule for f in bad] == ["SIG-05"] and "observed Require: 100rel" in bad[0].message
+
+
+def test_rel01_reliable_18x_to_an_invite_without_100rel_fails(tmp_path):
+    bad = _bad(checks.no_100rel_toward_mediation(_rel01(tmp_path, out_reliable=True), in_spec=IN, out_spec=OUT))
+    assert [f.rule for f in bad] == ["SIG-05"] and "RFC3262-01" in bad[0].requirements \
+        and "183 Session Progress with Require: 100rel; RSeq: 1" in bad[0].message and bad[0].frames
