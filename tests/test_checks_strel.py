@@ -288,3 +288,103 @@ def test_rel01_reliable_18x_to_an_invite_without_100rel_fails(tmp_path):
     bad = _bad(checks.no_100rel_toward_mediation(_rel01(tmp_path, out_reliable=True), in_spec=IN, out_spec=OUT))
     assert [f.rule for f in bad] == ["SIG-05"] and "RFC3262-01" in bad[0].requirements \
         and "183 Session Progress with Require: 100rel; RSeq: 1" in bad[0].message and bad[0].frames
+
+
+# ---- the passive RFC4028-04 on TC-ST-04's far leg ------------------------------------------------------------------
+
+def _rfc4028_04(trace):
+    from sipqual.rules import run_all
+
+    return [f for f in run_all(trace, {DUT}) if f.rule == "RFC4028-04"]
+
+
+def test_dut_ending_the_far_leg_because_the_mediation_side_never_refreshed_is_not_a_refresh_fault(tmp_path):
+    """TC-ST-04 withholds our refresh: the DUT is the far leg's refresher (refresher=uac there) only because it relays
+    ours, so its BYE on the far leg when our session expired is no finding against it."""
+    found = _rfc4028_04(_st04(tmp_path))
+    assert found and all(f.ok for f in found), found
+    assert any("ended the call" in f.message for f in found)
+
+
+def test_dut_hanging_up_a_leg_it_should_have_refreshed_is_still_a_refresh_fault(tmp_path):
+    se = ("Supported: timer", "Session-Expires: 90;refresher=uac", "Min-SE: 90")
+    ok = ("Require: timer", "Session-Expires: 90;refresher=uac")
+    call = Call(OUT).setup(invite_a=se, ok_a=("Require: timer", "Session-Expires: 90;refresher=uas"), invite_b=se,
+                           ok_b=ok)
+    call.at(60).req("b", "BYE", 2).resp("200 OK")   # no expiry on the Mediation leg: the DUT is its refresher
+    bad = [f for f in _rfc4028_04(call.trace(tmp_path)) if not f.ok]
+    assert any("refresher=uac" in f.message and "first BYE at +60 s" in f.message for f in bad), bad
+
+
+# ---- TC-REL-02: the reliable 18x while our PRACK is withheld -------------------------------------------------------
+
+REL = ("Require: 100rel", "RSeq: 1")
+
+
+def _rel02(tmp_path, gaps=(0.5, 1.0), prack_at=1.6, prack_ok="200 OK", resent_after=False, reliable=True):
+    """OUT call: our INVITE supports 100rel; the DUT's 180 (reliable unless ``reliable`` is False) at t=0, then its
+    retransmissions ``gaps`` apart; our PRACK at ``prack_at`` answered ``prack_ok`` (None: not at all); the 180 once
+    more after that (``resent_after``); then 200, ACK and our BYE relayed."""
+    call = Call(OUT)
+    call.req("a", "INVITE", 1, CT, "Supported: 100rel, replaces", marker=True, body=sdp(1, MS, 30000))
+    call.resp("100 Trying")
+    inv_a = call._last
+    call.req("b", "INVITE", 1, CT, "Supported: 100rel, replaces", body=sdp(1, DUT, 40000))
+    inv_b = call._last
+    call.resp("180 Ringing", *REL)
+    call._last = inv_a
+    hdrs = REL if reliable else ()
+    call.resp("180 Ringing", *hdrs)
+    t0 = call.c.t
+    for g in gaps:
+        call.c.t += g - 0.02
+        call.resp("180 Ringing", *hdrs)
+    call.c.t = t0 + prack_at - 0.02
+    call.req("a", "PRACK", 2, "RAck: 1 1 INVITE")
+    if prack_ok:
+        call.resp(prack_ok)
+    if resent_after:
+        call.c.t += 1.0
+        call._last = inv_a
+        call.resp("180 Ringing", *hdrs)
+    call._last = inv_b
+    call.resp("200 OK", CT, body=sdp(1, FAR, 50000))
+    call.req("b", "ACK", 1)
+    call._last = inv_a
+    call.resp("200 OK", CT, body=sdp(1, DUT, 40002))
+    call.req("a", "ACK", 1)
+    call.req("a", "BYE", 3).resp("200 OK").req("b", "BYE", 2).resp("200 OK")
+    return call.trace(tmp_path)
+
+
+def test_rel02_reliable_18x_retransmitted_at_t1_doubling_passes(tmp_path):
+    found = checks.reliable_provisional(_rel02(tmp_path), spec=OUT)
+    assert not _bad(found), found
+    assert any("3 transmission(s), intervals 0.50, 1.00 s" in f.message for f in found)
+
+
+def test_rel02_reliable_18x_never_retransmitted_fails(tmp_path):
+    bad = _bad(checks.reliable_provisional(_rel02(tmp_path, gaps=(), prack_at=3.0), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC3262-02"] and "observed 1 transmission(s), intervals none s" in \
+        bad[0].message
+
+
+def test_rel02_retransmissions_not_doubling_fail(tmp_path):
+    bad = _bad(checks.reliable_provisional(_rel02(tmp_path, gaps=(0.5, 0.5, 0.5)), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC3262-02"] and "intervals 0.50, 0.50, 0.50 s" in bad[0].message
+
+
+def test_rel02_retransmission_after_the_prack_was_answered_fails(tmp_path):
+    bad = _bad(checks.reliable_provisional(_rel02(tmp_path, resent_after=True), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC3262-02"] and "once our PRACK was answered" in bad[0].message
+
+
+def test_rel02_prack_not_answered_fails(tmp_path):
+    bad = _bad(checks.reliable_provisional(_rel02(tmp_path, prack_ok="481 Call/Transaction Does Not Exist"),
+                                           spec=OUT))
+    assert [f.rule for f in bad] == ["RFC3262-03"] and "observed 481" in bad[0].message
+
+
+def test_rel02_no_reliable_18x_to_an_invite_supporting_100rel_fails(tmp_path):
+    bad = _bad(checks.reliable_provisional(_rel02(tmp_path, reliable=False), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC3262-02"] and "though the far end rang reliably" in bad[0].message

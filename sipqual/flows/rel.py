@@ -21,3 +21,14 @@ def calls_without_100rel(sq: CaseContext, hold_ms: int = 500) -> None:
     sq.far_server("far-callee", "call_uas.xml", timeout_s=15)
     sq.ms_client("ms-caller", "call_uac.xml", outbound(sq), timeout_s=15, pause_ms=hold_ms)
     sq.wait_all()
+
+
+
+def out_call_prack_withheld(sq: CaseContext) -> None:
+    """TC-REL-02: Mediation side -> DUT -> far end; our INVITE supports 100rel; the far end rings reliably (180 with
+    Require: 100rel, RSeq 1, retransmitted until PRACKed); our caller withholds its PRACK until it has seen two
+    retransmissions of the reliable 180 (at most 3 s for each), then PRACKs it, and once the call is answered
+    streams 1 s of RTP and hangs up."""
+    sq.far_server("far-callee", "call_uas_100rel.xml", timeout_s=20)
+    sq.ms_client("ms-caller", "call_uac_100rel.xml", outbound(sq), timeout_s=20)
+    sq.wait_all()
