@@ -35,6 +35,22 @@ def test_session_refreshed_by_dut(sq):
     sq.judge(checks.session_refreshed_by_dut(trace, spec=flows.calls.out_call_spec(sq)))
 
 
+@case("TC-ST-03", "422 with Min-SE: the retried INVITE carries a session interval at least Min-SE",
+      requirements=["RFC4028-02"], needs=["session_timers"],
+      procedure="IN call: the far caller asks Session-Expires 90 (Min-SE 90); the Mediation side answers the DUT's "
+                "INVITE 422 Session Interval Too Small with Min-SE 1800. A far caller that gets the 422 ACKs it and "
+                "retries at once with Session-Expires and Min-SE 1800; the Mediation side answers the retry, 1 s of "
+                "media, and hangs up.",
+      expected="The DUT ACKs the 422 and either relays it with Min-SE at least 1800 (a proxy: the retry is then the "
+               "far caller's, carried on with its interval) or retries itself with Session-Expires and Min-SE at "
+               "least 1800; which one is recorded; the retried call completes and the BYE is relayed.")
+def test_session_too_small_retried(sq):
+    flows.st.in_call_session_too_small(sq)
+    trace = sq.finish()
+    sq.judge(checks.session_too_small_retried(trace, spec=flows.calls.in_call_spec(sq),
+                                              min_se=flows.st.MIN_SE_422))
+
+
 @case("TC-ST-04", "Missing refresh: the DUT sends BYE before the session expires",
       requirements=["RFC4028-04"], needs=["session_timers"],
       procedure="OUT call: the Mediation side's INVITE asks Session-Expires (quick 90 s, full 1800 s);"

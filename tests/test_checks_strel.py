@@ -48,7 +48,7 @@ class Call:
         """A request on ``leg`` from its first party (``back``: from the second, i.e. in the other direction)."""
         uac, uas, cid, frm, to, tt = self.legs[leg]
         src, dst = (uas, uac) if back else (uac, uas)
-        to_tag = tt if method not in ("INVITE",) or cseq > 1 or back else ""
+        to_tag = tt if method != "INVITE" or back else ""         # an INVITE from the first party is initial
         f, t = (to.replace("To:", "From:") + tt, frm.replace("From:", "To:")) if back else (frm, to + to_tag)
         self.n += 1
         hdrs = [f"Via: SIP/2.0/UDP {src}:5060;branch=z9hG4bK-{self.n}", "Max-Forwards: 70", f, t, cid,
@@ -388,3 +388,82 @@ def test_rel02_prack_not_answered_fails(tmp_path):
 def test_rel02_no_reliable_18x_to_an_invite_supporting_100rel_fails(tmp_path):
     bad = _bad(checks.reliable_provisional(_rel02(tmp_path, reliable=False), spec=OUT))
     assert [f.rule for f in bad] == ["RFC3262-02"] and "though the far end rang reliably" in bad[0].message
+
+
+
+# ---- TC-ST-03: 422 with Min-SE --------------------------------------------------------------------------------------
+
+def _st03(tmp_path, mode="relay", relay_min_se=1800, retry_se=1800, retry_min_se=1800, ack=True):
+    """IN call: the DUT's INVITE (Session-Expires 90) gets our 422 with Min-SE 1800. ``mode``: "relay" (the DUT
+    relays the 422 with ``relay_min_se``, our far caller retries with 1800, the DUT carries that on with
+    ``retry_se``), "self" (the DUT retries itself with ``retry_se``/``retry_min_se``), "503" (it gives the caller 503
+    instead). The retry is answered, and our callee hangs up."""
+    timer = ("Supported: timer", "Session-Expires: 90", "Min-SE: 90")
+    call = Call(IN)
+    call.req("a", "INVITE", 1, CT, *timer, marker=True, body=sdp(1, FAR, 30000)).resp("100 Trying")
+    inv_a = call._last
+    call.req("b", "INVITE", 1, CT, *timer, body=sdp(1, DUT, 40000))
+    call.resp("422 Session Interval Too Small", "Min-SE: 1800")
+    if ack:
+        call.req("b", "ACK", 1)
+    if mode == "503":
+        call._last = inv_a
+        call.resp("503 Service Unavailable")
+        call.req("a", "ACK", 1)
+        return call.trace(tmp_path)
+    if mode == "relay":
+        call._last = inv_a
+        call.resp("422 Session Interval Too Small", f"Min-SE: {relay_min_se}")
+        call.req("a", "ACK", 1)
+        call.req("a", "INVITE", 2, CT, "Supported: timer", "Session-Expires: 1800", "Min-SE: 1800", marker=True,
+                 body=sdp(1, FAR, 30000))
+        inv_a = call._last
+    call.req("b", "INVITE", 2, CT, "Supported: timer", f"Session-Expires: {retry_se}", f"Min-SE: {retry_min_se}",
+             body=sdp(1, DUT, 40000))
+    call.resp("200 OK", CT, "Session-Expires: 1800;refresher=uac", body=sdp(1, MS, 50000))
+    call.req("b", "ACK", 2)
+    call._last = inv_a
+    call.resp("200 OK", CT, body=sdp(1, DUT, 40002))
+    call.req("a", "ACK", 2 if mode == "relay" else 1)
+    call.req("b", "BYE", 1, back=True).resp("200 OK").req("a", "BYE", 1, back=True).resp("200 OK")
+    return call.trace(tmp_path)
+
+
+def test_st03_422_relayed_and_the_retry_carried_on_passes(tmp_path):
+    found = checks.session_too_small_retried(_st03(tmp_path), spec=IN, min_se=1800)
+    assert not _bad(found), found
+    msgs = " ".join(f.message for f in found if f.rule == "RFC4028-02")
+    assert "the DUT relayed it with Min-SE: 1800" in msgs and "our far agent's retry, relayed" in msgs
+    assert [f.severity for f in found if "our far agent's retry" in f.message] == ["I"]   # never credited
+
+
+def test_st03_dut_retrying_itself_passes_and_says_so(tmp_path):
+    found = checks.session_too_small_retried(_st03(tmp_path, mode="self"), spec=IN, min_se=1800)
+    assert not _bad(found), found
+    assert any(f.rule == "RFC4028-02" and f.severity == "M" and "the DUT retried itself" in f.message for f in found)
+
+
+def test_st03_422_relayed_with_a_lower_min_se_fails(tmp_path):
+    bad = _bad(checks.session_too_small_retried(_st03(tmp_path, relay_min_se=90), spec=IN, min_se=1800))
+    assert [f.rule for f in bad] == ["RFC4028-02"] and "observed Min-SE: 90" in bad[0].message
+
+
+def test_st03_dut_lowering_the_callers_retry_fails(tmp_path):
+    bad = _bad(checks.session_too_small_retried(_st03(tmp_path, retry_se=90), spec=IN, min_se=1800))
+    assert [f.rule for f in bad] == ["RFC4028-02"] and "observed Session-Expires: 90" in bad[0].message
+
+
+def test_st03_dut_retrying_below_min_se_fails(tmp_path):
+    bad = _bad(checks.session_too_small_retried(_st03(tmp_path, mode="self", retry_se=90, retry_min_se=90), spec=IN,
+                                                min_se=1800))
+    assert [f.rule for f in bad] == ["RFC4028-02"] and "Session-Expires: 90, Min-SE: 90" in bad[0].message
+
+
+def test_st03_422_turned_into_503_fails(tmp_path):
+    bad = _bad(checks.session_too_small_retried(_st03(tmp_path, mode="503"), spec=IN, min_se=1800))
+    assert [f.rule for f in bad] == ["RFC4028-02"] and "observed 503 Service Unavailable" in bad[0].message
+
+
+def test_st03_422_never_acked_fails(tmp_path):
+    bad = _bad(checks.session_too_small_retried(_st03(tmp_path, ack=False), spec=IN, min_se=1800))
+    assert [f.rule for f in bad] == ["ACK-FINAL"]

@@ -236,3 +236,85 @@ def session_timer_honoured(trace: Trace, *, spec: CallSpec) -> list[Finding]:
     out.extend(_early_release(a, b, spec, "callee"))
     out.extend(_cleared(a, b, spec, "callee", out))
     return out
+
+
+def _min_se(p: SipPacket) -> int | None:
+    v = (p.msg.get("Min-SE") or "").split(";")[0].strip()
+    return int(v) if v.isdigit() else None
+
+
+@check
+def session_too_small_retried(trace: Trace, *, spec: CallSpec, min_se: int) -> list[Finding]:
+    """TC-ST-03 (RFC4028-02): an IN call whose DUT INVITE our Mediation callee answers 422 with Min-SE ``min_se``.
+    The DUT ACKs the 422, then either relays it to the caller with a Min-SE at least ``min_se`` (a proxy; the
+    caller's retry is our far agent's, recorded, never credited: the DUT is judged only for carrying it on without
+    lowering its interval) or retries itself with Session-Expires and Min-SE at least ``min_se`` (RFC 4028 section
+    7.1). Which of the two it did is recorded. The retried call then completes and our BYE is relayed."""
+    from .common import dut_invite_toward, leg_of
+
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, theirs, b = routed
+    out = [route_held(theirs, spec)]
+    rejected = next((p for p in b.responses() if p.src == spec.callee_ip and p.msg.status == 422), None)
+    if rejected is None:
+        raise_missing(f"our 422 from {spec.callee_ip}")
+    seq = rejected.msg.cseq.seq if rejected.msg.cseq else None
+    acks = [p for p in b.requests("ACK") if p.src == spec.dut_out_ip and p.time >= rejected.time
+            and p.msg.cseq and p.msg.cseq.seq == seq]
+    out.append(passed("ACK-FINAL", "RFC3261-03", "M", "the DUT ACKed our 422", acks[0].frame) if acks else
+               violation("ACK-FINAL", "RFC3261-03", "M", f"an ACK from the DUT for our 422 (frame {rejected.frame})",
+                         "none", rejected.frame))
+    relayed = next((p for p in a.responses() if p.src == spec.dut_in_ip and p.msg.status == 422
+                    and p.time >= rejected.time), None)
+    retry = dut_invite_toward(trace, spec.dut_out_ip, spec.callee_ip, spec.called, rejected.time)
+    if relayed is not None and (retry is None or relayed.time <= retry.time):
+        got = _min_se(relayed)
+        want = f"the 422 relayed to the caller with Min-SE at least {min_se} (ours, frame {rejected.frame})"
+        out.append(passed("RFC4028-02", "RFC4028-02", "M", f"{want}: the DUT relayed it with Min-SE: {got} (a "
+                          "proxy's way; the retry is then the caller's)", relayed.frame) if got and got >= min_se
+                   else violation("RFC4028-02", "RFC4028-02", "M", want, f"Min-SE: {relayed.msg.get('Min-SE')}",
+                                  relayed.frame))
+        far_retry = next((p for p in a.requests("INVITE") if p.src == spec.caller_ip and p.time > relayed.time), None)
+        if far_retry is None:
+            raise_missing("our far caller's retry after the 422")
+        retry = dut_invite_toward(trace, spec.dut_out_ip, spec.callee_ip, spec.called, far_retry.time)
+        if retry is None:
+            out.append(violation("CALL-ROUTE", "TRN-01", "M", f"the DUT sending our caller's retry (frame "
+                                 f"{far_retry.frame}) on to {spec.callee_ip}", "no INVITE", far_retry.frame))
+            return out
+        se = session_expires(retry)
+        want = f"the caller's retry (frame {far_retry.frame}, {_se_text(far_retry)}) carried on with its interval"
+        asked = session_expires(far_retry)
+        if se is None or se[0] is None or (asked and asked[0] and se[0] < asked[0]):
+            out.append(violation("RFC4028-02", "RFC4028-02", "M", want, _se_text(retry) if se else
+                                 "no Session-Expires", retry.frame))
+        else:
+            out.append(passed("RFC4028-02", "RFC4028-02", "I", f"{want}: {_se_text(retry)} (our far agent's retry, "
+                              "relayed)", retry.frame))
+        a2 = leg_of(trace, far_retry)
+    elif retry is not None:
+        se, got = session_expires(retry), _min_se(retry)
+        want = (f"the DUT's own retry after our 422 (frame {rejected.frame}) with Session-Expires and Min-SE at "
+                f"least {min_se} (RFC 4028 section 7.1)")
+        if se is None or se[0] is None or se[0] < min_se or got is None or got < min_se:
+            seen = _se_text(retry) if se else "no Session-Expires"
+            out.append(violation("RFC4028-02", "RFC4028-02", "M", want, f"{seen}, Min-SE: {retry.msg.get('Min-SE')}",
+                                 retry.frame))
+            return out
+        out.append(passed("RFC4028-02", "RFC4028-02", "M", f"{want}: {_se_text(retry)}, Min-SE: {got} (the DUT "
+                          "retried itself)", retry.frame))
+        a2 = a
+    else:
+        final = a.final(src=spec.dut_in_ip)
+        out.append(violation("RFC4028-02", "RFC4028-02", "M", f"the 422 (frame {rejected.frame}) relayed to the "
+                             f"caller with Min-SE, or the DUT's own retry with Session-Expires at least {min_se}",
+                             status_text(final), final.frame if final else rejected.frame))
+        return out
+    b2 = leg_of(trace, retry)
+    ok = b2.final(src=spec.callee_ip)
+    if ok is None or ok.msg.status != 200:
+        raise_missing(f"our 200 OK to the retry from {spec.callee_ip}")
+    out.extend(_cleared(a2, b2, spec, "callee", out))
+    return out

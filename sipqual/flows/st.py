@@ -55,3 +55,17 @@ def in_call_dut_timer(sq: CaseContext, se: int) -> None:
     sq.far_client("far-caller", "call_uac_timer_refresh.xml", {**inbound(sq), "se": f"{se};refresher=uac"},
                   timeout_s=se + 30, pause_ms=se * 500)
     sq.wait_all()
+
+
+#: the Min-SE our Mediation callee's 422 asks (TC-ST-03): the catalogue's 1800 s; the call itself lasts seconds
+MIN_SE_422 = 1800
+
+
+def in_call_session_too_small(sq: CaseContext, min_se: int = MIN_SE_422, hold_ms: int = 1000) -> None:
+    """TC-ST-03: far end -> DUT -> Mediation side; the far caller asks Session-Expires 90 (Min-SE 90); our Mediation
+    callee answers the first INVITE 422 with Min-SE ``min_se`` and answers the retry (with that timer, the DUT
+    refresher), then hangs up after ``hold_ms``. A proxy relays the 422 and our far caller retries (RFC 4028 7.1);
+    a B2BUA may retry itself."""
+    sq.ms_server("ms-callee", "call_uas_422.xml", {"min_se": min_se}, timeout_s=20, pause_ms=hold_ms)
+    sq.far_client("far-caller", "call_uac_422.xml", inbound(sq), timeout_s=20)
+    sq.wait_all()
