@@ -32,3 +32,17 @@ def test_reliable_provisional(sq):
     flows.rel.out_call_prack_withheld(sq)
     trace = sq.finish()
     sq.judge(checks.reliable_provisional(trace, spec=flows.calls.out_call_spec(sq)))
+
+
+@case("TC-REL-03", "UPDATE with and without SDP in a confirmed dialog; 491 on glare",
+      requirements=["SIG-06", "RFC3311-01", "RFC3311-02", "RFC3311-03"],
+      procedure="OUT call; once it is up the Mediation side sends an UPDATE without SDP, then one with an SDP "
+                "offer. The far end then sends an UPDATE with an offer; before answering it the Mediation side "
+                "sends its own UPDATE with an offer (glare; the far end answers that one 491), then answers the "
+                "far end's UPDATE and hangs up.",
+      expected="200 to the UPDATE without SDP; 200 with an SDP answer to the UPDATE with an offer; the far end's "
+               "UPDATE passed on; 491 to the crossing UPDATE (relayed or the DUT's own, recorded); the BYE relayed.")
+def test_update_in_dialog(sq):
+    flows.rel.out_call_updates(sq)
+    trace = sq.finish()
+    sq.judge(checks.update_in_dialog(trace, spec=flows.calls.out_call_spec(sq)))

@@ -467,3 +467,91 @@ def test_st03_422_turned_into_503_fails(tmp_path):
 def test_st03_422_never_acked_fails(tmp_path):
     bad = _bad(checks.session_too_small_retried(_st03(tmp_path, ack=False), spec=IN, min_se=1800))
     assert [f.rule for f in bad] == ["ACK-FINAL"]
+
+
+# ---- TC-REL-03: UPDATE in a confirmed dialog, 491 on glare --------------------------------------------------------
+
+def _rel03(tmp_path, plain="200 OK", offer_answer=True, relay_far=True, crossing="491 Request Pending"):
+    """OUT call up; our UPDATE without SDP answered ``plain``; our UPDATE with an offer answered 200 (with SDP
+    unless ``offer_answer`` is False); the far end's UPDATE with an offer passed on to us (``relay_far``); our
+    crossing UPDATE with an offer answered ``crossing`` (the far end's 491 relayed); our 200 to the far end's offer;
+    our BYE relayed."""
+    call = Call(OUT).setup()
+    call.req("a", "UPDATE", 2).resp(plain)
+    call.req("a", "UPDATE", 3, CT, body=sdp(2, MS, 30000)).resp("200 OK", *((CT,) if offer_answer else ()),
+                                                                body=sdp(2, DUT, 40002) if offer_answer else "")
+    call.req("b", "UPDATE", 1, CT, back=True, body=sdp(3, FAR, 50000))
+    if relay_far:
+        call.req("a", "UPDATE", 1, CT, back=True, body=sdp(3, DUT, 40002))
+        far_offer = call._last
+        call.req("a", "UPDATE", 4, CT, body=sdp(3, MS, 30000))
+        mine = call._last
+        call.req("b", "UPDATE", 4, CT, body=sdp(3, DUT, 40000)).resp("491 Request Pending")
+        call._last = mine
+        call.resp(crossing)
+        call._last = far_offer
+        call.resp("200 OK", CT, body=sdp(4, MS, 30000))
+    call.req("a", "BYE", 5).resp("200 OK").req("b", "BYE", 5).resp("200 OK")
+    return call.trace(tmp_path)
+
+
+def test_rel03_updates_answered_and_glare_refused_passes(tmp_path):
+    found = checks.update_in_dialog(_rel03(tmp_path), spec=OUT)
+    assert not _bad(found), found
+    assert [f.rule for f in found].count("RFC3311-01") == 3
+    assert any("relayed from the far end's 491" in f.message for f in found)
+
+
+def test_rel03_update_without_sdp_refused_fails(tmp_path):
+    bad = _bad(checks.update_in_dialog(_rel03(tmp_path, plain="501 Not Implemented"), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC3311-01"] and "observed 501 Not Implemented" in bad[0].message
+
+
+def test_rel03_update_offer_answered_without_sdp_fails(tmp_path):
+    bad = _bad(checks.update_in_dialog(_rel03(tmp_path, offer_answer=False), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC3311-01"] and "200 OK without SDP" in bad[0].message
+
+
+def test_rel03_crossing_offer_accepted_instead_of_491_fails(tmp_path):
+    bad = _bad(checks.update_in_dialog(_rel03(tmp_path, crossing="200 OK"), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC3311-01"] and "expected 491" in bad[0].message \
+        and "observed 200 OK" in bad[0].message
+
+
+def test_rel03_far_end_update_not_passed_on_fails(tmp_path):
+    bad = _bad(checks.update_in_dialog(_rel03(tmp_path, relay_far=False), spec=OUT))
+    assert [f.rule for f in bad] == ["RFC3311-01"] and "no UPDATE from the DUT" in bad[0].message
+
+
+def test_a_relayed_crossing_update_is_glare_between_the_peers_not_the_duts_offer(tmp_path):
+    """The passive RFC3311-02 on a proxy (same Call-ID and CSeq on both legs, its Via on top): relaying our crossing
+    UPDATE while the far end's offer is outstanding on that leg is the peers' glare, not the DUT's."""
+    from sipqual.rules import run_all
+
+    c = Capture()
+    via_ms, via_dut = "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-ms4", "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-p4"
+    far_via = "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-far1"
+    ids = ("From: <sip:+1@x>;tag=ms", "To: <sip:+2@y>;tag=far", "Call-ID: proxy-1@x")
+    c.udp(MS, DUT, sip("INVITE sip:+2@192.0.2.1 SIP/2.0", "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-ms1",
+                       "Max-Forwards: 70", ids[0], "To: <sip:+2@y>", ids[2], "CSeq: 1 INVITE",
+                       "Contact: <sip:ms@192.0.2.10>", CT, body=sdp(1, MS, 30000)))
+    c.udp(DUT, FAR, sip("INVITE sip:+2@198.51.100.10 SIP/2.0", "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-p1",
+                        "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-ms1", "Max-Forwards: 69", ids[0],
+                        "To: <sip:+2@y>", ids[2], "CSeq: 1 INVITE", "Contact: <sip:ms@192.0.2.10>", CT,
+                        body=sdp(1, MS, 30000)))
+    for src, dst, vias in ((FAR, DUT, ("Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-p1",
+                                       "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-ms1")),
+                           (DUT, MS, ("Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-ms1",))):
+        c.udp(src, dst, sip("SIP/2.0 200 OK", *vias, *ids, "CSeq: 1 INVITE", "Contact: <sip:far@198.51.100.10>", CT,
+                            body=sdp(1, FAR, 50000)))
+    rev = ("From: <sip:+2@y>;tag=far", "To: <sip:+1@x>;tag=ms", ids[2])
+    c.udp(FAR, DUT, sip("UPDATE sip:ms@192.0.2.1 SIP/2.0", far_via, "Max-Forwards: 70", *rev, "CSeq: 1 UPDATE",
+                        "Contact: <sip:far@198.51.100.10>", CT, body=sdp(2, FAR, 50000)))
+    c.udp(MS, DUT, sip("UPDATE sip:far@192.0.2.1 SIP/2.0", via_ms, "Max-Forwards: 70", *ids, "CSeq: 4 UPDATE",
+                       "Contact: <sip:ms@192.0.2.10>", CT, body=sdp(2, MS, 30000)))
+    c.udp(DUT, FAR, sip("UPDATE sip:far@198.51.100.10 SIP/2.0", via_dut, via_ms, "Max-Forwards: 69", *ids,
+                        "CSeq: 4 UPDATE", "Contact: <sip:ms@192.0.2.10>", CT, body=sdp(2, MS, 30000)))
+    path = tmp_path / "c.pcapng"
+    c.write(path)
+    found = [f for f in run_all(read_trace(path), {DUT}) if f.rule == "RFC3311-02"]
+    assert found and all(f.ok for f in found) and any("the peers'" in f.message for f in found), found

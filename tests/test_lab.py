@@ -113,7 +113,7 @@ def suite(tmp_path, profile: str, select: str | None = None, *, popen=False, env
 CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OPT-05", "TC-BAS-08", "TC-BAS-09",
          "TC-BAS-10", "TC-BAS-11", "TC-BAS-12", "TC-BAS-15",
          "TC-BAS-01", "TC-BAS-02", "TC-BAS-03", "TC-BAS-04", "TC-BAS-06",
-         "TC-REL-01", "TC-REL-02", "TC-ST-03")
+         "TC-REL-01", "TC-REL-02", "TC-REL-03", "TC-ST-03")
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)

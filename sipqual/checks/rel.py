@@ -139,3 +139,78 @@ def reliable_provisional(trace: Trace, *, spec: CallSpec) -> list[Finding]:
         return out
     out.extend(_cleared(a, b, spec, "caller", out))
     return out
+
+
+def _answer_to(leg, req, src):
+    """The first final response ``src`` sent to request ``req`` (same CSeq) on ``leg``."""
+    seq = req.msg.cseq.seq if req.msg.cseq else None
+    return next((p for p in leg.messages if not p.msg.is_request and p.src == src and p.msg.cseq
+                 and p.msg.cseq.seq == seq and p.msg.cseq_method == req.msg.method and (p.msg.status or 0) >= 200),
+                None)
+
+
+@check
+def update_in_dialog(trace: Trace, *, spec: CallSpec) -> list[Finding]:
+    """TC-REL-03 (SIG-06, RFC3311-01): in the confirmed OUT call the DUT answers our UPDATE without SDP with 200,
+    our UPDATE with an offer with 200 and an SDP answer, passes the far end's UPDATE with an offer on to us, and
+    answers our UPDATE with an offer that crosses it (sent while that offer is outstanding toward us) with 491
+    Request Pending (RFC 3311 5.2; a proxy relays the far end's 491, a B2BUA sends its own: recorded). The call
+    then ends with our BYE, relayed."""
+    from .calls import _cleared
+    from .common import sdp_of
+
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, theirs, b = routed
+    out = [route_held(theirs, spec)]
+    ups = [p for p in a.requests("UPDATE") if p.src == spec.caller_ip]
+    seen, mine = set(), []
+    for p in ups:                       # first transmissions only
+        key = p.msg.cseq.seq if p.msg.cseq else None
+        if key not in seen:
+            seen.add(key)
+            mine.append(p)
+    plain = next((p for p in mine if sdp_of(p) is None), None)
+    offers = [p for p in mine if sdp_of(p) is not None]
+    if plain is None or not offers:
+        raise_missing("our UPDATEs (without and with SDP)")
+    for req, with_sdp in ((plain, False), (offers[0], True)):
+        ans = _answer_to(a, req, spec.dut_in_ip)
+        what = "an SDP offer" if with_sdp else "no SDP"
+        want = f"200 to our UPDATE with {what} (frame {req.frame})" + (" carrying an SDP answer" if with_sdp else "")
+        if ans is None or ans.msg.status != 200 or (with_sdp and sdp_of(ans) is None):
+            seen_ = ("none" if ans is None else f"{ans.msg.status} {ans.msg.reason}" +
+                     (" without SDP" if with_sdp and ans.msg.status == 200 else ""))
+            out.append(violation("RFC3311-01", ["RFC3311-01", "SIG-06"], "R", want, seen_,
+                                 ans.frame if ans else req.frame))
+        else:
+            out.append(passed("RFC3311-01", ["RFC3311-01", "SIG-06"], "R", want, ans.frame))
+    theirs_up = next((p for p in a.requests("UPDATE") if p.src == spec.dut_in_ip and sdp_of(p) is not None), None)
+    far_up = next((p for p in b.requests("UPDATE") if p.src == spec.callee_ip and sdp_of(p) is not None), None)
+    if theirs_up is None:
+        if far_up is None:
+            raise_missing(f"our far end's UPDATE with an offer from {spec.callee_ip}")
+        out.append(violation("RFC3311-01", ["RFC3311-01", "SIG-06"], "R", f"the far end's UPDATE with an offer "
+                             f"(frame {far_up.frame}) passed on to us", "no UPDATE from the DUT", far_up.frame))
+        return out
+    crossing = next((p for p in offers if p.time > theirs_up.time), None)
+    if crossing is None:
+        raise_missing("our UPDATE crossing the DUT's offer")
+    our_answer = next((p for p in a.responses("UPDATE") if p.src == spec.caller_ip and p.msg.cseq
+                       and theirs_up.msg.cseq and p.msg.cseq.seq == theirs_up.msg.cseq.seq), None)
+    if our_answer is not None and our_answer.time < crossing.time:
+        raise_missing("our UPDATE sent while the DUT's offer was outstanding")
+    ans = _answer_to(a, crossing, spec.dut_in_ip)
+    want = (f"491 to our UPDATE with an offer (frame {crossing.frame}) sent while the DUT's UPDATE offer (frame "
+            f"{theirs_up.frame}) was unanswered (RFC 3311 5.2)")
+    if ans is None or ans.msg.status != 491:
+        out.append(violation("RFC3311-01", "RFC3311-01", "R", want, f"{ans.msg.status} {ans.msg.reason}" if ans
+                             else "no final response", ans.frame if ans else crossing.frame))
+        return out
+    far491 = next((p for p in b.responses("UPDATE") if p.src == spec.callee_ip and p.msg.status == 491
+                   and p.time <= ans.time), None)
+    how = f"relayed from the far end's 491 (frame {far491.frame})" if far491 else "the DUT's own"
+    out.append(passed("RFC3311-01", "RFC3311-01", "R", f"{want}: {how}", ans.frame))
+    out.extend(_cleared(a, b, spec, "caller", out))
+    return out

@@ -32,3 +32,13 @@ def out_call_prack_withheld(sq: CaseContext) -> None:
     sq.far_server("far-callee", "call_uas_100rel.xml", timeout_s=20)
     sq.ms_client("ms-caller", "call_uac_100rel.xml", outbound(sq), timeout_s=20)
     sq.wait_all()
+
+
+def out_call_updates(sq: CaseContext) -> None:
+    """TC-REL-03: Mediation side -> DUT -> far end; once the call is up our caller sends an UPDATE without SDP, then
+    one with an offer; the far end then sends its own UPDATE with an offer, and our caller, before answering it,
+    sends a crossing UPDATE with an offer (glare), then answers the far end's and hangs up. The far end answers the
+    crossing offer 491 (its own is outstanding)."""
+    sq.far_server("far-callee", "call_uas_update.xml", timeout_s=15)
+    sq.ms_client("ms-caller", "call_uac_update.xml", outbound(sq), timeout_s=15)
+    sq.wait_all()
