@@ -342,10 +342,10 @@ def _expiry_byes(model) -> list:
     """The DUT's BYEs that end a session whose refresher (the DUT's peer on that leg) was overdue: an SBC or proxy
     then ends the call on its other leg too, where it may be the nominal refresher only because it relays the
     refreshes that never came. Computed once per model."""
-    cached = getattr(model, "_sq_expiry_byes", None)
+    cached = model.memo.get("RFC4028-04 expiry BYEs")
     if cached is not None:
         return cached
-    out = []
+    out = model.memo["RFC4028-04 expiry BYEs"] = []
     for d in model.dut_dialogs:
         ends = [p for p in d.packets if p.msg.is_request and p.msg.method in (*_REFRESH_METHODS, "BYE")]
         for r in d.packets:
@@ -362,7 +362,6 @@ def _expiry_byes(model) -> list:
             if nxt is not None and nxt.msg.method == "BYE" and nxt.src in model.dut and \
                     r.time + se[0] / 2 + REFRESH_SLACK < nxt.time <= r.time + se[0] + EXPIRY_SLACK:
                 out.append(nxt)
-    model._sq_expiry_byes = out
     return out
 
 
