@@ -23,8 +23,8 @@ def test_no_100rel_toward_mediation(sq):
       "while the PRACK is withheld", requirements=["RFC3262-02", "RFC3262-03"], needs=["prack"],
       procedure="OUT call: the Mediation side's INVITE says Supported: 100rel; the far end rings reliably (180, "
                 "Require: 100rel, RSeq 1, retransmitted until PRACKed). The Mediation side withholds its PRACK until "
-                "two retransmissions of the reliable 180 came (at most 3 s for each), then PRACKs it (RAck: RSeq 1 INVITE); the far end answers; "
-                "1 s of media; the Mediation side hangs up.",
+                "two retransmissions of the reliable 180 came (at most 3 s for each), then PRACKs it (RAck: RSeq 1 "
+                "INVITE); the far end answers; 1 s of media; the Mediation side hangs up.",
       expected="The DUT's reliable 18x carries Require: 100rel and an RSeq in 1..2^31-1, is retransmitted at T1 "
                "doubling (0.5 s, 1 s) while unacknowledged and not after the PRACK's 200; the PRACK is answered "
                "200; the call completes and the BYE is relayed.")

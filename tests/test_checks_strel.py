@@ -529,7 +529,8 @@ def test_a_relayed_crossing_update_is_glare_between_the_peers_not_the_duts_offer
     from sipqual.rules import run_all
 
     c = Capture()
-    via_ms, via_dut = "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-ms4", "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-p4"
+    via_ms = "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-ms4"
+    via_dut = "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-p4"
     far_via = "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-far1"
     ids = ("From: <sip:+1@x>;tag=ms", "To: <sip:+2@y>;tag=far", "Call-ID: proxy-1@x")
     c.udp(MS, DUT, sip("INVITE sip:+2@192.0.2.1 SIP/2.0", "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-ms1",

@@ -130,6 +130,7 @@ def reference_verdicts(transports=("tcp", "tls")) -> dict:
     out = {(i, t): "PASS" for i in CASES for t in transports}
     out.update({(i, "tls"): "PASS" for i in TLS_ONLY if "tls" in transports})
     out.update({(i, t): "NA" for i in NA_ON_REFERENCE for t in transports})
+    out.update({(i, t): "NOT_RUN" for i in LONG for t in transports})   # deselected (SHORT_ONLY): run apart
     return out
 
 
@@ -149,7 +150,7 @@ def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
     assert doc["schema_version"].startswith("1.") and doc["dut"]["role"] == "sbc"
     # catalogue coverage: every implemented case passed, every other catalogue case is not implemented, so the cover
     # is "Incomplete" (sipqual.report.verdicts) as long as sipqual lacks mandatory cases, however well the DUT does
-    cov, ran = {e["id"]: e for e in doc["coverage"]["cases"]}, {c["id"] for c in doc["cases"]}
+    cov, ran = {e["id"]: e for e in doc["coverage"]["cases"]}, {c["id"] for c in doc["cases"]} - set(LONG)
     assert len(cov) == 132 and all(cov[i]["status"] == ("n/a" if i in NA_ON_REFERENCE else "passed")
                                    and cov[i]["implemented"] for i in ran)
     assert all(e["status"] == "not implemented" and e["verdict"] is None for i, e in cov.items()
@@ -157,7 +158,7 @@ def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
     saved = load_run(tmp_path / "latest")
     assert cover_verdict(saved.cases, saved.transports, saved.coverage, saved.pics).outcome == INCOMPLETE
     for c in doc["cases"]:
-        if c["verdict"] == "NA":   # decided by the PICS before anything ran: no capture
+        if c["verdict"] in ("NA", "NOT_RUN"):   # decided by the PICS before anything ran, or deselected: none
             continue
         assert c["requirements"] and c["evidence"], c
         assert any(e.endswith("capture.pcapng") for e in c["evidence"])
@@ -178,8 +179,9 @@ def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
     assert doc["lab"]["timings_s"]["up_s"] > 0
     # issue 3: the saved capture and key log alone reproduce every live verdict (sipqual verify RUN_DIR)
     again = reverify_run(run)
-    assert [(r.id, r.transport, r.recomputed) for r in again if r.recorded != "NA"] == \
-        [(i, t, "PASS") for i, t in sorted(v) if v[(i, t)]["verdict"] != "NA"], [r.line() for r in again]
+    assert [(r.id, r.transport, r.recomputed) for r in again if r.recorded not in ("NA", "NOT_RUN")] == \
+        [(i, t, "PASS") for i, t in sorted(v) if v[(i, t)]["verdict"] not in ("NA", "NOT_RUN")], \
+        [r.line() for r in again]
 
 
 def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_path):
