@@ -272,6 +272,9 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
     # suite REL: the "100rel required toward the Mediation side" (Lync answers such an INVITE 420)
     ("faulty-require-100rel.yaml", "TC-REL-01 and tcp", "TC-REL-01",
      "SIG-05: expected no Require: 100rel in the DUT's INVITE to the Mediation side"),
+    # suite ST: a 422 turned into 500 (its Min-SE lost), so the caller cannot retry with a longer interval
+    ("faulty-422-as-500.yaml", "TC-ST-03 and tcp", "TC-ST-03",
+     "RFC4028-02: expected the 422 (frame"),
 ])
 def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
     suite(tmp_path, profile, select)
