@@ -93,7 +93,7 @@ class CaseContext:
         self.trace: Trace | None = None
         self.keylog = self.dir / "tls-keys.log"
         self.capture = Capture(lab.sup, self.dir / "capture.pcapng", self.topo.capture_interfaces,
-                               self.topo.capture_netns).start()
+                               self.topo.capture_netns, max_seconds=durations.case_bound(duration_profile)).start()
         self.front_events: list[Path] = []    # the Mediation front's TLS events during this case
         try:
             self._front_begin()
@@ -133,7 +133,7 @@ class CaseContext:
         argv = [sys.executable, "-m", "sipqual.tlsedge", mode, "--listen", listen, "--connect", connect,
                 "--cert", str(pki.certs["mediation"].cert), "--key", str(pki.certs["mediation"].key),
                 "--ca", str(pki.ca.cert), "--keylog", str(self.keylog), "--events", str(events),
-                "--max-seconds", "300"]
+                "--max-seconds", str(durations.case_bound(self.duration_profile))]
         if source:
             argv += ["--source", source]
         if server_name:

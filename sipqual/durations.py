@@ -29,3 +29,13 @@ def seconds(profile: str, quick: float, full: float) -> float:
     if profile not in PROFILES:
         raise ValueError(f"unknown duration profile {profile!r} (one of {', '.join(PROFILES)})")
     return float(full if profile == FULL else quick)
+
+
+#: how long one case's capture and relays may live at most, per profile: quick cases take minutes at most (the
+#: session-timer cases about 100 s), full ones up to the 40-minute call of TC-BAS-13 and 1800 s session intervals
+CASE_BOUND_S = {QUICK: 300, FULL: 3000}
+
+
+def case_bound(profile: str) -> int:
+    """The bound (seconds) on a case's capture and TLS relays in ``profile``."""
+    return CASE_BOUND_S.get(profile, CASE_BOUND_S[FULL])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -128,14 +129,21 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # misc (issue 11): OPTIONS while the far side is down; reconnect, pipelined and split segments; IPv6
          "TC-OPT-02", "TC-TRN-08", "TC-TRN-10",
          # suite HLD (hold and resume)
-         "TC-HLD-01", "TC-HLD-02", "TC-HLD-03", "TC-HLD-04", "TC-HLD-05", "TC-HLD-06", "TC-HLD-07")
+         "TC-HLD-01", "TC-HLD-02", "TC-HLD-03", "TC-HLD-04", "TC-HLD-05", "TC-HLD-06", "TC-HLD-07",
+         # suites REL and ST (the short ones)
+         "TC-REL-01", "TC-REL-02", "TC-REL-03", "TC-ST-03")
+# suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
+# topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
+# their faults are proven on crafted captures (tests/test_checks_strel.py)
+SESSION_LONG = ("TC-ST-01", "TC-ST-02", "TC-ST-04")
+SHORT_ONLY = "not (" + " or ".join(SESSION_LONG) + ")"
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",)   # pics.options_ping: passes on reference-sbc-pinging.yaml
 #: misc (issue 11): cases that last for a protocol timer (TC-BAS-14: 64*T1 = 32 s without ACK): one lab run per
 #: transport, on the reference only (the topoh run leaves them out; their faults are shown on crafted captures)
 LONG = ("TC-BAS-14",)
-NOT_LONG = " and ".join(f"not {i}" for i in LONG)
+NOT_LONG = "not (" + " or ".join(LONG + SESSION_LONG) + ")"
 
 
 def reference_verdicts(transports=("tcp", "tls"), long=True) -> dict:
@@ -143,6 +151,7 @@ def reference_verdicts(transports=("tcp", "tls"), long=True) -> dict:
     out = {(i, t): "PASS" for i in CASES + (LONG if long else ()) for t in transports}
     out.update({(i, "tls"): "PASS" for i in TLS_ONLY if "tls" in transports})
     out.update({(i, t): "NA" for i in NA_ON_REFERENCE for t in transports})
+    out.update({(i, t): "NOT_RUN" for i in SESSION_LONG for t in transports})   # deselected (SHORT_ONLY): run apart
     return out
 
 
@@ -155,21 +164,22 @@ def verdicts(doc) -> dict:
 
 
 def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
-    cp = suite(tmp_path, "reference-sbc.yaml")
+    cp = suite(tmp_path, "reference-sbc.yaml", SHORT_ONLY)
     doc = results(tmp_path)
     v = verdicts(doc)
     assert {k: c["verdict"] for k, c in v.items()} == reference_verdicts(), cp.stdout[-3000:]
     assert doc["schema_version"].startswith("1.") and doc["dut"]["role"] == "sbc"
     # catalogue coverage: every implemented case passed, every other catalogue case is not implemented, so the cover
     # is "Incomplete" (sipqual.report.verdicts) as long as sipqual lacks mandatory cases, however well the DUT does
-    cov, ran = {e["id"]: e for e in doc["coverage"]["cases"]}, {c["id"] for c in doc["cases"]}
+    cov, ran = {e["id"]: e for e in doc["coverage"]["cases"]}, {c["id"] for c in doc["cases"]} - set(SESSION_LONG)
     assert len(cov) == 132 and all(cov[i]["status"] == ("n/a" if i in NA_ON_REFERENCE else "passed")
                                    and cov[i]["implemented"] for i in ran)
-    assert all(e["status"] == "not implemented" and e["verdict"] is None for i, e in cov.items() if i not in ran)
+    assert all(e["status"] == "not implemented" and e["verdict"] is None for i, e in cov.items()
+               if i not in ran and i not in SESSION_LONG)
     saved = load_run(tmp_path / "latest")
     assert cover_verdict(saved.cases, saved.transports, saved.coverage, saved.pics).outcome == INCOMPLETE
     for c in doc["cases"]:
-        if c["verdict"] == "NA":   # decided by the PICS before anything ran: no capture
+        if c["verdict"] in ("NA", "NOT_RUN"):   # decided by the PICS before anything ran, or deselected: none
             continue
         assert c["requirements"] and c["evidence"], c
         assert any(e.endswith("capture.pcapng") for e in c["evidence"])
@@ -190,14 +200,15 @@ def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
     assert doc["lab"]["timings_s"]["up_s"] > 0
     # issue 3: the saved capture and key log alone reproduce every live verdict (sipqual verify RUN_DIR)
     again = reverify_run(run)
-    assert [(r.id, r.transport, r.recomputed) for r in again if r.recorded != "NA"] == \
-        [(i, t, "PASS") for i, t in sorted(v) if v[(i, t)]["verdict"] != "NA"], [r.line() for r in again]
+    assert [(r.id, r.transport, r.recomputed) for r in again if r.recorded not in ("NA", "NOT_RUN")] == \
+        [(i, t, "PASS") for i, t in sorted(v) if v[(i, t)]["verdict"] not in ("NA", "NOT_RUN")], \
+        [r.line() for r in again]
 
 
 def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_path):
     suite(tmp_path, "reference-sbc-topoh.yaml", f"tcp and {NOT_LONG}")
     v = verdicts(results(tmp_path))
-    assert {k: c["verdict"] for k, c in v.items() if k[1] == "tcp" and c["verdict"] != "NOT_RUN"} == \
+    assert {k: c["verdict"] for k, c in v.items() if k[1] == "tcp" and c["id"] not in LONG} == \
         reference_verdicts(("tcp",), long=False), v
     tr = read_trace(tmp_path / "latest/cases/TC-TRN-01-tcp/capture.pcapng", sip_tcp_ports=[5066, 5068])
     ms_ids = {p.msg.call_id for p in tr.sip if "192.0.2.10" in (p.src, p.dst)}
@@ -308,6 +319,12 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
     # in-dialog offers relayed without rtpengine: a park retrieved on a new port leaves the media unanchored
     ("faulty-indlg-unanchored.yaml", "TC-HLD-06 and tcp", "TC-HLD-06",
      "MED-02: expected the DUT's SDP (frame"),
+    # suite REL: the issue's "100rel required toward the Mediation side" (Lync answers such an INVITE 420)
+    ("faulty-require-100rel.yaml", "TC-REL-01 and tcp", "TC-REL-01",
+     "SIG-05: expected no Require: 100rel in the DUT's INVITE to the Mediation side"),
+    # suite ST: a 422 turned into 500 (its Min-SE lost), so the caller cannot retry with a longer interval
+    ("faulty-422-as-500.yaml", "TC-ST-03 and tcp", "TC-ST-03",
+     "RFC4028-02: expected the 422 (frame"),
 ])
 def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
     suite(tmp_path, profile, select)
@@ -345,6 +362,23 @@ def _wait_for_pidfile(pattern: str, proc, timeout=60) -> Path:
         assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
         time.sleep(0.05)
     raise AssertionError(f"{pattern} never appeared")
+
+
+def test_long_session_timer_cases_pass_on_the_reference(tmp_path):
+    """Suite ST on the reference DUT (dialog + sst), each case once: TC-ST-02 and TC-ST-04 on TCP (the DUT's refresh
+    and its BYE reach our caller on its own connection), TC-ST-01 on TLS (the DUT's refresh reaches our callee
+    through the Mediation front). Quick profile: a 90 s session interval, about 3 minutes in all."""
+    cp = suite(tmp_path, "reference-sbc.yaml", "(TC-ST-02 or TC-ST-04) and tcp or TC-ST-01 and tls")
+    v = verdicts(results(tmp_path))
+    ran = {k: c["verdict"] for k, c in v.items() if c["verdict"] != "NOT_RUN"}
+    assert ran == {("TC-ST-02", "tcp"): "PASS", ("TC-ST-04", "tcp"): "PASS", ("TC-ST-01", "tls"): "PASS"}, \
+        cp.stdout[-3000:]
+    msgs = {k[0]: " ".join(f["message"] for f in v[k]["findings"] if f["rule"] == "RFC4028-04") for k in ran}
+    assert "refresh at +4" in msgs["TC-ST-02"] and "refresh at +4" in msgs["TC-ST-01"], msgs
+    bye = re.search(r"BYE at \+([\d.]+) s", msgs["TC-ST-04"])
+    assert bye and 57 <= float(bye.group(1)) <= 63, msgs   # min(32, 90/3) = 30 s before the 90 s expiry (1 s ticks)
+    again = [r for r in reverify_run(tmp_path / "latest") if r.recorded != "NOT_RUN"]
+    assert again and all(r.agrees for r in again), [r.line() for r in again]
 
 
 def test_dut_dying_mid_test_is_error_not_pass(tmp_path):

@@ -14,7 +14,8 @@ BUILTIN = {"branch", "call_id", "call_number", "len", "media_ip", "media_ip_type
            "next_url", "routes", "local_ip", "local_port", "transport", "service", "remote_ip", "remote_port"}
 RUNNER_KEYS = {"adv_host", "adv_port", "uri_transport", "via_transport", "test_id", "ruri_host", "ruri_port",
                "called", "caller", "status", "cause", "codec_pt", "codec_name", "other_port",
-               "hold_dir", "hold_addr", "media", "retrieve"}
+               "hold_dir", "hold_addr", "media", "retrieve",
+               "supported", "se", "se_answer", "min_se"}  # suites REL and ST
 
 
 @pytest.mark.parametrize("path", sorted(SCEN.glob("*.xml")), ids=lambda p: p.name)

@@ -9,7 +9,9 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "mutual_tls_server", "options_pings", "options_in_dialog", "call_progress", "call_no_answer",
            "delayed_offer_call", "q850_causes", "early_media", "forked_early_dialogs", "early_dtmf",
            "ringing_after_early_media", "options_like_invite", "two_xx_retransmitted",
-           "reconnected", "framing_handled", "hold_resume", "hold_with_rtcp", "legacy_hold", "park_retrieve"]
+           "reconnected", "framing_handled", "hold_resume", "hold_with_rtcp", "legacy_hold", "park_retrieve",
+           "no_100rel_toward_mediation", "reliable_provisional", "update_in_dialog", "session_refreshed_by_dut",
+           "session_expiry_bye", "session_timer_honoured", "session_too_small_retried"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -22,3 +24,5 @@ from .em import early_dtmf, early_media, forked_early_dialogs, ringing_after_ear
 from .opt import options_in_dialog, options_like_invite, options_pings
 from .framing import framing_handled, reconnected
 from .hld import hold_resume, hold_with_rtcp, legacy_hold, park_retrieve
+from .rel import no_100rel_toward_mediation, reliable_provisional, update_in_dialog
+from .st import session_expiry_bye, session_refreshed_by_dut, session_timer_honoured, session_too_small_retried

@@ -286,8 +286,10 @@ def session_refresh(d, model):
     first such request after the 2xx counts. DUT refresher: that request must come from the DUT within N/2 + 10 s.
     DUT not refresher: if no refresh came before expiry (2xx + N), the DUT must have sent BYE by then (+2 s); the RFC
     recommends min(32, N/3) s before expiry, which is not demanded. Nothing is judged while the capture ends before
-    the deadline, nor on a 2xx without refresher. The active part (the suite withholds its refreshes and waits for the
-    DUT's BYE) is TC-level."""
+    the deadline, nor on a 2xx without refresher. A DUT refresher that ends the call with BYE instead is excused when,
+    within 2 s, it also ended a session on another of its dialogs whose refresher (its peer there) was overdue: a proxy
+    or SBC is the nominal refresher of its far leg only because it relays the Mediation side's refreshes (TC-ST-04
+    withholds them). The active part (the suite withholds its refreshes and waits for the DUT's BYE) is TC-level."""
     ends = [(i, p) for i, p in enumerate(d.packets) if p.msg.is_request and p.msg.method in (*_REFRESH_METHODS, "BYE")]
     positions = [i for i, _ in ends]
     for i, r in enumerate(d.packets):
@@ -320,10 +322,47 @@ def _refresher_due(r, interval: int, side: str, nxt, end: str, model):
         if nxt.src in model.device_of(end) and nxt.msg.method in _REFRESH_METHODS:
             yield held(want, r.frame, nxt.frame)
         return                        # the session ended, or the peer refreshed it first
+    if nxt is not None and nxt.msg.method == "BYE" and nxt.src in model.device_of(end):
+        cause = next((b for b in _expiry_byes(model) if b is not nxt and b.src in model.device_of(end)
+                      and abs(b.time - nxt.time) <= RELAYED_END), None)
+        if cause is not None:         # the call ended because the refresh the DUT relays never came on its other leg
+            yield held(f"{want}: none due, the DUT ended the call (frame {nxt.frame}) when the refresher of its other "
+                       f"leg let that session expire (BYE frame {cause.frame})", r.frame, nxt.frame)
+            return
     if nxt is not None:
         yield broken(want, f"first {_at(nxt, r)}", nxt.frame)
     elif model.end_time > deadline:
         yield broken(want, f"none; the capture runs on to +{model.end_time - r.time:.0f} s", r.frame)
+
+
+RELAYED_END = 2.0             # seconds between the DUT's BYEs on its two legs when it ends one call
+
+
+def _expiry_byes(model) -> list:
+    """The DUT's BYEs that end a session whose refresher (the DUT's peer on that leg) was overdue: an SBC or proxy
+    then ends the call on its other leg too, where it may be the nominal refresher only because it relays the
+    refreshes that never came. Computed once per model."""
+    cached = model.memo.get("RFC4028-04 expiry BYEs")
+    if cached is not None:
+        return cached
+    out = model.memo["RFC4028-04 expiry BYEs"] = []
+    for d in model.dut_dialogs:
+        ends = [p for p in d.packets if p.msg.is_request and p.msg.method in (*_REFRESH_METHODS, "BYE")]
+        for r in d.packets:
+            m = r.msg
+            if m.is_request or not 200 <= m.status < 300 or m.cseq_method not in _REFRESH_METHODS:
+                continue
+            se = _session_expires(m)
+            if se is None or se[0] is None or (se[1] or "").lower() not in ("uac", "uas"):
+                continue
+            refresher = r.dst if se[1].lower() == "uac" else r.src
+            if refresher in model.dut:
+                continue
+            nxt = next((p for p in ends if p.time > r.time), None)
+            if nxt is not None and nxt.msg.method == "BYE" and nxt.src in model.dut and \
+                    r.time + se[0] / 2 + REFRESH_SLACK < nxt.time <= r.time + se[0] + EXPIRY_SLACK:
+                out.append(nxt)
+    return out
 
 
 def _expiry_bye_due(r, interval: int, side: str, nxt, end: str, model):

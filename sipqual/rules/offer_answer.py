@@ -13,6 +13,7 @@ import re
 from ..dialogs import option_tags, sdp_body, sdp_content
 from ..sdp import event_codes
 from .registry import Scope, broken, held, rule
+from .relay import relayed_from
 
 #: RFC 3264 section 6.1: what an answer may say for each offered direction.
 ANSWER_DIRECTIONS = {
@@ -152,7 +153,10 @@ def no_zero_connection(p, model):
 
 @rule("RFC3311-02", "M", Scope.DIALOG, "no UPDATE with an offer while an offer is outstanding in the dialog (5.1)")
 def update_offer(d, model):
-    """M: crossing offers are refused with 491 or leave both sides with different media states."""
+    """M: crossing offers are refused with 491 or leave both sides with different media states. An UPDATE the DUT
+    relays (:func:`.relay.relayed_from`: a proxy, or a B2BUA passing an in-dialog request on at once) is the peers'
+    offer: crossing offers are then glare between the peers, which the DUT cannot prevent; it is judged for passing
+    the 491 back (TC-REL-03), not here."""
     for p in d.packets:
         m = p.msg
         if p.src not in model.dut or not m.is_request or m.method != "UPDATE" or model.sdp(p) is None:
@@ -161,6 +165,11 @@ def update_offer(d, model):
             continue
         open_ = [x for x in d.exchanges if x.offer is not p and x.outstanding_at(p.time)]
         want = "no outstanding offer when sending an UPDATE with an offer"
+        source = relayed_from(p, model) if open_ else None
+        if source is not None:        # end-to-end glare between the peers: the DUT only relays (TC-REL-03)
+            yield held(f"{want}: the offers crossing here are the peers' (the DUT relays the UPDATE of frame "
+                       f"{source.frame}; the offer of frame {open_[0].offer.frame} is outstanding)", p.frame)
+            continue
         yield broken(want, f"offer of frame {open_[0].offer.frame} unanswered", p.frame) if open_ else \
             held(want, p.frame)
 
