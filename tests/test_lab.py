@@ -261,7 +261,8 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
     assert [r.recomputed for r in reverify_run(tmp_path / "latest") if r.id == "TC-OPT-03"] == ["PASS", "PASS"]
 
 
-@pytest.mark.parametrize("profile, select, case, diagnosis", [
+#: (faulty profile, -k selection ending in the transport, the case it must FAIL, the reason's start)
+FAULTY = [
     ("faulty-no-options.yaml", "TC-OPT-01 and tcp", "TC-OPT-01", "OPT-01: expected a final response"),
     ("faulty-no-content-length.yaml", "TC-TRN-02 and tcp", "TC-TRN-02", "RFC3261-17: expected Content-Length"),
     ("faulty-no-media.yaml", "TC-TRN-01 and tcp", "TC-TRN-01", "MED-02: expected the DUT's SDP (frame"),
@@ -325,18 +326,30 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
     # suite ST: a 422 turned into 500 (its Min-SE lost), so the caller cannot retry with a longer interval
     ("faulty-422-as-500.yaml", "TC-ST-03 and tcp", "TC-ST-03",
      "RFC4028-02: expected the 422 (frame"),
-])
-def test_faulty_variant_fails_the_right_case(tmp_path, profile, select, case, diagnosis):
-    suite(tmp_path, profile, select)
-    transport = select.split()[-1]
-    c = verdicts(results(tmp_path))[(case, transport)]
-    if profile == "faulty-tls-wrong-name.yaml":  # the certificate on the wire names the wrong host (TLS-03)
-        assert any(f["rule"] == "TLS-03" and not f["ok"] and "wrong.lab.example" in f["message"]
-                   for f in c["findings"]), c["findings"]
-    assert c["verdict"] == "FAIL" and c["reason"].startswith(diagnosis), c["reason"]
-    assert any(not f["ok"] and f["frames"] or "observed" in f["message"] for f in c["findings"])
-    again = {(r.id, r.transport): r for r in reverify_run(tmp_path / "latest")}[(case, transport)]
-    assert again.recomputed == "FAIL" and again.agrees, again.line()
+]
+#: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
+FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}
+
+
+@pytest.mark.parametrize("profile", list(FAULTY_BY_PROFILE))
+def test_faulty_variant_fails_the_right_case(tmp_path, profile):
+    expected = FAULTY_BY_PROFILE[profile]
+    cp = suite(tmp_path, profile, " or ".join(f"({select})" for select, _, _ in expected))
+    v = verdicts(results(tmp_path))
+    again = {(r.id, r.transport): r for r in reverify_run(tmp_path / "latest")}
+    for select, case, diagnosis in expected:
+        transport = select.split()[-1]
+        c = v[(case, transport)]
+        if profile == "faulty-tls-wrong-name.yaml":  # the certificate on the wire names the wrong host (TLS-03)
+            assert any(f["rule"] == "TLS-03" and not f["ok"] and "wrong.lab.example" in f["message"]
+                       for f in c["findings"]), c["findings"]
+        assert c["verdict"] == "FAIL" and c["reason"].startswith(diagnosis), (case, transport, c["reason"],
+                                                                              cp.stdout[-2000:])
+        assert any(not f["ok"] and f["frames"] or "observed" in f["message"] for f in c["findings"])
+        assert again[(case, transport)].recomputed == "FAIL" and again[(case, transport)].agrees, \
+            again[(case, transport)].line()
+    ran = {k for k, c in v.items() if c["verdict"] != "NOT_RUN"}
+    assert ran == {(case, select.split()[-1]) for select, case, _ in expected}, ran   # the selection was exact
 
 
 def own_states(proc) -> list[Path]:
