@@ -13,6 +13,8 @@ matches a gap in what our agent fed it on the other leg is not the DUT's fault (
 
 from __future__ import annotations
 
+import math
+
 from ..recording import check
 from ..rtp import TIME_BUCKET, RtpStream
 from ..trace import SipPacket, Trace
@@ -38,15 +40,15 @@ def _count(streams: list[RtpStream], start: float, end: float) -> int:
 def longest_gap(streams: list[RtpStream], start: float, end: float) -> tuple[float, float]:
     """(length, start time) of the longest stretch of ``start``..``end`` in which none of ``streams`` sent a packet,
     to :data:`sipqual.rtp.TIME_BUCKET`."""
-    best, best_at, run_at, t = 0.0, start, None, start
-    while t < end:
+    best, best_at, run_at = 0.0, start, None
+    for k in range(max(0, math.ceil((end - start) / TIME_BUCKET))):
+        t = start + k * TIME_BUCKET
         if _count(streams, t, t + TIME_BUCKET) == 0:
             run_at = t if run_at is None else run_at
             if t + TIME_BUCKET - run_at > best:
                 best, best_at = t + TIME_BUCKET - run_at, run_at
         else:
             run_at = None
-        t += TIME_BUCKET
     return round(best, 3), best_at
 
 
