@@ -99,3 +99,20 @@ def test_out_call_2xx_without_ack(sq):
     flows.bas.out_call_no_ack(sq)
     trace = sq.finish()
     sq.judge(checks.two_xx_retransmitted(trace, spec=flows.calls.out_call_spec(sq)))
+
+
+@case("TC-BAS-13", "Long call 40 min (beyond 1800 s session interval) stays up, RTP/RTCP continuous",
+      requirements=["MED-05", "MED-02", "RFC4028-03", "RFC4028-04"],
+      procedure="OUT call: the Mediation side's INVITE asks Session-Expires (quick 90 s, full 1800 s);refresher=uac; "
+                "the far end answers with the same timer. Both stream G.711 and send RTCP every second for the whole "
+                "call; the Mediation side refreshes with an UPDATE every half interval and hangs up after quick "
+                "100 s, full 40 minutes (2400 s).",
+      expected="The DUT's 200 carries Session-Expires; the DUT answers each refresh 2xx and the far leg is "
+               "refreshed within half its interval + 10 s each time; the call stays up until the Mediation side's "
+               "BYE (answered 200, relayed); RTP both ways on both legs out of the DUT with no gap over 1 s; RTCP "
+               "from the DUT toward the Mediation side never 10 s apart (MED-05).")
+def test_long_call(sq):
+    se, duration = flows.bas.long_call_interval(sq), flows.bas.long_call_duration(sq)
+    flows.bas.out_call_long(sq, se, duration)
+    trace = sq.finish()
+    sq.judge(checks.long_call(trace, spec=flows.calls.out_call_spec(sq), duration=duration))

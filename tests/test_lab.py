@@ -135,7 +135,10 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)
-SESSION_LONG = ("TC-ST-01", "TC-ST-02", "TC-ST-04")
+SESSION_LONG = ("TC-ST-01", "TC-ST-02", "TC-ST-04",
+                # TC-BAS-13, the long call: past one session interval (quick 100 s); its faults on crafted captures
+                # (tests/test_checks_longcall.py); run once, on TCP, beside suite ST
+                "TC-BAS-13")
 SHORT_ONLY = "not (" + " or ".join(SESSION_LONG) + ")"
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
@@ -380,12 +383,15 @@ def _wait_for_pidfile(pattern: str, proc, timeout=60) -> Path:
 def test_long_session_timer_cases_pass_on_the_reference(tmp_path):
     """Suite ST on the reference DUT (dialog + sst), each case once: TC-ST-02 and TC-ST-04 on TCP (the DUT's refresh
     and its BYE reach our caller on its own connection), TC-ST-01 on TLS (the DUT's refresh reaches our callee
-    through the Mediation front). Quick profile: a 90 s session interval, about 3 minutes in all."""
-    cp = suite(tmp_path, "reference-sbc.yaml", "(TC-ST-02 or TC-ST-04) and tcp or TC-ST-01 and tls")
+    through the Mediation front). TC-BAS-13 (the long call, our caller refreshing every 45 s) on TCP too. Quick
+    profile: a 90 s session interval, about 5 minutes in all."""
+    cp = suite(tmp_path, "reference-sbc.yaml", "(TC-ST-02 or TC-ST-04 or TC-BAS-13) and tcp or TC-ST-01 and tls")
     v = verdicts(results(tmp_path))
     ran = {k: c["verdict"] for k, c in v.items() if c["verdict"] != "NOT_RUN"}
-    assert ran == {("TC-ST-02", "tcp"): "PASS", ("TC-ST-04", "tcp"): "PASS", ("TC-ST-01", "tls"): "PASS"}, \
-        cp.stdout[-3000:]
+    assert ran == {("TC-ST-02", "tcp"): "PASS", ("TC-ST-04", "tcp"): "PASS", ("TC-ST-01", "tls"): "PASS",
+                   ("TC-BAS-13", "tcp"): "PASS"}, cp.stdout[-3000:]
+    long_call = " ".join(f["message"] for f in v[("TC-BAS-13", "tcp")]["findings"])
+    assert "stayed up 10" in long_call and "2 refresh(es)" in long_call, long_call   # 100 s, refreshed at 45 and 90
     msgs = {k[0]: " ".join(f["message"] for f in v[k]["findings"] if f["rule"] == "RFC4028-04") for k in ran}
     assert "refresh at +4" in msgs["TC-ST-02"] and "refresh at +4" in msgs["TC-ST-01"], msgs
     bye = re.search(r"BYE at \+([\d.]+) s", msgs["TC-ST-04"])

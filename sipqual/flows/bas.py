@@ -125,3 +125,32 @@ def out_call_no_ack(sq: CaseContext) -> None:
     sq.far_server("far-callee", "call_uas_no_ack.xml", timeout_s=50)
     sq.ms_client("ms-caller", "call_uac_no_ack.xml", outbound(sq), timeout_s=50)
     sq.wait_all()
+
+
+def long_call_interval(sq: CaseContext) -> int:
+    """TC-BAS-13's session interval: quick 90 s (RFC 4028's minimum), full 1800 s (the recommended value)."""
+    return int(sq.seconds(quick=90, full=1800))
+
+
+def long_call_duration(sq: CaseContext) -> int:
+    """TC-BAS-13's call length: past one session interval (quick 100 s) or the catalogue's 40 minutes (full)."""
+    return int(sq.seconds(quick=100, full=2400))
+
+
+def out_call_long(sq: CaseContext, se: int, duration: int) -> None:
+    """TC-BAS-13: Mediation side -> DUT -> far end for ``duration`` seconds. Our caller asks Session-Expires ``se``
+    with refresher=uac and refreshes with an UPDATE every se/2 (so the call outlives the interval only if the DUT
+    carries the refreshes on); the far end answers with the same timer and answers every refresh. Both agents stream
+    RTP and send RTCP every second for the whole call; our caller hangs up at ``duration``."""
+    from .hld import write_rtcp_pcap
+
+    half = se // 2
+    refreshes = max(1, duration // half)
+    rest = max(1, duration - refreshes * half)
+    for name in ("far-callee", "ms-caller"):
+        write_rtcp_pcap(sq.dir / f"sipp-{name}" / "rtcp.pcap", seconds=duration + 10)
+    sq.far_server("far-callee", "call_uas_long.xml", {"se_answer": f"{se};refresher=uac"}, timeout_s=duration + 30)
+    sq.ms_client("ms-caller", "call_uac_long.xml", {**outbound(sq), "se": f"{se};refresher=uac"},
+                 timeout_s=duration + 30, extra=["-set", "refreshes", str(refreshes), "-set", "refresh_ms",
+                                                 str(half * 1000), "-set", "rest_ms", str(rest * 1000)])
+    sq.wait_all()
