@@ -20,9 +20,9 @@ from ..rtp import TIME_BUCKET, RtpStream
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
 from .calls import _cleared
-from .common import CallSpec, Leg, raise_missing, route, route_held, status_text
+from .common import CallSpec, Leg, raise_missing, status_text
 from .hld import RTCP_MAX_GAP_S, _rtcp_times
-from .st import REFRESH, REFRESH_SLACK, _in_dialog, _se_text, _timer_answer, session_expires
+from .st import REFRESH, REFRESH_SLACK, _in_dialog, _se_text, _timer_answer, answered_call, session_expires
 
 MAX_MEDIA_GAP_S = 1.0     # longest silence tolerated in a direction of a talking call (the brief's 1 s)
 SETTLE_S = 1.0            # media is judged from this long after the 200 (both agents start on the ACK) ...
@@ -122,16 +122,10 @@ def long_call(trace: Trace, *, spec: CallSpec, duration: float) -> list[Finding]
     """TC-BAS-13 (MED-05, RFC4028-03/04): an OUT call with a session timer (refresher=uac, our caller refreshing
     every half interval) lasting ``duration`` s, past one session interval, with RTP and RTCP from both our agents
     all along. See the module docstring for what must show."""
-    routed = route(trace, spec)
-    if isinstance(routed, Finding):
-        return [routed]
-    ours, a, theirs, b = routed
-    out = [route_held(theirs, spec)]
-    ok = a.final(src=spec.dut_in_ip)
-    if ok is None or ok.msg.status != 200:
-        out.append(violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours.frame}) once the "
-                             "far end answered", status_text(ok), ok.frame if ok else None))
-        return out
+    got = answered_call(trace, spec)
+    if isinstance(got, list):
+        return got
+    ours, a, theirs, b, ok, out = got
     b_ok = b.final(src=spec.callee_ip)
     if b_ok is None or b_ok.msg.status != 200:
         raise_missing(f"our far end's 200 OK from {spec.callee_ip}")

@@ -109,17 +109,16 @@ def _refresh_judged(trace: Trace, leg: Leg, ok: SipPacket, interval: int, dut_ip
     out = [passed("RFC4028-04", ["RFC4028-04", "CFG-05"], "M", f"{first.msg.method} refresh at +{at:.1f} s (half "
                   f"the interval: {interval / 2:g} s), {_origin(trace, first, spec, far_ip)}", first.frame)]
     se = session_expires(first)
-    want = f"Session-Expires in the DUT's refresh (RFC 4028 section 7.4/8)"
+    want = "Session-Expires in the DUT's refresh (RFC 4028 section 7.4/8)"
     out.append(passed("RFC4028-05", "RFC4028-04", "R", f"{_se_text(first)} in the refresh", first.frame)
                if se is not None else violation("RFC4028-05", "RFC4028-04", "R", want, "none", first.frame))
     return out
 
 
-@check
-def session_refreshed_by_dut(trace: Trace, *, spec: CallSpec, asked: str = "uas") -> list[Finding]:
-    """TC-ST-02 (RFC4028-03/04): our Mediation-side INVITE (the call's caller) asks a session timer with
-    refresher=``asked``; the DUT's 2xx carries Session-Expires with that refresher; as refresher (uas) the DUT
-    refreshes our leg within half the interval + 10 s; the call stays up until our BYE, which is relayed."""
+def answered_call(trace: Trace, spec: CallSpec):
+    """Our Mediation-side call through the DUT and the DUT's 200 to our INVITE: ``(ours, a, theirs, b, ok, out)``
+    with ``out`` the findings so far, or a list of findings to return as they are when the call was not routed or
+    not answered 200."""
     routed = route(trace, spec)
     if isinstance(routed, Finding):
         return [routed]
@@ -130,6 +129,18 @@ def session_refreshed_by_dut(trace: Trace, *, spec: CallSpec, asked: str = "uas"
         out.append(violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours.frame}) once the "
                              "far end answered", status_text(ok), ok.frame if ok else None))
         return out
+    return ours, a, theirs, b, ok, out
+
+
+@check
+def session_refreshed_by_dut(trace: Trace, *, spec: CallSpec, asked: str = "uas") -> list[Finding]:
+    """TC-ST-02 (RFC4028-03/04): our Mediation-side INVITE (the call's caller) asks a session timer with
+    refresher=``asked``; the DUT's 2xx carries Session-Expires with that refresher; as refresher (uas) the DUT
+    refreshes our leg within half the interval + 10 s; the call stays up until our BYE, which is relayed."""
+    got = answered_call(trace, spec)
+    if isinstance(got, list):
+        return got
+    ours, a, theirs, b, ok, out = got
     found, (interval, refresher) = _timer_answer(ok, ours, asked, "the DUT")
     out.extend(found)
     if interval is None:
@@ -150,16 +161,10 @@ def session_expiry_bye(trace: Trace, *, spec: CallSpec) -> list[Finding]:
     refresh. The DUT's 2xx names refresher=uac; with no refresh from us the DUT ends the call with a BYE to us
     after the refresh was due (half the interval) and no later than the session's expiry (RFC 4028 section 10
     recommends expiry - min(32, interval/3); recorded), and releases the far leg as well."""
-    routed = route(trace, spec)
-    if isinstance(routed, Finding):
-        return [routed]
-    ours, a, theirs, b = routed
-    out = [route_held(theirs, spec)]
-    ok = a.final(src=spec.dut_in_ip)
-    if ok is None or ok.msg.status != 200:
-        out.append(violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours.frame}) once the "
-                             "far end answered", status_text(ok), ok.frame if ok else None))
-        return out
+    got = answered_call(trace, spec)
+    if isinstance(got, list):
+        return got
+    ours, a, theirs, b, ok, out = got
     found, (interval, refresher) = _timer_answer(ok, ours, "uac", "the DUT")
     out.extend(found)
     if interval is None or refresher != "uac":
