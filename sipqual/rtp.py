@@ -4,7 +4,8 @@ Why a model and not a packet list: a qualification capture is mostly RTP, and ch
 media flow both ways, in which payload type, with gaps, at what jitter, is it SRTP where SRTP was negotiated, did
 RTCP come often enough, did it stop while on hold, did it say BYE, is its RTCP SRTCP). Each stream keeps counters and
 a few bounded samples (the first payload bytes, the sequence gaps, the candidate telephone-event packets, the first
-comfort-noise level bytes, its runs of activity between silences, its timestamp clock facts: :mod:`.rtpclock`), and
+comfort-noise level bytes, its runs of activity between silences, its timestamp clock facts: :mod:`.rtpclock`;
+the telephone events: :mod:`.rtpevents`), and
 each RTCP flow (:mod:`.rtcp`) its BYEs and the tail bytes of its first compounds, so memory does not grow with the
 length of a call. STUN, ZRTP, DTLS and TURN sharing a media port are told apart first (RFC 7983, :mod:`.demux`) and
 only counted.
@@ -24,13 +25,14 @@ import math
 from array import array
 from bisect import bisect_right
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Iterable
 
 from .demux import Demuxed, MAX_TUPLES, first_byte_kind, well_formed
 from .rtcp import SRTP_TAGS, RtcpFlow, rtcp_destinations
 from .rtpclock import ClockSteps
+from .rtpevents import DtmfEvent, build_events, telephone_event_pts
 from .sdp import Media, Sdp
 
 STATIC_CLOCK = {0: 8000, 3: 8000, 4: 8000, 8: 8000, 9: 8000, 13: 8000, 18: 8000}
@@ -423,61 +425,6 @@ class RtpStream:
         return size > 0 and size % 80 == 0 and self.payload_entropy < RANDOM_ENTROPY
 
 
-@dataclass
-class DtmfEvent:
-    """One RFC 4733 event: all packets sharing one RTP timestamp on a telephone-event payload type."""
-
-    stream: RtpStream
-    pt: int
-    ts: int
-    code: int
-    first_frame: int
-    first_time: float
-    marker_first: bool
-    frames: list[int] = field(default_factory=list)
-    durations: list[int] = field(default_factory=list)
-    codes: set[int] = field(default_factory=set)
-    end_frames: list[int] = field(default_factory=list)
-    end_cleared_frame: int | None = None      # a packet without E after one with E (RFC 4733 2.5.1.4)
-    markers_later: list[int] = field(default_factory=list)   # frames of marked packets after the first
-
-    @property
-    def duration(self) -> int:
-        return max(self.durations) if self.durations else 0
-
-    @property
-    def end_count(self) -> int:
-        return len(self.end_frames)
-
-    @property
-    def duration_regressions(self) -> list[int]:
-        """Frames where the duration went down within the event (it must only grow)."""
-        return [self.frames[i] for i in range(1, len(self.durations)) if self.durations[i] < self.durations[i - 1]]
-
-
-def build_events(stream: RtpStream, pt: int) -> list[DtmfEvent]:
-    """Group a stream's candidate packets of ``pt`` into RFC 4733 events by their shared timestamp."""
-    events: dict[int, DtmfEvent] = {}
-    for frame, when, _seq, ts, marker, p, body in stream.event_packets:
-        if p != pt:
-            continue
-        code, flags, duration = body[0], body[1], int.from_bytes(body[2:4], "big")
-        end = bool(flags & 0x80)
-        ev = events.get(ts)
-        if ev is None:
-            ev = events[ts] = DtmfEvent(stream, pt, ts, code, frame, when, marker)
-        elif marker:
-            ev.markers_later.append(frame)
-        if ev.end_frames and not end and ev.end_cleared_frame is None:
-            ev.end_cleared_frame = frame
-        ev.frames.append(frame)
-        ev.durations.append(duration)
-        ev.codes.add(code)
-        if end:
-            ev.end_frames.append(frame)
-    return sorted(events.values(), key=lambda e: e.first_frame)
-
-
 class MediaModel:
     """All RTP streams and RTCP flows of a capture. Feed it UDP datagrams in file order with :meth:`feed`; then
     :meth:`apply_sdp` with the SIP side's SDP bodies to attach negotiated facts and decode RFC 4733 events."""
@@ -591,12 +538,6 @@ def _latest(refs: list[SdpRef] | None, times: list[float] | None, start: float) 
         return None
     i = bisect_right(times, start + SDP_SLACK)
     return refs[i - 1] if i else refs[0]
-
-
-def telephone_event_pts(stream: RtpStream) -> list[int]:
-    if stream.sdp is None:
-        return [101] if any(p[5] == 101 for p in stream.event_packets) else []
-    return [pt for pt, (enc, _clock, _ch) in stream.sdp.rtpmap.items() if enc.lower() == "telephone-event"]
 
 
 def srtp_tag_len(media: Media) -> int | None:

@@ -1,4 +1,5 @@
-"""Tolerant, structured parsing of one SIP message (RFC 3261).
+"""Tolerant, structured parsing of one SIP message (RFC 3261); the grammar of header values (URIs, name-addr, Via)
+is in :mod:`sipqual.sipvalues`, whose names this module re-exports.
 
 Why this module exists: the qualification suite judges devices by what they
 put on the wire, so every check must look at *parsed* fields.  Substring
@@ -18,7 +19,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from urllib.parse import unquote
+
+from .sipvalues import (TOKEN, NameAddr, SipUri, Via, clip, uint, parse_name_addr, parse_uri, parse_via,
+                        split_unquoted)
 
 __all__ = [
     "COMPACT_FORMS",
@@ -111,16 +114,12 @@ _SINGLE_HEADERS = ("Call-ID", "CSeq", "From", "To", "Max-Forwards",
                    "Content-Length", "Content-Type")
 _MANDATORY = ("Via", "From", "To", "Call-ID", "CSeq")
 
-_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
-_TOKEN_RE = re.compile(_TOKEN)
-_DISPLAY_TOKENS_RE = re.compile(rf"{_TOKEN}(?:\s+{_TOKEN})*")
-_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):(.*)", re.S)
 _REQUEST_RE = re.compile(r"(\S+)[ \t]+(\S.*?)[ \t]+(SIP/\S+)", re.I)
 _RESPONSE_RE = re.compile(r"(SIP/\S+)[ \t]+(\S+)(?:[ \t]+(.*))?", re.I)
 _STRICT_REQUEST_RE = re.compile(r"\S+ \S+ \S+")
 _STRICT_RESPONSE_RE = re.compile(r"\S+ \d{3}(?: |$)")
-_CSEQ_RE = re.compile(rf"(\d+)\s+({_TOKEN})")
-_VIA_RE = re.compile(r"([^/\s]+)\s*/\s*([^/\s]+)\s*/\s*([^\s;]+)\s*(.*)", re.S)
+_TOKEN_RE = re.compile(TOKEN)
+_CSEQ_RE = re.compile(rf"(\d+)\s+({TOKEN})")
 
 
 @lru_cache(maxsize=1024)
@@ -137,300 +136,6 @@ def canonical_name(name: str) -> str:
     if low in _CANONICAL:
         return _CANONICAL[low]
     return "-".join(p[:1].upper() + p[1:].lower() for p in stripped.split("-"))
-
-
-def _uint(text: str | None) -> int | None:
-    """Parse an unsigned decimal (ASCII digits only), else None."""
-    if text is None:
-        return None
-    text = text.strip()
-    if text.isascii() and text.isdigit():
-        return int(text)
-    return None
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def split_unquoted(text: str, sep: str) -> list[str]:
-    """Split ``text`` on ``sep`` except inside "quoted strings" and <...>.
-
-    Why: display names may contain commas and '<' (``"Doe, John" <sip:..>``)
-    and URIs in angle brackets may contain commas or semicolons, none of
-    which separate list elements or parameters.
-    """
-    parts: list[str] = []
-    buf: list[str] = []
-    in_quote = escaped = False
-    depth = 0
-    for ch in text:
-        if in_quote:
-            buf.append(ch)
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_quote = False
-            continue
-        if ch == '"':
-            in_quote = True
-        elif ch == "<":
-            depth += 1
-        elif ch == ">" and depth:
-            depth -= 1
-        elif ch == sep and depth == 0:
-            parts.append("".join(buf))
-            buf = []
-            continue
-        buf.append(ch)
-    parts.append("".join(buf))
-    return parts
-
-
-def _parse_params(text: str) -> dict[str, str | None]:
-    """``;a=1;lr;B=x`` -> {"a": "1", "lr": None, "b": "x"} (first wins)."""
-    params: dict[str, str | None] = {}
-    for item in split_unquoted(text, ";"):
-        item = item.strip()
-        if not item:
-            continue
-        key, eq, value = item.partition("=")
-        params.setdefault(key.strip().lower(), value.strip() if eq else None)
-    return params
-
-
-def _split_hostport(text: str) -> tuple[str, int | None, list[str]]:
-    """Split ``host[:port]`` / ``[v6]:port``; host is returned without brackets."""
-    text = text.strip()
-    defects: list[str] = []
-    port_text: str | None = None
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0:
-            return text[1:], None, [f"unterminated IPv6 reference {text!r}"]
-        host, rest = text[1:end], text[end + 1:]
-        if rest.startswith(":"):
-            port_text = rest[1:]
-        elif rest:
-            defects.append(f"unexpected text after IPv6 reference: {rest!r}")
-    elif text.count(":") > 1:
-        return text, None, [f"IPv6 address {text!r} is not in brackets"]
-    else:
-        host, colon, port_text_ = text.partition(":")
-        port_text = port_text_ if colon else None
-    port = None
-    if port_text is not None:
-        port = _uint(port_text)
-        if port is None or port > 65535:
-            defects.append(f"bad port {port_text!r}")
-            port = None
-    if not host:
-        defects.append("empty host")
-    return host, port, defects
-
-
-# --------------------------------------------------------------------- URIs
-
-
-@dataclass
-class SipUri:
-    """A parsed sip:/sips:/tel: URI; other schemes keep only ``scheme`` and ``raw``.
-
-    ``host`` is "" for tel: and unknown schemes; IPv6 hosts are given without
-    brackets.  ``params`` keys are lower-case, values as written.
-    """
-
-    scheme: str
-    user: str | None = None
-    password: str | None = None
-    host: str = ""
-    port: int | None = None
-    params: dict[str, str | None] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-    raw: str = ""
-    defects: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return self.raw
-
-
-def parse_uri(s: str) -> SipUri:
-    """Parse a URI as written in a Request-URI or inside ``<...>``; never raises."""
-    text = s.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1].strip()
-    m = _SCHEME_RE.fullmatch(text)
-    if not m:
-        return SipUri(scheme="", raw=text, defects=[f"URI without scheme: {_clip(text)!r}"])
-    scheme, rest = m.group(1).lower(), m.group(2)
-    uri = SipUri(scheme=scheme, raw=text)
-    if scheme in ("sip", "sips"):
-        rest, qmark, header_text = rest.partition("?")
-        if qmark:
-            for item in header_text.split("&"):
-                if item:
-                    key, _, value = item.partition("=")
-                    uri.headers[key] = unquote(value)
-        # '@' cannot appear in host or uri-parameters, so the last one ends userinfo.
-        userinfo, at, hostpart = rest.rpartition("@")
-        if at:
-            user, colon, password = userinfo.partition(":")
-            uri.user = user
-            uri.password = password if colon else None
-            if not user:
-                uri.defects.append("empty user part before '@'")
-        hostport, _, param_text = hostpart.partition(";")
-        uri.host, uri.port, defects = _split_hostport(hostport)
-        uri.defects.extend(defects)
-        uri.params = _parse_params(param_text)
-    elif scheme == "tel":
-        number, _, param_text = rest.partition(";")
-        uri.user = number
-        uri.params = _parse_params(param_text)
-        if not number:
-            uri.defects.append("tel URI without a number")
-    if any(c.isspace() for c in text):
-        uri.defects.append(f"URI contains whitespace: {_clip(text)!r}")
-    return uri
-
-
-# --------------------------------------------------------------- name-addr
-
-
-@dataclass
-class NameAddr:
-    """From/To/Contact/Route-style value: optional display name, URI, header params.
-
-    ``display`` is unquoted (None when absent, "" for ``""``); ``params`` are
-    the header parameters (``tag``, ``expires``...), lower-case keys.
-    ``uri_text`` is "*" for the wildcard Contact.
-    """
-
-    display: str | None
-    uri: SipUri | None
-    uri_text: str
-    params: dict[str, str | None] = field(default_factory=dict)
-    defects: list[str] = field(default_factory=list)
-
-    @property
-    def tag(self) -> str | None:
-        return self.params.get("tag")
-
-    @property
-    def is_wildcard(self) -> bool:
-        """True for ``Contact: *`` (REGISTER remove-all bindings)."""
-        return self.uri_text == "*"
-
-
-def _read_quoted(text: str) -> tuple[str, str, bool]:
-    """Read a quoted-string starting at text[0] == '"'; returns (value, rest, closed)."""
-    out: list[str] = []
-    i = 1
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
-            out.append(text[i + 1])
-            i += 2
-            continue
-        if ch == '"':
-            return "".join(out), text[i + 1:], True
-        out.append(ch)
-        i += 1
-    return "".join(out), "", False
-
-
-def parse_name_addr(s: str) -> NameAddr:
-    """Parse ``"Name" <uri>;params``, ``Name <uri>``, ``<uri>`` or a bare addr-spec.
-
-    For a bare addr-spec (no angle brackets) everything after the first ';'
-    is a header parameter, not a URI parameter (RFC 3261 §20).
-    """
-    text = s.strip()
-    if text == "*":
-        return NameAddr(display=None, uri=None, uri_text="*")
-    defects: list[str] = []
-    display: str | None = None
-    rest = text
-    quoted = text.startswith('"')
-    if quoted:
-        display, rest, closed = _read_quoted(text)
-        if not closed:
-            defects.append("unterminated quoted display name")
-        rest = rest.lstrip()
-        if "<" not in rest:
-            defects.append("quoted display name not followed by <URI>")
-    lt = rest.find("<")
-    if lt >= 0:
-        if not quoted:
-            token_text = " ".join(rest[:lt].split())
-            display = token_text or None
-            if token_text and not _DISPLAY_TOKENS_RE.fullmatch(token_text):
-                defects.append(
-                    f"display name {token_text!r} is neither tokens nor a quoted string")
-        elif rest[:lt].strip():
-            defects.append(f"unexpected text before '<': {rest[:lt].strip()!r}")
-        gt = rest.find(">", lt)
-        if gt < 0:
-            defects.append("missing '>' after URI")
-            uri_text, param_text = rest[lt + 1:].strip(), ""
-        else:
-            uri_text, param_text = rest[lt + 1:gt].strip(), rest[gt + 1:].strip()
-            if param_text and not param_text.startswith(";"):
-                defects.append(f"unexpected text after '>': {_clip(param_text)!r}")
-    else:
-        uri_text, _, param_text = rest.partition(";")
-        uri_text = uri_text.strip()
-    uri: SipUri | None = None
-    if _SCHEME_RE.fullmatch(uri_text):
-        uri = parse_uri(uri_text)
-        defects.extend(uri.defects)
-    else:
-        defects.append(f"no URI in {_clip(text)!r}")
-    return NameAddr(display=display, uri=uri, uri_text=uri_text,
-                    params=_parse_params(param_text), defects=defects)
-
-
-# --------------------------------------------------------------------- Via
-
-
-@dataclass
-class Via:
-    """One Via hop: ``SIP/2.0/UDP host:port;branch=...;rport``."""
-
-    protocol: str
-    transport: str
-    host: str
-    port: int | None
-    params: dict[str, str | None] = field(default_factory=dict)
-    raw: str = ""
-    defects: list[str] = field(default_factory=list)
-
-    @property
-    def branch(self) -> str | None:
-        return self.params.get("branch")
-
-    @property
-    def has_magic_cookie(self) -> bool:
-        """RFC 3261 §8.1.1.7: compliant branches start with ``z9hG4bK``."""
-        return (self.branch or "").startswith("z9hG4bK")
-
-
-def parse_via(s: str) -> Via:
-    """Parse one via-parm (one element of a possibly comma-joined Via header)."""
-    text = s.strip()
-    m = _VIA_RE.fullmatch(text)
-    if not m:
-        return Via(protocol="", transport="", host="", port=None, raw=text,
-                   defects=[f"unparseable Via {_clip(text)!r}"])
-    protocol = f"{m.group(1)}/{m.group(2)}"
-    sent_by, _, param_text = m.group(4).partition(";")
-    host, port, defects = _split_hostport("".join(sent_by.split()))
-    if protocol.upper() != "SIP/2.0":
-        defects.insert(0, f"Via protocol {protocol!r} is not SIP/2.0")
-    return Via(protocol=protocol, transport=m.group(3).upper(), host=host, port=port,
-               params=_parse_params(param_text), raw=text, defects=defects)
 
 
 # ----------------------------------------------------------------- message
@@ -567,11 +272,11 @@ class SipMessage:
     @property
     def content_length(self) -> int | None:
         """Declared Content-Length (None if absent or not a number)."""
-        return _uint(self.get("Content-Length"))
+        return uint(self.get("Content-Length"))
 
     @property
     def max_forwards(self) -> int | None:
-        return _uint(self.get("Max-Forwards"))
+        return uint(self.get("Max-Forwards"))
 
     @property
     def allow(self) -> list[str]:
@@ -622,9 +327,9 @@ def _split_head(raw: bytes) -> tuple[list[bytes], bytes, bool, bool]:
 def _parse_start_line(line: str, msg_defects: list[str]) -> dict:
     m = _RESPONSE_RE.fullmatch(line)
     if m:
-        status = _uint(m.group(2))
+        status = uint(m.group(2))
         if status is None or len(m.group(2)) != 3:
-            raise SipParseError(f"bad status code in status line {_clip(line)!r}")
+            raise SipParseError(f"bad status code in status line {clip(line)!r}")
         if not 100 <= status <= 699:
             msg_defects.append(f"status code {status} outside 100-699")
         if m.group(3) is None:
@@ -635,7 +340,7 @@ def _parse_start_line(line: str, msg_defects: list[str]) -> dict:
                     reason=(m.group(3) or "").strip(), version=m.group(1))
     m = _REQUEST_RE.fullmatch(line)
     if not m or not _TOKEN_RE.fullmatch(m.group(1)):
-        raise SipParseError(f"unusable start line {_clip(line)!r}")
+        raise SipParseError(f"unusable start line {clip(line)!r}")
     method = m.group(1)
     if not _STRICT_REQUEST_RE.fullmatch(line):
         msg_defects.append("start line elements not separated by single spaces")
@@ -679,11 +384,11 @@ def parse_message(data: bytes) -> SipMessage:
             if pending:
                 pending[-1][2].append(text.strip())
             else:
-                defects.append(f"continuation line before first header: {_clip(text.strip())!r}")
+                defects.append(f"continuation line before first header: {clip(text.strip())!r}")
             continue
         name, colon, value = text.partition(":")
         if not colon:
-            defects.append(f"header line without colon: {_clip(text)!r}")
+            defects.append(f"header line without colon: {clip(text)!r}")
             continue
         raw_name = name.rstrip()
         if not _TOKEN_RE.fullmatch(raw_name):
@@ -706,7 +411,7 @@ def _check_body(msg: SipMessage) -> bytes:
         return body
     if len(set(v.strip() for v in declared_values)) > 1:
         msg.defects.append(f"conflicting Content-Length values {declared_values}")
-    declared = _uint(declared_values[0])
+    declared = uint(declared_values[0])
     if declared is None:
         msg.defects.append(f"Content-Length {declared_values[0]!r} is not a number")
         return body
@@ -741,7 +446,7 @@ def _check_headers(msg: SipMessage) -> None:
             if msg.is_request and cseq.method != msg.method:
                 d.append(f"CSeq method {cseq.method!r} does not match request method {msg.method!r}")
     mf = msg.get("Max-Forwards")
-    if mf is not None and _uint(mf) is None:
+    if mf is not None and uint(mf) is None:
         d.append(f"Max-Forwards {mf!r} is not a number")
     if msg.body and not msg.has("Content-Type"):
         d.append("body present without Content-Type")

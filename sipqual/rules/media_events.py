@@ -7,7 +7,8 @@ context; see that module for how media rules are run.
 
 from __future__ import annotations
 
-from ..rtp import DtmfEvent, RtpStream
+from ..rtp import RtpStream
+from ..rtpevents import DtmfEvent
 from ..sdp import event_codes
 from .media import MediaContext, MediaScope, _name, media_rule
 from .registry import broken, held
