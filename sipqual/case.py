@@ -8,6 +8,8 @@
 ``needs`` lists PICS features the case depends on: when the DUT profile does not claim one, the case is N/A.
 ``transports`` limits a case to some transports (``["tls"]`` for a TLS handshake case): the case then has no
 instance on the others at all (nothing to run, nothing NOT_RUN), rather than an instance that could only be skipped.
+``long=True`` says the case waits out a protocol timer (a session interval, 64·T1) and so runs far longer than the
+others: a parallel run starts it first (:mod:`sipqual.parallel`) instead of leaving it to the end of the run.
 Declaring the same case ID twice is an error at import time, so the report can never merge two cases.
 
 The ID must be one of the requirement catalogue's (:mod:`sipqual.catalogue`, requirements.md section 6), and the
@@ -47,10 +49,11 @@ class CaseInfo:
     expected: str = ""
     extra: dict = field(default_factory=dict)
     transports: tuple[str, ...] = ()   # empty: every transport; else only these (e.g. a TLS handshake case)
+    long: bool = False                 # waits out a protocol timer: parallel runs start it first
 
 
 def case(case_id: str, title: str, *, requirements: list[str], severity: str | None = None, needs: list[str] = (),
-         procedure: str = "", expected: str = "", transports: list[str] = ()):
+         procedure: str = "", expected: str = "", transports: list[str] = (), long: bool = False):
     """Mark a test function as qualification case ``case_id`` (see module docstring)."""
     if not CASE_ID.match(case_id):
         raise ValueError(f"case id {case_id!r} does not look like TC-XXX-NN")
@@ -74,7 +77,7 @@ def case(case_id: str, title: str, *, requirements: list[str], severity: str | N
     if any(t not in ("tcp", "tls") for t in transports):
         raise ValueError(f"{case_id}: transports must be among tcp, tls: {list(transports)}")
     info = CaseInfo(case_id, title, tuple(requirements), severity, tuple(needs), procedure, expected,
-                    transports=tuple(transports))
+                    transports=tuple(transports), long=bool(long))
 
     def wrap(fn):
         where = f"{fn.__module__}.{fn.__qualname__}"

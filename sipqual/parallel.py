@@ -11,6 +11,11 @@
 - Scheduling keeps a worker on one transport as long as possible (:class:`TransportScheduling`): cases go out in
   chunks of one transport, in collection order (pytest groups the cases by transport), so a worker restarts its
   DUT at most once per transport, as a serial run does.
+- Long cases first: each worker moves the cases declared ``@case(..., long=True)`` to the front of their transport's
+  run (:class:`LongFirst`; every worker sorts the same way, so their collections stay identical), and the first
+  chunk of every transport goes out before any second chunk (:func:`unit_rank`): the 100-second session-timer calls
+  start at once on every lab rather than last, when the other labs would have nothing left to do; after its
+  first unit a worker keeps to its transport while units of it are left (:func:`next_unit`).
 - Interrupts: the controller forwards its first SIGINT/SIGTERM to the workers (:func:`forward_signal`), each
   worker tears its lab down and writes its file; a worker that could not finish is caught by the stale-lab
   clean-up the controller runs at the end (its owner PID is dead by then).
@@ -24,6 +29,8 @@ import os
 import re
 from dataclasses import asdict
 from pathlib import Path
+
+import pytest
 
 WORKERS_DIR = "workers"
 _TRANSPORT = re.compile(r"\[(?:[^\]]*-)?(tcp|tls)(?:-[^\]]*)?\]$")
@@ -156,6 +163,43 @@ def scopes(collection: list[str], workers: int) -> dict[str, str]:
     return out
 
 
+def unit_rank(scope: str) -> tuple:
+    """Hand-out order of the work units of :func:`scopes` ("tcp-000"): every transport's first unit (where
+    :class:`LongFirst` put the long cases), then every second unit, and so on."""
+    transport, _, index = scope.rpartition("-")
+    return (int(index), transport) if index.isdigit() else (1 << 30, scope)
+
+
+def next_unit(pending: list[str], transport: str | None) -> str:
+    """The unit to give a worker whose last unit was of ``transport`` (None: its first): the lowest-ranked unit of
+    that transport if one is left (no DUT restart), else the lowest-ranked of all."""
+    same = [u for u in pending if transport is not None and u.rpartition("-")[0] == transport]
+    return min(same or pending, key=unit_rank)
+
+
+class LongFirst:
+    """Worker-side plugin: within each transport's run of the collection, the ``long`` cases first (stable).
+    Registered on xdist workers of a qualification run; runs after pytest has grouped the cases by transport."""
+
+    @staticmethod
+    def key(item) -> bool:
+        from .case import case_info
+
+        info = case_info(item)
+        return not (info and info.long)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items) -> None:
+        runs: list[list] = []
+        for item in items:
+            t = transport_of(item.nodeid)
+            if runs and transport_of(runs[-1][0].nodeid) == t:
+                runs[-1].append(item)
+            else:
+                runs.append([item])
+        items[:] = [item for run in runs for item in sorted(run, key=self.key)]
+
+
 def make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
@@ -165,6 +209,7 @@ def make_scheduler(config, log):
         def __init__(self, config, log=None):
             super().__init__(config, log)
             self._scopes: dict[str, str] = {}
+            self._transport: dict = {}     # node -> the transport of the last unit it was given
 
         def schedule(self) -> None:
             if self.collection is None and self.collection_is_completed and self.registered_collections:
@@ -174,6 +219,13 @@ def make_scheduler(config, log):
 
         def _split_scope(self, nodeid: str) -> str:
             return self._scopes.get(nodeid) or transport_of(nodeid) or nodeid
+
+        def _assign_work_unit(self, node) -> None:
+            if self.workqueue:   # xdist orders units by size; we hand them out by next_unit
+                chosen = next_unit(list(self.workqueue), self._transport.get(node))
+                self.workqueue.move_to_end(chosen, last=False)
+                self._transport[node] = chosen.rpartition("-")[0]
+            super()._assign_work_unit(node)
 
     return TransportScheduling(config, log)
 

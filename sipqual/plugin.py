@@ -107,6 +107,7 @@ def pytest_configure(config):
                          worker=worker["workerid"])
         if worker.get("sipqual_allure_dir") and hasattr(config.option, "allure_report_dir"):
             config.option.allure_report_dir = worker["sipqual_allure_dir"]
+        config.pluginmanager.register(parallel.LongFirst(), "sipqual-long-first")
     else:
         root = Path(config.getoption("sipqual_reports") or (ROOT / "reports"))
         state = RunState(run_dir=new_run_dir(root), started=now_iso())

@@ -88,7 +88,7 @@ def test_in_call_cancelled(sq):
 
 
 @case("TC-BAS-14", "2xx retransmitted until ACK; BYE after 32 s without ACK",
-      requirements=["RFC3261-11"],
+      requirements=["RFC3261-11"], long=True,
       procedure="Mediation side calls the outbound number; the far end answers; the Mediation side never sends the "
                 "ACK for the 200 and waits (45 s at most) for a BYE. The far end behaves as an RFC 3261 UAS that "
                 "gets no ACK: it retransmits its 200 at T1 doubling to T2 and sends BYE at 64*T1.",
@@ -102,7 +102,7 @@ def test_out_call_2xx_without_ack(sq):
 
 
 @case("TC-BAS-13", "Long call 40 min (beyond 1800 s session interval) stays up, RTP/RTCP continuous",
-      requirements=["MED-05", "MED-02", "RFC4028-03", "RFC4028-04"],
+      requirements=["MED-05", "MED-02", "RFC4028-03", "RFC4028-04"], long=True,
       procedure="OUT call: the Mediation side's INVITE asks Session-Expires (quick 90 s, full 1800 s);refresher=uac; "
                 "the far end answers with the same timer. Both stream G.711 and send RTCP every second for the whole "
                 "call; the Mediation side refreshes with an UPDATE every half interval and hangs up after quick "

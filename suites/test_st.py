@@ -5,7 +5,7 @@ from sipqual import case, checks, flows
 
 
 @case("TC-ST-01", "EnableSessionTimer=False: a session timer the DUT requests is honoured and the call stays up "
-      "across its refresh", requirements=["CFG-05", "RFC4028-01", "RFC4028-03", "RFC4028-04"],
+      "across its refresh", requirements=["CFG-05", "RFC4028-01", "RFC4028-03", "RFC4028-04"], long=True,
       procedure="IN call: the far caller asks Session-Expires (quick 90 s, full 1800 s) with refresher=uac and "
                 "refreshes with an UPDATE at half the interval. The Mediation side (no timer of its own) honours "
                 "the timer the DUT's INVITE carries, naming the DUT refresher when it named nobody, answers the "
@@ -20,7 +20,7 @@ def test_session_timer_honoured(sq):
 
 
 @case("TC-ST-02", "Session timer on: the DUT's 2xx names the refresher and the refresher refreshes at about half "
-      "the interval", requirements=["CFG-05", "RFC4028-03", "RFC4028-04"], needs=["session_timers"],
+      "the interval", requirements=["CFG-05", "RFC4028-03", "RFC4028-04"], long=True, needs=["session_timers"],
       procedure="OUT call: the Mediation side's INVITE says Supported: timer, Session-Expires (quick 90 s, full "
                 "1800 s);refresher=uas, Min-SE 90. The far end answers with that timer and, as the refresher behind "
                 "the DUT, refreshes with an UPDATE at half the interval. The Mediation side answers the DUT's "
@@ -52,7 +52,7 @@ def test_session_too_small_retried(sq):
 
 
 @case("TC-ST-04", "Missing refresh: the DUT sends BYE before the session expires",
-      requirements=["RFC4028-04"], needs=["session_timers"],
+      requirements=["RFC4028-04"], long=True, needs=["session_timers"],
       procedure="OUT call: the Mediation side's INVITE asks Session-Expires (quick 90 s, full 1800 s);"
                 "refresher=uac and never refreshes; the far end answers with the same timer and never refreshes "
                 "either. Both wait for the DUT.",

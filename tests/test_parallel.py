@@ -115,3 +115,30 @@ def test_external_gear_never_runs_in_parallel(tmp_path):
     out = cp.stdout + cp.stderr    # (the run directory may sit under this test's own popen-gw0 temp folder)
     assert "bringing up nodes" not in out and "[gw0]" not in out and "workers [" not in out, out[-2000:]
     assert json.loads(next(tmp_path.glob("2*/results.json")).read_text())["cases"]
+
+
+def test_every_transports_first_unit_goes_out_first_and_a_worker_keeps_its_transport():
+    pending = ["tcp-000", "tcp-001", "tcp-002", "tls-000", "tls-001"]
+    assert sorted(pending, key=parallel.unit_rank)[:2] == ["tcp-000", "tls-000"]
+    first = parallel.next_unit(pending, None)                     # worker A's first unit: TCP's long cases
+    pending.remove(first)
+    second = parallel.next_unit(pending, None)                    # worker B's first: TLS's long cases, not tcp-001
+    assert (first, second) == ("tcp-000", "tls-000")
+    pending.remove(second)
+    assert parallel.next_unit(pending, "tls") == "tls-001"        # B stays on TLS: no DUT restart
+    assert parallel.next_unit(["tcp-002"], "tls") == "tcp-002"    # nothing of its transport left: it switches
+
+
+def test_long_cases_move_to_the_front_of_their_transport_run_only():
+    from sipqual.case import CaseInfo
+
+    def item(name, transport, long=False):
+        info = CaseInfo(name, "t", ("OPT-01",), "M", long=long)
+        mark = SimpleNamespace(args=[info])
+        return SimpleNamespace(nodeid=f"suites/t.py::{name}[{transport}]", get_closest_marker=lambda _n: mark)
+
+    items = [item("a", "tcp"), item("slow", "tcp", True), item("b", "tcp"),
+             item("a", "tls"), item("slow", "tls", True), item("b", "tls")]
+    parallel.LongFirst().pytest_collection_modifyitems(items)
+    assert [i.nodeid.split("::")[1] for i in items] == ["slow[tcp]", "a[tcp]", "b[tcp]",
+                                                         "slow[tls]", "a[tls]", "b[tls]"]
