@@ -7,7 +7,6 @@ import hashlib
 import ssl
 import stat
 import subprocess
-import time
 
 import pytest
 
@@ -21,16 +20,10 @@ HOSTS = {
 
 
 @pytest.fixture(scope="module")
-def pki_timed(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pki")
-    t0 = time.monotonic()
-    pki = create_pki(d, HOSTS)
-    return pki, time.monotonic() - t0
-
-
-@pytest.fixture(scope="module")
-def pki(pki_timed):
-    return pki_timed[0]
+def pki(tmp_path_factory):
+    # how long creating the PKI takes is a benchmark figure (bench/lab_timings.py: the lab start's "pki"), never a
+    # timed test: on a loaded CI machine a bound only measures the load
+    return create_pki(tmp_path_factory.mktemp("pki"), HOSTS)
 
 
 def verify(ca_file, cert_file) -> subprocess.CompletedProcess:
@@ -41,10 +34,6 @@ def verify(ca_file, cert_file) -> subprocess.CompletedProcess:
 def text(cert_file) -> str:
     return subprocess.run(["openssl", "x509", "-in", str(cert_file), "-noout", "-text"],
                           capture_output=True, text=True, check=True, timeout=30).stdout
-
-
-def test_creation_is_fast(pki_timed):
-    assert pki_timed[1] < 2.0, f"create_pki took {pki_timed[1]:.2f} s"
 
 
 def test_files_and_dataclasses(pki):
