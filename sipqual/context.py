@@ -25,7 +25,7 @@ from .procs import LEAN_ENV
 from .recording import recording
 from .rules import run_passive
 from .tlsfindings import capture_tls_findings, read_events, tls_findings
-from .trace import Trace, read_trace
+from .trace import SipReader, Trace, read_trace, tshark_args
 from .verdict import Finding, capture_failures
 
 
@@ -95,9 +95,14 @@ class CaseContext:
         self.capture = Capture(lab.sup, self.dir / "capture.pcapng", self.topo.capture_interfaces,
                                self.topo.capture_netns, max_seconds=durations.case_bound(duration_profile)).start()
         self.front_events: list[Path] = []    # the Mediation front's TLS events during this case
+        self._sip_reader: SipReader | None = None
         try:
+            v = self.verification
+            self._sip_reader = SipReader(tshark_args(self.keylog if v["keylog"] else None, v["tls_ports"],
+                                                     v["tcp_ports"]), nice=ANALYSIS_NICE)
             self._front_begin()
         except BaseException:
+            self._close_sip_reader()
             self.capture.stop(drain_timeout=0.5)
             raise
 
@@ -285,8 +290,9 @@ class CaseContext:
             # the handshake pass (its own tshark) runs while the SIP reader's tshark runs: two processes, two cores
             handshakes = pool.submit(yielding_cpu()(capture_tls_findings), self.capture.path, self.keylog,
                                      v["tls_ports"], set(v["dut_addresses"]), v["dut_fqdn"]) if v["keylog"] else None
+            pre, self._sip_reader = self._sip_reader, None
             self.trace = read_trace(self.capture.path, self.keylog if v["keylog"] else None, v["tls_ports"],
-                                    v["tcp_ports"])
+                                    v["tcp_ports"], pre=pre)
             if self.capture.complete is False:
                 self.trace.findings.append("capture may be incomplete: dumpcap had not written every packet")
             self.passive.extend(run_passive(self.trace, set(v["dut_addresses"])))
@@ -344,7 +350,13 @@ class CaseContext:
             self._recording.__exit__(None, None, None)
             self._recording = None
         self._stop_helpers()
+        self._close_sip_reader()
         self.capture.stop(drain_timeout=0.5)
+
+    def _close_sip_reader(self) -> None:
+        if self._sip_reader is not None:
+            self._sip_reader.close()
+            self._sip_reader = None
 
     def evidence(self) -> list[Path]:
         files = sorted(p for p in self.dir.rglob("*") if p.is_file() and p.name not in ("tone.ulaw", "tone.alaw"))

@@ -107,7 +107,7 @@ def tshark_args(keylog: Path | None, tls_ports: list[int], sip_tcp_ports: list[i
     (``tls.keys_list``), given for every address and port."""
     args = ["-n", "-o", "rtp.heuristic_rtp:TRUE", "-o", "tcp.desegment_tcp_streams:TRUE",
             "-o", "tls.desegment_ssl_records:TRUE", "-o", "tls.desegment_ssl_application_data:TRUE"]
-    if keylog and Path(keylog).exists():
+    if keylog:   # tshark reads it when it first decrypts (a SipReader started before the file exists gets it too)
         args += ["-o", f"tls.keylog_file:{keylog}"]
     if tls_key:
         args += ["-o", f'uat:rsa_keys:"{Path(tls_key).absolute()}",""']
@@ -118,14 +118,26 @@ def tshark_args(keylog: Path | None, tls_ports: list[int], sip_tcp_ports: list[i
     return args
 
 
-@contextmanager
-def _tshark(argv: list[str], stderr: BinaryIO) -> Iterator[subprocess.Popen]:
-    """A tshark child reading a capture from its stdin pipe and writing to its stdout pipe; killed and reaped on
-    every exit path (the caller's reader thread sees end of file once it is gone)."""
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
-    try:
-        yield proc
-    finally:
+class SipReader:
+    """The tshark of the SIP pass, started ahead of need: its start-up (about 0.3 s of loading dissectors, most of
+    the pass on a short case) overlaps the case, and it then waits for the capture on its stdin. Started at nice
+    ``nice`` so it never takes the CPU from a DUT or agent. :func:`read_trace` uses it when its arguments are the
+    ones the pass needs; :meth:`close` kills and reaps it on every other path."""
+
+    def __init__(self, args: list[str], nice: int = 0):
+        self.args = list(args)
+        self.err = tempfile.TemporaryFile()
+        argv = [require_tool("tshark"), "-r", "-", *args, "-Y", DISPLAY_FILTER, "-T", "ek", "-x", "-j", EK_FIELDS]
+        if nice:
+            argv = [require_tool("nice"), "-n", str(nice), *argv]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err)
+
+    def stderr(self) -> str:
+        self.err.seek(0)
+        return self.err.read().decode(errors="replace")
+
+    def close(self) -> None:
+        proc = self.proc
         if proc.poll() is None:
             proc.kill()
         for pipe in (proc.stdin, proc.stdout):
@@ -134,6 +146,7 @@ def _tshark(argv: list[str], stderr: BinaryIO) -> Iterator[subprocess.Popen]:
             except OSError:          # a write still buffered towards a killed tshark
                 pass
         proc.wait()
+        self.err.close()
 
 
 def _hex_bytes(v) -> bytes:
@@ -224,27 +237,31 @@ def _as_list(v) -> list:
     return v if isinstance(v, list) else [] if v is None else [v]
 
 
-def _read(capture: BinaryIO, args: list[str], trace: Trace) -> None:
-    """The one pass: media into the model here, everything else through tshark for SIP, read back by a thread."""
+def _read(capture: BinaryIO, args: list[str], trace: Trace, pre: SipReader | None = None) -> None:
+    """The one pass: media into the model here, everything else through tshark for SIP, read back by a thread.
+    ``pre``: a tshark started ahead with the same arguments (else one is started now); closed here either way."""
     frames = array("L")
-    argv = [require_tool("tshark"), "-r", "-", *args, "-Y", DISPLAY_FILTER, "-T", "ek", "-x", "-j", EK_FIELDS]
+    tshark = pre if pre is not None and pre.args == list(args) else None
+    if pre is not None and tshark is None:
+        pre.close()
     reader = None
-    with tempfile.TemporaryFile() as err:
+    try:
+        tshark = tshark or SipReader(args)
+        proc = tshark.proc
+        reader = _SipReader(proc, frames, trace)
+        reader.start()
         try:
-            with _tshark(argv, err) as proc:
-                reader = _SipReader(proc, frames, trace)
-                reader.start()
-                try:
-                    _forward(capture, proc.stdin, frames, trace)
-                except BrokenPipeError:
-                    pass             # tshark stopped reading: its exit status and stderr below say why
-                reader.join()
-                proc.wait(timeout=TSHARK_EXIT_S)   # its output is complete; let it exit on its own
-        finally:
-            if reader is not None:   # tshark is gone by now, so the reader is at end of file
-                reader.join(timeout=10)
-        err.seek(0)
-        stderr = err.read().decode(errors="replace")
+            _forward(capture, proc.stdin, frames, trace)
+        except BrokenPipeError:
+            pass             # tshark stopped reading: its exit status and stderr below say why
+        reader.join()
+        proc.wait(timeout=TSHARK_EXIT_S)   # its output is complete; let it exit on its own
+        stderr = tshark.stderr()
+    finally:
+        if tshark is not None:
+            tshark.close()
+        if reader is not None:   # tshark is gone by now, so the reader is at end of file
+            reader.join(timeout=10)
     if reader.error is not None:
         raise LabError(f"reading tshark's SIP output failed: {reader.error!r}") from reader.error
     if proc.returncode != 0:
@@ -320,15 +337,18 @@ def _pcap_or_pcapng(path: Path) -> Iterator[BinaryIO]:
 
 
 def read_trace(path: str | Path, keylog: Path | None = None, tls_ports: list[int] = (),
-               sip_tcp_ports: list[int] = (), tls_key: Path | None = None) -> Trace:
-    """Read SIP and media from a capture. Raises :class:`LabError` only when the file cannot be read at all."""
+               sip_tcp_ports: list[int] = (), tls_key: Path | None = None, pre: SipReader | None = None) -> Trace:
+    """Read SIP and media from a capture. Raises :class:`LabError` only when the file cannot be read at all.
+    ``pre``: a :class:`SipReader` started ahead (used if its arguments fit; always closed)."""
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
+        if pre is not None:
+            pre.close()
         raise LabError(f"capture {path} is missing or empty")
     trace = Trace(path)
     args = tshark_args(keylog, list(tls_ports), list(sip_tcp_ports), tls_key)
     with _pcap_or_pcapng(path) as capture:
-        _read(capture, args, trace)
+        _read(capture, args, trace, pre)
     trace.sip.sort(key=lambda p: (p.time, p.frame))  # pcapng from several interfaces is not in time order
     trace.media.apply_sdp(trace.sdp_bodies())
     return trace
