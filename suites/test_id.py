@@ -3,7 +3,7 @@ history. The checks read the number format the DUT sends ("+", user=phone, the d
 a DUT that strips or adds a "+" toward the Mediation side FAILs even when the call connects. Trust for PAI: both
 trunks are in the DUT's trust domain (sipqual/checks/ident.py says why)."""
 
-from sipqual import case, checks, flows
+from sipqual import case, checks
 from sipqual.flows import ident
 
 
@@ -14,7 +14,7 @@ def _plus(sq) -> bool:
 
 @case("TC-ID-01", "IN caller ID in E.164 with \"+\", user=phone", requirements=["NUM-01"],
       procedure="The far end calls the inbound number with Request-URI, To and From as sip:+E.164@host;user=phone; "
-                "the Mediation side answers; 1.5 s of G.711; the far end hangs up.",
+                "the Mediation side answers; 1 s of G.711; the far end hangs up.",
       expected="The DUT's INVITE to the Mediation side carries the called number in Request-URI and To and the "
                "caller in From (and PAI, if any) as +E.164 with user=phone, digit for digit (without the \"+\" "
                "when the trunk claims RemovePlusFromUri); the call completes.")
@@ -31,7 +31,7 @@ def test_in_caller_id_e164(sq):
 
 @case("TC-NUM-01", "OUT Request-URI +E.164;user=phone routed", requirements=["NUM-01"],
       procedure="The Mediation side calls the outbound number as Lync does (Request-URI, To, From "
-                "sip:+E.164@host;user=phone); the far end answers; 1.5 s of G.711; the Mediation side hangs up.",
+                "sip:+E.164@host;user=phone); the far end answers; 1 s of G.711; the Mediation side hangs up.",
       expected="The DUT routes the call to the far end with the called subscriber digits; toward the Mediation side "
                "its responses keep Lync's To URI (no \"+\" stripped or added) and any PAI it adds is in the same "
                "format; the call completes.")
@@ -68,7 +68,7 @@ def test_out_caller_id(sq):
 @case("TC-ID-02", "IN restricted caller (CLIR): anonymous From + PAI + Privacy: id", requirements=["ID-06"],
       needs=["privacy"],
       procedure="The far end calls with From \"Anonymous\" <sip:anonymous@anonymous.invalid>, the real number in "
-                "P-Asserted-Identity (+E.164, user=phone) and Privacy: id; the Mediation side answers; 1.5 s; the "
+                "P-Asserted-Identity (+E.164, user=phone) and Privacy: id; the Mediation side answers; 1 s; the "
                 "far end hangs up. Trust: the Mediation trunk is in the DUT's trust domain (ForwardPAI), so the "
                 "PAI is to be forwarded with its Privacy: id.",
       expected="The DUT delivers the call with no number in From, the PAI with the caller's +E.164 number and "
@@ -86,7 +86,7 @@ def test_in_withheld_caller(sq):
 @case("TC-ID-04", "OUT restricted from Lync (alias From without user=phone) -> CLIR on the PSTN",
       requirements=["ID-05"], needs=["privacy"],
       procedure="The Mediation side calls the outbound number with From <sip:alice@pool> (Lync's alias: no number, "
-                "no user=phone, no PAI); the far end answers; 1.5 s; the Mediation side hangs up.",
+                "no user=phone, no PAI); the far end answers; 1 s; the Mediation side hangs up.",
       expected="The DUT routes the call (no rejection) and presents it restricted toward the PSTN (anonymous From or "
                "a Privacy header) or with a default number, never the alias as it came.")
 def test_out_alias_restricted(sq):
@@ -102,8 +102,8 @@ def test_out_alias_restricted(sq):
 @case("TC-ID-05", "ForwardPAI=True: PAI in both directions, Privacy honoured", requirements=["ID-01"],
       needs=["forward_pai", "privacy"],
       procedure="1) The Mediation side calls out with an anonymous From, PAI <sip:+E.164@pool;user=phone> and "
-                "Privacy: id; the far end answers; 1.5 s; BYE. 2) The far end calls in with its number in From and "
-                "PAI (no privacy); the Mediation side answers; 1.5 s; BYE. Both trunks trusted (see TC-ID-02).",
+                "Privacy: id; the far end answers; 1 s; BYE. 2) The far end calls in with its number in From and "
+                "PAI (no privacy); the Mediation side answers; 1 s; BYE. Both trunks trusted (see TC-ID-02).",
       expected="1) Toward the PSTN: no number in From, the PAI with the calling digits and Privacy: id. 2) Toward "
                "the Mediation side: the PAI with the caller's +E.164 number. Both calls complete.")
 def test_forward_pai(sq):
@@ -126,7 +126,7 @@ def test_forward_pai(sq):
       requirements=["ID-02"],
       procedure="The Mediation side forwards a call for its user (the inbound number) to the outbound PSTN number: "
                 "the INVITE carries History-Info (the Lync user with Reason cause 480, then the PSTN target, "
-                "RFC 7044) and Referred-By naming the user; the far end answers; 1.5 s; BYE.",
+                "RFC 7044) and Referred-By naming the user; the far end answers; 1 s; BYE.",
       expected="The DUT routes the call (never 400/420/488); any Diversion / History-Info it sends on is valid; "
                "with PICS history_info the redirecting number (the Lync user) is named in it.")
 def test_forwarded_history_info(sq):
@@ -144,7 +144,7 @@ def test_forwarded_history_info(sq):
       requirements=["ID-07"],
       procedure="The far end calls the inbound number with a call the PSTN diverted once (Diversion with reason "
                 "unconditional and counter 1, RFC 5806, and the same history as History-Info, RFC 7044); the "
-                "Mediation side answers; 1.5 s; the far end hangs up.",
+                "Mediation side answers; 1 s; the far end hangs up.",
       expected="Every Diversion and History-Info the DUT sends to the Mediation side is valid (name-addr, reason, "
                "counter; History-Info indices); none at all is recorded.")
 def test_diverted_syntax(sq):
@@ -159,8 +159,8 @@ def test_diverted_syntax(sq):
 @case("TC-NUM-02", "RemovePlusFromUri=True: no \"+\" in any URI user part", requirements=["NUM-04"],
       needs=["remove_plus"],
       procedure="1) The Mediation side calls out as Lync does with RemovePlusFromUri: Request-URI, To and From "
-                "without the leading \"+\" (user=phone kept); the far end answers; 1.5 s; BYE. 2) The far end calls "
-                "in with +E.164 numbers; the Mediation side answers; 1.5 s; BYE.",
+                "without the leading \"+\" (user=phone kept); the far end answers; 1 s; BYE. 2) The far end calls "
+                "in with +E.164 numbers; the Mediation side answers; 1 s; BYE.",
       expected="1) The DUT routes the call with the called digits, and its responses keep Lync's To (no \"+\" "
                "added). 2) The DUT's INVITE to the Mediation side carries no \"+\" in the Request-URI, To, From "
                "or PAI user parts, the digits unchanged.")
@@ -182,7 +182,7 @@ def test_remove_plus(sq):
 @case("TC-NUM-03", "Called/calling number translation rules applied; the DUT routes local formats",
       requirements=["NUM-03"], needs=["number_translation"],
       procedure="The Mediation side calls out with the numbers Lync's outbound translation rules produce: called "
-                "+1425... -> 1425... (no \"+\"), calling +1 425... -> 425... (national); the far end answers; 1.5 s; "
+                "+1425... -> 1425... (no \"+\"), calling +1 425... -> 425... (national); the far end answers; 1 s; "
                 "BYE.",
       expected="The DUT routes both numbers unchanged, digit for digit (no \"+\" or prefix added: translation is "
                "not done on both sides); the call completes.")
@@ -201,7 +201,7 @@ def test_number_translation(sq):
 @case("TC-NUM-04", "IN national / extension format (service-level dial plan normalises): informative",
       requirements=["NUM-02"],
       procedure="The far end calls the inbound number in national format (no \"+\", no country code) from a 4-digit "
-                "extension; the Mediation side answers; 1.5 s; the far end hangs up.",
+                "extension; the Mediation side answers; 1 s; the far end hangs up.",
       expected="The call reaches the Mediation side; the formats the DUT sends (E.164 or local, phone-context) are "
                "recorded for the Lync dial plan.")
 def test_in_national_format(sq):

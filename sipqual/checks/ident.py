@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from ..recording import check
-from ..sipvalues import SipUri, parse_name_addr, parse_uri
+from ..sipvalues import SipUri, parse_name_addr
 from ..trace import SipPacket, Trace
+from ..uri import uri_equal
 from ..verdict import Finding, passed, violation
 from .common import Leg, number_matches, route
 
@@ -135,8 +136,6 @@ def to_kept_toward_caller(trace: Trace, *, spec, rule: str, requirements: list[s
     if isinstance(r, list):
         return r
     ours, a, _theirs, _b = r
-    from ..uri import uri_equal
-
     sent = ours.msg.to.uri if ours.msg.to else None
     out = []
     for p in a.responses():
@@ -380,8 +379,9 @@ def formats_recorded(trace: Trace, *, spec, rule: str, requirements: list[str]) 
     theirs = r[2]
     m = theirs.msg
     out = []
-    for where, uri in (("Request-URI", m.request_uri), ("To", m.to.uri if m.to else None),
-                       ("From", m.from_.uri if m.from_ else None), *(("P-Asserted-Identity", u) for u in _pais(theirs))):
+    uris = [("Request-URI", m.request_uri), ("To", m.to.uri if m.to else None),
+            ("From", m.from_.uri if m.from_ else None), *(("P-Asserted-Identity", u) for u in _pais(theirs))]
+    for where, uri in uris:
         n = number_of(uri)
         if n is None:
             what = f"{uri.raw if uri else 'none'} (no number)"

@@ -49,7 +49,7 @@ def far_host(sq: CaseContext) -> str:
     return sq.topo.far.ip
 
 
-def out_ident_call(sq: CaseContext, ident: Ident, test_id: str | None = None, hold_ms: int = 1500,
+def out_ident_call(sq: CaseContext, ident: Ident, test_id: str | None = None, hold_ms: int = 1000,
                    name: str = "") -> None:
     """Mediation side -> DUT -> far end with ``ident``; the far end answers; our caller hangs up after ``hold_ms``."""
     sq.far_server(f"far-callee{name}", "call_uas.xml", timeout_s=15)
@@ -58,7 +58,7 @@ def out_ident_call(sq: CaseContext, ident: Ident, test_id: str | None = None, ho
     sq.wait_all()
 
 
-def in_ident_call(sq: CaseContext, ident: Ident, test_id: str | None = None, hold_ms: int = 1500,
+def in_ident_call(sq: CaseContext, ident: Ident, test_id: str | None = None, hold_ms: int = 1000,
                   name: str = "") -> None:
     """Far end -> DUT -> Mediation side with ``ident``; the Mediation side answers; the far caller hangs up."""
     sq.ms_server(f"ms-callee{name}", "call_uas.xml", timeout_s=15)
