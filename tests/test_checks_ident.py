@@ -135,6 +135,11 @@ def test_out_call_to_rewritten_toward_lync_fails(tmp_path):
     assert fails(checks.to_kept_toward_caller(bad, spec=OUT, **ARGS)) == [
         "NUM-01: expected To sip:+15550002000@sbc.lab.example;user=phone in the DUT's 200 to the caller, as the "
         "caller sent it (frame 1), observed sip:15550002000@sbc.lab.example;user=phone (frame 4)"]
+    # RemovePlusFromUri (TC-NUM-02): Lync's To has no "+", the DUT's 200 adds one
+    no_plus = (OUT_CALLED.lstrip("+"), u(OUT_CALLED.lstrip("+"), "sbc.lab.example"), u(OUT_CALLER.lstrip("+")))
+    plus_added = call(tmp_path, OUT, no_plus, far, ok_a=(u(OUT_CALLED, "sbc.lab.example"),))
+    assert fails(checks.to_kept_toward_caller(plus_added, spec=OUT, **ARGS))[0].endswith(
+        "observed sip:+15550002000@sbc.lab.example;user=phone (frame 4)")
     added = call(tmp_path, OUT, mine, far, ok_a=(u(OUT_CALLED, "sbc.lab.example"),
                                                  f"P-Asserted-Identity: {u(OUT_CALLED.lstrip('+'))}"))
     assert fails(checks.to_kept_toward_caller(added, spec=OUT, **ARGS))[0].startswith(
