@@ -26,7 +26,19 @@ SECRET = "x-sipqual-secret"
 _SECRET_WORDS = {"password", "passwd", "passphrase", "secret", "token", "key", "privatekey", "credential",
                  "credentials"}
 PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "early_media", "media_bypass",
-                 "dns_load_balancing", "options_ping", "comfort_noise", "ipv6"]
+                 "dns_load_balancing", "options_ping", "comfort_noise", "ipv6",
+                 # suites ID/NUM (issue 12):
+                 "privacy",             # honours RFC 3323/3325 withheld callers (anonymous From, PAI, Privacy: id) and
+                                        # presents Lync's alias-From calls restricted: TC-ID-02, TC-ID-04 need it
+                 "forward_pai",         # the trunk runs with Lync's ForwardPAI=True: PAI passed in both directions
+                                        # (TC-ID-05 needs it)
+                 "history_info",        # maps Lync's History-Info / Referred-By (ForwardCallHistory=True) to a
+                                        # redirecting number (Diversion or History-Info) toward its network: TC-ID-06
+                                        # then requires the mapping (else only acceptance is judged)
+                 "remove_plus",         # the trunk runs with Lync's RemovePlusFromUri=True: no "+" in URI user parts
+                                        # either way (TC-NUM-02 needs it; TC-ID-01 then expects numbers without "+")
+                 "number_translation"]  # Lync's outbound (calling) number translation rules are in use on this trunk:
+                                        # local formats must be routed unchanged (TC-NUM-03 needs it)
 
 _ports = {"type": "object", "additionalProperties": False, "required": ["tcp", "tls"],
           "properties": {"tcp": {"type": "integer", "minimum": 1, "maximum": 65535},

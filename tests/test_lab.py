@@ -131,7 +131,10 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite HLD (hold and resume)
          "TC-HLD-01", "TC-HLD-02", "TC-HLD-03", "TC-HLD-04", "TC-HLD-05", "TC-HLD-06", "TC-HLD-07",
          # suites REL and ST (the short ones)
-         "TC-REL-01", "TC-REL-02", "TC-REL-03", "TC-ST-03")
+         "TC-REL-01", "TC-REL-02", "TC-REL-03", "TC-ST-03",
+         # suites ID and NUM (issue 12: number formats, withheld callers, PAI/Privacy, History-Info, Diversion)
+         "TC-ID-01", "TC-ID-02", "TC-ID-03", "TC-ID-04", "TC-ID-05", "TC-ID-06", "TC-ID-07",
+         "TC-NUM-01", "TC-NUM-03", "TC-NUM-04")
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)
@@ -142,7 +145,8 @@ SESSION_LONG = ("TC-ST-01", "TC-ST-02", "TC-ST-04",
 SHORT_ONLY = "not (" + " or ".join(SESSION_LONG) + ")"
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
-NA_ON_REFERENCE = ("TC-OPT-03",)   # pics.options_ping: passes on reference-sbc-pinging.yaml
+NA_ON_REFERENCE = ("TC-OPT-03",    # pics.options_ping: passes on reference-sbc-pinging.yaml
+                   "TC-NUM-02")    # pics.remove_plus: passes on reference-sbc-remove-plus.yaml
 #: misc (issue 11): cases that last for a protocol timer (TC-BAS-14: 64*T1 = 32 s without ACK): one lab run per
 #: transport, on the reference only (the topoh run leaves them out; their faults are shown on crafted captures)
 LONG = ("TC-BAS-14",)
@@ -264,6 +268,20 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
     assert [r.recomputed for r in reverify_run(tmp_path / "latest") if r.id == "TC-OPT-03"] == ["PASS", "PASS"]
 
 
+def test_remove_plus_variant_passes_num02_and_sends_no_plus(tmp_path):
+    """TC-NUM-02 needs pics.remove_plus (N/A on the reference): the RemovePlusFromUri variant (the same Kamailio
+    stripping as faulty-plus-stripped, but claimed) passes it, and TC-ID-01 then expects and finds no "+"."""
+    cp = suite(tmp_path, "reference-sbc-remove-plus.yaml", "(TC-NUM-02 or TC-ID-01) and tcp")
+    v = verdicts(results(tmp_path))
+    assert {i: v[(i, "tcp")]["verdict"] for i in ("TC-NUM-02", "TC-ID-01")} == {"TC-NUM-02": "PASS",
+                                                                               "TC-ID-01": "PASS"}, cp.stdout[-3000:]
+    assert any(f["ok"] and f["message"].startswith("NUM-01: Request-URI 14255550123 user=phone")
+               for f in v[("TC-ID-01", "tcp")]["findings"]), v[("TC-ID-01", "tcp")]["findings"]
+    again = [r for r in reverify_run(tmp_path / "latest") if r.recorded not in ("NA", "NOT_RUN")]
+    assert sorted((r.id, r.recomputed) for r in again) == [("TC-ID-01", "PASS"), ("TC-NUM-02", "PASS")], \
+        [r.line() for r in again]
+
+
 #: (faulty profile, -k selection ending in the transport, the case it must FAIL, the reason's start)
 FAULTY = [
     ("faulty-no-options.yaml", "TC-OPT-01 and tcp", "TC-OPT-01", "OPT-01: expected a final response"),
@@ -329,6 +347,13 @@ FAULTY = [
     # suite ST: a 422 turned into 500 (its Min-SE lost), so the caller cannot retry with a longer interval
     ("faulty-422-as-500.yaml", "TC-ST-03 and tcp", "TC-ST-03",
      "RFC4028-02: expected the 422 (frame"),
+    # suites ID and NUM: the "+" stripped toward the Mediation side on a trunk without RemovePlusFromUri, though the
+    # call connects; a withheld caller's Privacy dropped (its PAI arrives unmarked). The rest on crafted captures
+    # (tests/test_checks_ident.py): "+" added, PAI dropped, number in From, double translation, bad Diversion
+    ("faulty-plus-stripped.yaml", "TC-ID-01 and tcp", "TC-ID-01",
+     "NUM-01: expected Request-URI +14255550123 with user=phone, observed sip:14255550123@"),
+    ("faulty-privacy-ignored.yaml", "TC-ID-02 and tcp", "TC-ID-02",
+     "ID-06: expected Privacy: id with the P-Asserted-Identity of a withheld caller"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}
