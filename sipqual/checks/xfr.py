@@ -1,0 +1,162 @@
+"""Checks of suite XFR: transfers through the DUT.
+
+REFER disabled (TC-XFR-04, -05; mandatory for every peer, XFR-02): the party that keeps the call (Lync, or a
+DUT-side PBX in TC-XFR-07) moves its media to the transfer target's endpoint by re-INVITE, with an offer or (3pcc,
+RFC 3725 flow I) without SDP, answering the DUT's offer in the ACK. The DUT must answer the re-INVITE 2xx (with an
+SDP offer when ours had none) and send its RTP to the new endpoint within 1 s of the exchange that named it (its 2xx
+to our offer; our ACK with the answer), none to the old one after that, and keep the media flowing both ways until
+the call is cleared. The agent that moved its media keeps sending from its first port (SIPp sends a call's RTP from
+one port), so the DUT must follow the SDP, as RFC 3264 section 8.3.1 says, rather than where our packets come from.
+
+Re-INVITEs are matched by what our agent sent on its own leg; the other leg only by the routed INVITE (number and
+time), never by Call-ID, so a B2BUA passes as a proxy does.
+"""
+
+from __future__ import annotations
+
+from ..recording import check
+from ..trace import SipPacket, Trace
+from ..verdict import Finding, passed, violation
+from .calls import _cleared
+from .common import CallSpec, Leg, raise_missing, route, route_held, sdp_of, status_text, stop_unless_explained
+from .hld import MIN_RESUME_RTP, _final, reinvites, trace_end
+
+FOLLOW_S = 1.0          # the DUT's media must reach the new endpoint within this (TC-MED-08, XFR-02)
+SLACK_S = 0.1           # one packet time and the capture's timestamps
+
+
+def _endpoint(p: SipPacket | None) -> tuple[str, int] | None:
+    sdp = sdp_of(p)
+    if sdp is None or sdp.audio is None:
+        return None
+    conn = sdp.audio.effective_connection
+    if conn is None:
+        return None
+    return conn.address.split("/")[0], sdp.audio.port
+
+
+def _ack(leg: Leg, request: SipPacket) -> SipPacket | None:
+    seq = request.msg.cseq.seq if request.msg.cseq else None
+    for p in leg.requests("ACK"):
+        if p.src == request.src and p.msg.cseq and p.msg.cseq.seq == seq and p.time >= request.time:
+            return p
+    return None
+
+
+def _rtp(trace: Trace, src: str, dst: str, start: float, end: float, port: int | None = None) -> int:
+    return sum(s.packets_between(start, end) for s in trace.rtp
+               if s.src == src and s.dst == dst and (port is None or s.dport == port))
+
+
+@check
+def media_retarget(trace: Trace, *, spec: CallSpec, mode: str, severity: str = "M",
+                   lync_side: bool = True) -> list[Finding]:
+    """TC-XFR-04 (``mode="offer"``), TC-XFR-05 (``"3pcc"``), TC-XFR-07 (``lync_side=False``: the far caller, a
+    DUT-side PBX, transfers; then no REFER may reach the Mediation side, SIG-09). Our caller moves its media by
+    re-INVITE; see the module docstring for what the DUT must do."""
+    rule, reqs = ("XFR-02", ["XFR-02"]) if lync_side else ("SIG-09", ["SIG-09", "XFR-02"])
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours_inv, a, theirs, b = routed
+    out = [route_held(theirs, spec)]
+    ok_a = a.final()
+    if ok_a is None or ok_a.msg.status != 200:
+        return out + [violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours_inv.frame})",
+                                status_text(ok_a), ok_a.frame if ok_a else None)]
+    if not lync_side:
+        out.append(_no_refer(trace, spec, severity, ours_inv.time))
+    ours = reinvites(a, spec.caller_ip)
+    if not ours:
+        stop_unless_explained(out, "our transfer re-INVITE")
+        return out
+    r = ours[0]
+    what = f"our transfer re-INVITE {'without SDP' if mode == '3pcc' else 'moving the media'} (frame {r.frame})"
+    f = _final(a, r)
+    if f is None or not 200 <= f.msg.status < 300:
+        return out + [violation(rule, reqs, severity, f"200 OK to {what}", status_text(f), f.frame if f else r.frame)]
+    old = _endpoint(a.invite)
+    if mode == "3pcc":
+        if sdp_of(f) is None:
+            return out + [violation(rule, reqs + ["RFC3264-02"], severity, f"an SDP offer in the DUT's 200 to {what} "
+                                    "(RFC 3261 section 14.1: a re-INVITE without SDP asks the peer to offer)",
+                                    "no SDP", f.frame)]
+        ack = _ack(a, r)
+        named_by = ack
+        new = _endpoint(ack)
+    else:
+        named_by = f
+        new = _endpoint(r)
+    if named_by is None or new is None or new == old:
+        raise_missing(f"our SDP naming the transfer target's endpoint ({'ACK' if mode == '3pcc' else 're-INVITE'} "
+                      f"after frame {r.frame}: {new}, was {old})")
+    t0 = named_by.time
+    byes = [p for p in a.requests("BYE") if p.src == spec.caller_ip]
+    end = byes[0].time if byes else trace_end(trace)
+    fed = _rtp(trace, spec.callee_ip, spec.dut_out_ip, t0, end)
+    if fed < MIN_RESUME_RTP:
+        stop_unless_explained(out, f"our {spec.callee_ip}'s RTP to the DUT after the transfer ({fed} packets)")
+        return out
+    out.extend(_followed(trace, spec, rule, reqs, severity, old, new, named_by, end))
+    if lync_side is False:
+        out.append(_passed_on(b, spec, severity, r))
+    sent = _rtp(trace, spec.caller_ip, spec.dut_in_ip, t0, end)
+    relayed = _rtp(trace, spec.dut_out_ip, spec.callee_ip, t0 + SLACK_S, end)
+    if sent >= MIN_RESUME_RTP and relayed < MIN_RESUME_RTP:
+        out.append(violation(rule, reqs + ["MED-02"], severity, f"RTP from the DUT to {spec.callee_ip} after the "
+                             f"transfer (our {spec.caller_ip} sent {sent} packets)", f"{relayed} packets",
+                             named_by.frame))
+    out.extend(_cleared(a, b, spec, "caller", out))
+    return out
+
+
+def _followed(trace: Trace, spec: CallSpec, rule: str, reqs: list[str], severity: str, old: tuple[str, int] | None,
+              new: tuple[str, int], named_by: SipPacket, end: float) -> list[Finding]:
+    """The DUT's RTP toward our caller: at the new endpoint within FOLLOW_S of ``named_by``, enough of it until
+    ``end``, none at the old endpoint after FOLLOW_S."""
+    t0 = named_by.time
+    mine = [s for s in trace.rtp if s.src == spec.dut_in_ip and s.dst == new[0]]
+    to_new = [s for s in mine if s.dport == new[1] and s.last_time >= t0 - SLACK_S]
+    first = min((s.first_time for s in to_new), default=None)
+    count = sum(s.packets_between(t0 - SLACK_S, end) for s in to_new)
+    late_old = max((s.last_time for s in trace.rtp if old is not None and s.src == spec.dut_in_ip
+                    and (s.dst, s.dport) == old), default=None)
+    want = (f"the DUT's RTP to the transfer target's endpoint {new[0]}:{new[1]} within {FOLLOW_S:.0f} s of frame "
+            f"{named_by.frame}")
+    if first is None or count < MIN_RESUME_RTP:
+        where = f"; its RTP went on to the old endpoint {old[0]}:{old[1]} until {late_old - t0:+.2f} s" \
+            if old is not None and late_old is not None and late_old > t0 else ""
+        return [violation(rule, reqs + ["MED-02"], severity, want, f"{count} packets there{where}", named_by.frame)]
+    delay = first - t0
+    if delay > FOLLOW_S:
+        return [violation(rule, reqs + ["MED-02"], severity, want, f"its first packet there {delay:.2f} s later",
+                          named_by.frame)]
+    if late_old is not None and late_old > t0 + FOLLOW_S + SLACK_S:
+        return [violation(rule, reqs + ["MED-02"], severity, f"no RTP from the DUT to the old endpoint {old[0]}:"
+                          f"{old[1]} once {FOLLOW_S:.0f} s after frame {named_by.frame} passed",
+                          f"RTP there until {late_old - t0:.2f} s after it", named_by.frame)]
+    return [passed(rule, reqs + ["MED-02"], severity, f"{want}: first packet {max(delay, 0.0):.2f} s after it, "
+                   f"{count} packets, none to the old endpoint after {FOLLOW_S:.0f} s", named_by.frame)]
+
+
+def _no_refer(trace: Trace, spec: CallSpec, severity: str, since: float) -> Finding:
+    """SIG-09: the Mediation Server does not take REFER; a DUT-side transfer must reach it another way."""
+    refers = [p for p in trace.requests("REFER") if p.src == spec.dut_out_ip and p.dst == spec.callee_ip
+              and p.time >= since]
+    if refers:
+        return violation("SIG-09", ["SIG-09"], severity, f"no REFER from the DUT to the Mediation side "
+                         f"{spec.callee_ip} (it does not support receiving REFER)",
+                         f"REFER {refers[0].msg.request_uri.raw if refers[0].msg.request_uri else ''}".strip(),
+                         refers[0].frame)
+    return passed("SIG-09", ["SIG-09"], severity, f"no REFER from the DUT to the Mediation side {spec.callee_ip}")
+
+
+def _passed_on(b: Leg, spec: CallSpec, severity: str, r: SipPacket) -> Finding:
+    """Recorded, not judged: a proxy (or a B2BUA without its own media anchor) passes the far side's media change on
+    as a re-INVITE; a B2BUA anchoring the media may keep the Mediation leg as it is."""
+    dut = [p for p in reinvites(b, spec.dut_out_ip) if p.time >= r.time]
+    if dut:
+        return passed("SIG-09", ["SIG-09"], severity, f"the DUT passed the transfer on to {spec.callee_ip} as a "
+                      f"re-INVITE (its media anchor's SDP)", dut[0].frame)
+    return passed("SIG-09", ["SIG-09"], severity, f"the DUT kept the Mediation leg as it was (no re-INVITE to "
+                  f"{spec.callee_ip}: the transfer absorbed by its media anchor)")
