@@ -95,12 +95,15 @@ def media_retarget(trace: Trace, *, spec: CallSpec, mode: str, severity: str = "
     end = byes[0].time if byes else trace_end(trace)
     fed = _rtp(trace, spec.callee_ip, spec.dut_out_ip, t0, end)
     if fed < MIN_RESUME_RTP:
+        out.extend(_unanchored(b, spec, spec.dut_out_ip, r.time, rule, reqs, severity))
         stop_unless_explained(out, f"our {spec.callee_ip}'s RTP to the DUT after the transfer ({fed} packets)")
         return out
     out.extend(_followed(trace, spec, rule, reqs, severity, old, new, named_by, end))
     if lync_side is False:
         out.append(_passed_on(b, spec, severity, r))
     sent = _rtp(trace, spec.caller_ip, spec.dut_in_ip, t0, end)
+    if sent < MIN_RESUME_RTP:
+        out.extend(_unanchored(a, spec, spec.dut_in_ip, r.time, rule, reqs, severity))
     relayed = _rtp(trace, spec.dut_out_ip, spec.callee_ip, t0 + SLACK_S, end)
     if sent >= MIN_RESUME_RTP and relayed < MIN_RESUME_RTP:
         out.append(violation(rule, reqs + ["MED-02"], severity, f"RTP from the DUT to {spec.callee_ip} after the "
@@ -137,6 +140,23 @@ def _followed(trace: Trace, spec: CallSpec, rule: str, reqs: list[str], severity
                           f"RTP there until {late_old - t0:.2f} s after it", named_by.frame)]
     return [passed(rule, reqs + ["MED-02"], severity, f"{want}: first packet {max(delay, 0.0):.2f} s after it, "
                    f"{count} packets, none to the old endpoint after {FOLLOW_S:.0f} s", named_by.frame)]
+
+
+def _unanchored(leg: Leg, spec: CallSpec, dut_ip: str, since: float, rule: str, reqs: list[str],
+                severity: str) -> list[Finding]:
+    """Our agent's RTP into the DUT stopped after the transfer. When the DUT's latest SDP to that agent since
+    ``since`` names an address that is not the DUT's (an in-dialog offer or answer passed on without its media
+    anchor), our agent sent where it was told, past the DUT: the DUT's fault (MED-02), not a missing stimulus."""
+    sdps = [p for p in leg.messages if p.src == dut_ip and p.time >= since and _endpoint(p) is not None]
+    if not sdps:
+        return []
+    addr = _endpoint(sdps[-1])[0]
+    if addr in (spec.dut_in_ip, spec.dut_out_ip, "0.0.0.0", "::"):
+        return []
+    return [violation(rule, reqs + ["MED-02"], severity, f"the DUT's SDP to {sdps[-1].dst} after the transfer (frame "
+                      f"{sdps[-1].frame}) naming the DUT's own media address", f"c={addr}: the media no longer "
+                      "passes through the DUT (an in-dialog offer passed on without its media anchor)",
+                      sdps[-1].frame)]
 
 
 def _no_refer(trace: Trace, spec: CallSpec, severity: str, since: float) -> Finding:
