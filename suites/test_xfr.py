@@ -45,3 +45,47 @@ def test_dut_side_user_transfers(sq):
     trace = sq.finish()
     sq.judge(checks.media_retarget(trace, spec=flows.calls.in_call_spec(sq), mode="offer", severity="R",
                                    lync_side=False))
+
+
+# ---- REFER enabled (EnableReferSupport; PICS refer) ---------------------------------------------------------------
+
+@case("TC-XFR-01", "EnableReferSupport: blind transfer by REFER to a PSTN target (202, NOTIFY 100/200, BYE)",
+      requirements=["XFR-01", "RFC3515-01", "RFC3515-02"], severity="O", needs=["refer"],
+      procedure="Mediation side calls the outbound number; the far end answers; after 1 s of RTP the Mediation side "
+                "sends a REFER in the dialog, Refer-To the transfer target (PIXIT numbers.transfer_target) at the "
+                "DUT, without Referred-By (the CUCM 7 limitation XFR-04 records); it answers every NOTIFY and hangs "
+                "up 0.2 s after the final one. A REFER passed on reaches our far end, which answers 202 and NOTIFYs "
+                "100 Trying, then 200 OK.",
+      expected="202 to the REFER; the transfer carried out (the DUT's INVITE to the target on the far leg, or the "
+               "REFER passed on with that Refer-To: recorded which); NOTIFYs with message/sipfrag, the last one "
+               "terminating the subscription with 200; our BYE answered and relayed.")
+def test_blind_transfer_by_refer(sq):
+    flows.xfr.lync_refers(sq, referred_by=False)
+    trace = sq.finish()
+    sq.judge(checks.refer_transfer(trace, spec=flows.calls.out_call_spec(sq), target=flows.xfr.transfer_target(sq),
+                                   referred_by=False, outcome=200))
+
+
+@case("TC-XFR-03", "REFER to a busy target: NOTIFY 486 sipfrag, the original call goes on",
+      requirements=["XFR-01", "RFC3515-02"], severity="O", needs=["refer"],
+      procedure="As TC-XFR-01 with Referred-By; the target is busy: the transferee's final NOTIFY says 486 Busy "
+                "Here; the Mediation side keeps the call 1.5 s more, then hangs up.",
+      expected="202; NOTIFYs with message/sipfrag, the last one terminating the subscription with 486; RTP both ways "
+               "through the DUT after it (the original call restored); our BYE answered and relayed.")
+def test_refer_to_busy_target(sq):
+    flows.xfr.lync_refers(sq, referred_by=True, frag="486 Busy Here", after_ms=1500)
+    trace = sq.finish()
+    sq.judge(checks.refer_transfer(trace, spec=flows.calls.out_call_spec(sq), target=flows.xfr.transfer_target(sq),
+                                   referred_by=True, outcome=486))
+
+
+@case("TC-XFR-06", "REFER with Referred-By: accepted, Referred-By copied into the triggered INVITE",
+      requirements=["XFR-04", "RFC3892-01"], severity="O", needs=["refer"],
+      procedure="As TC-XFR-01, the REFER carrying Referred-By: the Lync user (TC-XFR-01's has none).",
+      expected="As TC-XFR-01, and the Referred-By (same user) in the DUT's INVITE to the target, or, where the DUT "
+               "passes the REFER on to the far side that carries it out, in that REFER.")
+def test_refer_with_referred_by(sq):
+    flows.xfr.lync_refers(sq, referred_by=True)
+    trace = sq.finish()
+    sq.judge(checks.refer_transfer(trace, spec=flows.calls.out_call_spec(sq), target=flows.xfr.transfer_target(sq),
+                                   referred_by=True, outcome=200))

@@ -180,3 +180,179 @@ def _passed_on(b: Leg, spec: CallSpec, severity: str, r: SipPacket) -> Finding:
                       f"re-INVITE (its media anchor's SDP)", dut[0].frame)
     return passed("SIG-09", ["SIG-09"], severity, f"the DUT kept the Mediation leg as it was (no re-INVITE to "
                   f"{spec.callee_ip}: the transfer absorbed by its media anchor)")
+
+
+# ---- REFER enabled (TC-XFR-01/03/06): Lync's REFER, carried out by the DUT or passed on to the far side ----------
+#
+# A gateway or B2BUA carries the REFER out itself: its own 202 and NOTIFYs toward the Mediation side, its own INVITE
+# to the target on the far leg (with the Referred-By, RFC 3892). A record-routing proxy (the reference DUT) passes the
+# REFER on in the dialog to the far side, whose PBX (our far agent) carries it out: its 202 and NOTIFYs come back
+# through the DUT, and each is credited as relayed, labelled with the far end's frame, never as the DUT's own doing.
+
+def _frag_status(p: SipPacket) -> int | None:
+    """The status code of a NOTIFY's message/sipfrag body (its first line "SIP/2.0 NNN ...")."""
+    first = p.msg.body.split(b"\n", 1)[0].decode("utf-8", "replace").split()
+    return int(first[1]) if len(first) >= 2 and first[0] == "SIP/2.0" and first[1].isdigit() else None
+
+
+def _terminated(p: SipPacket) -> bool:
+    return (p.msg.get("Subscription-State") or "").split(";")[0].strip().lower() == "terminated"
+
+
+def _first_of_each(packets: list[SipPacket]) -> list[SipPacket]:
+    seen, out = set(), []
+    for p in packets:
+        key = (p.msg.cseq.seq if p.msg.cseq else None, p.msg.method)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def _uri_user(value: str | None) -> str | None:
+    from ..sipvalues import parse_name_addr
+    na = parse_name_addr(value) if value else None
+    return na.uri.user if na is not None and na.uri is not None else None
+
+
+def _final_to(leg: Leg, request: SipPacket, src: str) -> SipPacket | None:
+    seq = request.msg.cseq.seq if request.msg.cseq else None
+    for p in leg.responses(request.msg.method):
+        if p.src == src and p.time >= request.time and p.msg.status and p.msg.status >= 200 \
+                and p.msg.cseq and p.msg.cseq.seq == seq:
+            return p
+    return None
+
+
+@check
+def refer_transfer(trace: Trace, *, spec: CallSpec, target: str, referred_by: bool, outcome: int,
+                   severity: str = "O") -> list[Finding]:
+    """TC-XFR-01 (blind, REFER without Referred-By), TC-XFR-06 (with Referred-By: copied, RFC3892-01), TC-XFR-03
+    (``outcome`` 486: the target busy, the original call goes on). Our REFER is answered 202; the transfer is carried
+    out (the DUT's INVITE to ``target`` on the far leg, or the REFER passed on to the far side with that Refer-To);
+    NOTIFYs with message/sipfrag reach us, the last one terminating the subscription with ``outcome`` (2xx for 200);
+    then our BYE is answered (and relayed where the far leg is still ours), or, after a failed transfer, RTP both ways
+    goes on until it."""
+    from .common import dut_invite_toward, number_matches
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours_inv, a, theirs, b = routed
+    out = [route_held(theirs, spec)]
+    ok_a = a.final()
+    if ok_a is None or ok_a.msg.status != 200:
+        return out + [violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours_inv.frame})",
+                                status_text(ok_a), ok_a.frame if ok_a else None)]
+    refers = [p for p in a.requests("REFER") if p.src == spec.caller_ip]
+    if not refers:
+        stop_unless_explained(out, "our REFER")
+        return out
+    refer = refers[0]
+    passed_on = [p for p in _first_of_each(b.requests("REFER")) if p.src == spec.dut_out_ip and p.time >= refer.time]
+    relay = passed_on[0] if passed_on else None
+    far_202 = _final_to(b, relay, spec.callee_ip) if relay is not None else None
+    # the 202 half of RFC3515-01
+    f = _final_to(a, refer, spec.dut_in_ip)
+    reqs = ["XFR-01", "RFC3515-01"]
+    if f is None or f.msg.status != 202:
+        out.append(violation("RFC3515-01", reqs, severity, f"202 Accepted to our REFER (frame {refer.frame})",
+                             status_text(f), f.frame if f else refer.frame))
+        if f is None or f.msg.status >= 300:
+            return out
+    else:
+        how = f" (relayed from the far end's 202, frame {far_202.frame})" if far_202 is not None else ""
+        out.append(passed("RFC3515-01", reqs, severity, f"our REFER accepted with 202{how}", f.frame))
+    # carried out: the DUT's own INVITE to the target, or the REFER passed on
+    own = dut_invite_toward(trace, spec.dut_out_ip, spec.callee_ip, target, refer.time)
+    if own is not None and own.frame != theirs.frame:
+        out.append(passed("XFR-01", ["XFR-01"], severity, f"the DUT carried the transfer out: its INVITE to "
+                          f"{target} on the far leg", own.frame))
+        carrier, label = own, "the DUT's INVITE to the target"
+    elif relay is not None:
+        rt_user = _uri_user(relay.msg.get("Refer-To"))
+        if not number_matches(rt_user, target):
+            out.append(violation("XFR-01", ["XFR-01"], severity, f"the REFER passed on to {spec.callee_ip} naming the "
+                                 f"target {target} in its Refer-To", f"Refer-To: {relay.msg.get('Refer-To')}",
+                                 relay.frame))
+        else:
+            out.append(passed("XFR-01", ["XFR-01"], severity, f"the DUT passed our REFER on to {spec.callee_ip} "
+                              f"(Refer-To {target}), whose PBX carries the transfer out (relayed, not the DUT's own "
+                              f"INVITE)", relay.frame))
+        carrier, label = relay, "the REFER the DUT passed on"
+    else:
+        out.append(violation("XFR-01", ["XFR-01"], severity, f"the transfer carried out after our REFER (frame "
+                             f"{refer.frame}): the DUT's INVITE to {target} on the far leg, or the REFER passed on "
+                             f"to {spec.callee_ip}", "neither", f.frame if f else refer.frame))
+        carrier, label = None, ""
+    if referred_by and carrier is not None:
+        out.append(_referred_by(refer, carrier, label, severity))
+    out.extend(_notifies(a, b, refer, spec, outcome, severity, out))
+    finals = [p for p in _first_of_each(a.requests("NOTIFY")) if p.src == spec.dut_in_ip and p.time >= refer.time
+              and _terminated(p)]
+    byes = [p for p in a.requests("BYE") if p.src == spec.caller_ip and p.time >= refer.time]
+    if outcome >= 300 and finals and byes:
+        start, end = finals[0].time + 0.1, byes[0].time
+        got = {name: _rtp(trace, src, dst, start, end) for name, src, dst in
+               (("DUT -> caller", spec.dut_in_ip, spec.caller_ip), ("DUT -> callee", spec.dut_out_ip, spec.callee_ip))}
+        if any(v < MIN_RESUME_RTP for v in got.values()):
+            out.append(violation("XFR-01", ["XFR-01", "RFC3515-02"], severity, f"the original call going on after the "
+                                 f"failed transfer (NOTIFY frame {finals[0].frame}): RTP both ways through the DUT",
+                                 ", ".join(f"{k}: {v} packets" for k, v in got.items()), finals[0].frame))
+        else:
+            out.append(passed("XFR-01", ["XFR-01", "RFC3515-02"], severity, "the original call went on after the "
+                              "failed transfer: RTP both ways through the DUT", finals[0].frame))
+    if own is not None and own.frame != theirs.frame:
+        ok = [p for p in a.responses("BYE") if p.dst == spec.caller_ip and p.msg.status == 200]
+        if byes and not ok:
+            out.append(violation("RFC3261-14", "RFC3261-14", "M", f"200 OK to our BYE (frame {byes[0].frame})",
+                                 "no 200", byes[0].frame))
+        return out
+    out.extend(_cleared(a, b, spec, "caller", out))
+    return out
+
+
+def _referred_by(refer: SipPacket, carrier: SipPacket, label: str, severity: str) -> Finding:
+    """RFC3892-01: the Referred-By of our REFER in the triggered INVITE (or in the REFER a proxy passes on, for the
+    far side to copy): present, naming the same user (a B2BUA may rewrite the host)."""
+    from .common import number_matches
+    ours = refer.msg.get("Referred-By")
+    got = carrier.msg.get("Referred-By")
+    want = f"Referred-By of our REFER (frame {refer.frame}) in {label}"
+    reqs = ["XFR-04", "RFC3892-01"]
+    if got is None:
+        return violation("RFC3892-01", reqs, severity, want, "no Referred-By", carrier.frame)
+    if not number_matches(_uri_user(got), _uri_user(ours) or ""):
+        return violation("RFC3892-01", reqs, severity, f"{want}: {ours}", f"Referred-By: {got}", carrier.frame)
+    return passed("RFC3892-01", reqs, severity, f"{want}: {got}", carrier.frame)
+
+
+def _notifies(a: Leg, b: Leg, refer: SipPacket, spec: CallSpec, outcome: int, severity: str,
+              found: list[Finding]) -> list[Finding]:
+    """The 2xx half of RFC3515-02: NOTIFYs with a message/sipfrag from the DUT after the 202, the last terminating
+    the subscription with the transfer's outcome (our agent answered each 200). The passive RFC3515-02 rule judges
+    their Event and Subscription-State headers."""
+    reqs = ["XFR-01", "RFC3515-02"]
+    mine = [p for p in _first_of_each(a.requests("NOTIFY")) if p.src == spec.dut_in_ip and p.time >= refer.time]
+    far = [p for p in _first_of_each(b.requests("NOTIFY")) if p.src == spec.callee_ip and p.time >= refer.time]
+    if not mine:
+        why = f" (the far end's NOTIFY, frame {far[0].frame}, never passed on)" if far else ""
+        return [violation("RFC3515-02", reqs, severity, f"NOTIFYs with message/sipfrag to us after our REFER (frame "
+                          f"{refer.frame}), the last with the transfer's outcome", f"none{why}",
+                          far[0].frame if far else refer.frame)]
+    codes = [_frag_status(p) for p in mine]
+    finals = [p for p in mine if _terminated(p)]
+    last = finals[0] if finals else mine[-1]
+    code = _frag_status(last)
+    want_txt = "2xx" if outcome < 300 else str(outcome)
+    ok = code is not None and (200 <= code < 300 if outcome < 300 else code == outcome)
+    relayed = [p for p in far if _frag_status(p) == code and p.time <= last.time]
+    how = f" (relayed from the far end's NOTIFY, frame {relayed[0].frame})" if relayed else ""
+    seq = ", ".join(str(c) for c in codes)
+    if not finals:
+        return [violation("RFC3515-02", reqs, severity, "a final NOTIFY (Subscription-State: terminated) with the "
+                          f"transfer's outcome {want_txt}", f"NOTIFY sipfrag {seq}, none terminating", last.frame)]
+    if not ok:
+        return [violation("RFC3515-02", reqs, severity, f"the final NOTIFY's sipfrag with the transfer's outcome "
+                          f"{want_txt}", f"SIP/2.0 {code}" if code else "no status line", last.frame)]
+    return [passed("RFC3515-02", reqs, severity, f"NOTIFY sipfrag {seq}, the last terminating the subscription with "
+                   f"{code}{how}", last.frame)]

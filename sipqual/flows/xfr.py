@@ -45,3 +45,30 @@ def far_retargets(sq: CaseContext, media_ms: int = MEDIA_MS) -> None:
     sq.far_client("far-transferor", "xfr_retarget_uac.xml", {**inbound(sq), "retarget": "offer"},
                   timeout_s=timeout, extra=["-set", "media_ms", str(media_ms)])
     sq.wait_all()
+
+
+# ---- REFER enabled (EnableReferSupport): Lync transfers by REFER --------------------------------------------------
+
+def transfer_target(sq: CaseContext) -> str:
+    """The PSTN number Lync transfers to: PIXIT ``numbers.transfer_target``, else ``outbound_called`` with its last
+    digit changed (another PSTN number of the same range)."""
+    n = sq.pixit["numbers"]
+    if n.get("transfer_target"):
+        return n["transfer_target"]
+    called = n["outbound_called"]
+    return called[:-1] + str((int(called[-1]) + 1) % 10)
+
+
+def lync_refers(sq: CaseContext, referred_by: bool = True, frag: str = "200 OK", media_ms: int = 1000,
+                after_ms: int = 200, outcome_ms: int = 500) -> None:
+    """Mediation side -> DUT -> far end; after ``media_ms`` of RTP both ways the Mediation side sends a REFER in the
+    dialog (Refer-To: the transfer target at the DUT; Referred-By: the Lync user when ``referred_by``), answers the
+    NOTIFYs and ``after_ms`` after the final one hangs up. Our far end is the transferee a REFER passed on reaches:
+    202, NOTIFY 100, and ``outcome_ms`` later NOTIFY with ``frag`` (its call to the target: "200 OK", or "486 Busy
+    Here"); a DUT that executes the transfer itself answers and NOTIFYs on its own (the checks tell which)."""
+    timeout = int(15 + (media_ms + after_ms + outcome_ms) / 1000)
+    sq.far_server("far-transferee", "xfr_refer_uas.xml", {"frag": frag}, timeout_s=timeout, pause_ms=outcome_ms)
+    sq.ms_client("ms-transferor", "xfr_refer_uac.xml",
+                 {**outbound(sq), "target": transfer_target(sq), "referred_by": "yes" if referred_by else "no"},
+                 timeout_s=timeout, extra=["-set", "media_ms", str(media_ms), "-set", "after_ms", str(after_ms)])
+    sq.wait_all()
