@@ -89,3 +89,20 @@ def test_refer_with_referred_by(sq):
     trace = sq.finish()
     sq.judge(checks.refer_transfer(trace, spec=flows.calls.out_call_spec(sq), target=flows.xfr.transfer_target(sq),
                                    referred_by=True, outcome=200))
+
+
+@case("TC-XFR-08", "Lync transfers an inbound PSTN call back to another PSTN number by REFER",
+      requirements=["XFR-01", "ID-02"], severity="R", needs=["refer"],
+      procedure="The far end calls the inbound number; the Mediation side answers; after 1 s of RTP it sends a REFER "
+                "in the dialog, Refer-To the transfer target (PIXIT numbers.transfer_target) at the DUT, Referred-By "
+                "the Lync user; it answers every NOTIFY and hangs up 0.2 s after the final one. A REFER passed on "
+                "reaches our far caller, which answers 202 and NOTIFYs 100 Trying, then 200 OK.",
+      expected="202; the transfer carried out toward the PSTN (the DUT's INVITE to the target on the far leg, a "
+               "second DUT leg found by the number, or the REFER passed on to the far caller: recorded which), with "
+               "the Referred-By (ID-02); NOTIFYs with message/sipfrag, the last one terminating with 200; our BYE "
+               "answered and relayed.")
+def test_inbound_call_transferred_to_pstn(sq):
+    flows.xfr.lync_refers_in_call(sq, referred_by=True)
+    trace = sq.finish()
+    sq.judge(checks.refer_transfer(trace, spec=flows.calls.in_call_spec(sq), target=flows.xfr.transfer_target(sq),
+                                   referred_by=True, outcome=200, severity="R", by="callee"))

@@ -27,9 +27,20 @@ FRAG = "Content-Type: message/sipfrag;version=2.0"
 class ReferCall(HoldCall):
     """An OUT call through the DUT that our Mediation-side caller transfers by REFER."""
 
-    def __init__(self):
-        super().__init__(MS, FAR)
+    def __init__(self, inbound: bool = False):
+        super().__init__(FAR, MS) if inbound else super().__init__(MS, FAR)
         self.nseq = 10
+        self.inbound = inbound      # an IN call: Lync (our callee) transfers the far caller (TC-XFR-08)
+
+    def hangup(self):
+        """The transferor hangs up: on an IN call our callee (Lync), its BYE relayed to the far caller."""
+        if not self.inbound:
+            return super().hangup()
+        via = self._req(MS, DUT, "BYE", self.b, 7, to_tag=";tag=cb")
+        via_a = self._req(DUT, FAR, "BYE", self.a, 8, to_tag=";tag=da")
+        self._resp(FAR, DUT, "200 OK", self.a, via_a, "8 BYE", tag=";tag=da")
+        self._resp(DUT, MS, "200 OK", self.b, via, "7 BYE", tag=";tag=cb")
+        return self
 
     def _notify(self, src, dst, leg, code_reason: str, state: str):
         self.nseq += 1
@@ -45,17 +56,17 @@ class ReferCall(HoldCall):
         """Our REFER; a proxy passes it on (``pass_on``) and relays the far end's 202 and NOTIFYs (``far``), or a
         gateway (``own``) sends its own INVITE to the target and its own NOTIFYs (``dut``, default as ``far``)."""
         rb = (f"Referred-By: <sip:+14255550100@{MS};user=phone>",) if referred_by else ()
-        self.seq_a += 1
-        via = self._req(MS, DUT, "REFER", self.a, self.seq_a, f"{checks.MARKER}: {TEST_ID}",
-                        f"Refer-To: <sip:{TARGET}@sbc.lab.example;user=phone>", *rb, to_tag=";tag=da")
+        t_leg, t_tag, e_leg, e_tag = (self.b, ";tag=cb", self.a, ";tag=da") if self.inbound else \
+            (self.a, ";tag=da", self.b, ";tag=cb")
+        via = self._req(MS, DUT, "REFER", t_leg, 5, f"{checks.MARKER}: {TEST_ID}",
+                        f"Refer-To: <sip:{TARGET}@sbc.lab.example;user=phone>", *rb, to_tag=t_tag)
         self.frames = {"refer": len(self.c.packets)}
         if pass_on and not own:
-            self.seq_b += 1
-            via_b = self._req(DUT, FAR, "REFER", self.b, self.seq_b, f"Refer-To: <sip:{refer_to}@{FAR};user=phone>",
-                              *(rb if keep_rb else ()), to_tag=";tag=cb")
+            via_b = self._req(DUT, FAR, "REFER", e_leg, 6, f"Refer-To: <sip:{refer_to}@{FAR};user=phone>",
+                              *(rb if keep_rb else ()), to_tag=e_tag)
             self.frames["relayed"] = len(self.c.packets)
-            self._resp(FAR, DUT, "202 Accepted", self.b, via_b, f"{self.seq_b} REFER", tag=";tag=cb")
-        self._resp(DUT, MS, status, self.a, via, f"{self.seq_a} REFER", tag=";tag=da")
+            self._resp(FAR, DUT, "202 Accepted", e_leg, via_b, "6 REFER", tag=e_tag)
+        self._resp(DUT, MS, status, t_leg, via, "5 REFER", tag=t_tag)
         if not status.startswith("2"):
             return self
         if own:
@@ -67,11 +78,11 @@ class ReferCall(HoldCall):
                        body=sdp(1, FAR, PORT["callee"] + 10, pts=(0, 101)))
             self._req(DUT, FAR, "ACK", leg_c, 1, to_tag=";tag=tc")
         for i, (frag, state) in enumerate(far if not own else ()):
-            self.frames[f"far{i}"] = self._notify(FAR, DUT, self.b, frag, state)
+            self.frames[f"far{i}"] = self._notify(FAR, DUT, e_leg, frag, state)
             if relay_notifies and dut is None:
-                self.frames[f"dut{i}"] = self._notify(DUT, MS, self.a, frag, state)
+                self.frames[f"dut{i}"] = self._notify(DUT, MS, t_leg, frag, state)
         for i, (frag, state) in enumerate(dut or (far if own else ())):
-            self.frames[f"dut{i}"] = self._notify(DUT, MS, self.a, frag, state)
+            self.frames[f"dut{i}"] = self._notify(DUT, MS, t_leg, frag, state)
         return self
 
 
@@ -166,3 +177,25 @@ def test_busy_target_with_the_call_dropped_fails_xfr01(tmp_path):
 def test_our_missing_refer_is_error_not_fail(tmp_path):
     with pytest.raises(checks.StimulusMissing):
         _judge(ReferCall().call().hangup().trace(tmp_path))
+
+
+# ---- TC-XFR-08: Lync (our callee on an IN call) transfers the PSTN caller back to the PSTN ------------------------
+
+def _judge_in(tr):
+    return checks.refer_transfer(tr, spec=_spec(FAR, MS), target=TARGET, referred_by=True, outcome=200, severity="R",
+                                 by="callee")
+
+
+def test_inbound_call_transferred_by_lync_passes(tmp_path):
+    rc = ReferCall(inbound=True).call().refer()
+    found = _judge_in(rc.hangup().trace(tmp_path))
+    assert _bad(found) == [], _bad(found)
+    assert any(f.ok and f.rule == "XFR-01" and f"passed our REFER on to {FAR}" in f.message for f in found)
+
+
+def test_inbound_refer_answered_and_dropped_fails_xfr01(tmp_path):
+    """The fault faulty-refer-no-notify shows on OUT calls in the lab: 202 from the DUT, nothing passed on."""
+    rc = ReferCall(inbound=True).call().refer(pass_on=False, far=())
+    bad = _bad(_judge_in(rc.hangup().trace(tmp_path)))
+    assert [f.rule for f in bad] == ["XFR-01", "RFC3515-02"] and "observed neither" in bad[0].message, bad
+    assert "observed none" in bad[1].message and bad[1].severity == "R"

@@ -135,7 +135,7 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite XFR (transfers): without REFER, by media retarget (re-INVITE with an offer, 3pcc, from the DUT side)
          "TC-XFR-04", "TC-XFR-05", "TC-XFR-07",
          # suite XFR with REFER (pics.refer): the proxy passes REFER, 202 and NOTIFYs end to end
-         "TC-XFR-01", "TC-XFR-03", "TC-XFR-06")
+         "TC-XFR-01", "TC-XFR-03", "TC-XFR-06", "TC-XFR-08")
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)

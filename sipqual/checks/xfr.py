@@ -226,13 +226,14 @@ def _final_to(leg: Leg, request: SipPacket, src: str) -> SipPacket | None:
 
 @check
 def refer_transfer(trace: Trace, *, spec: CallSpec, target: str, referred_by: bool, outcome: int,
-                   severity: str = "O") -> list[Finding]:
+                   severity: str = "O", by: str = "caller") -> list[Finding]:
     """TC-XFR-01 (blind, REFER without Referred-By), TC-XFR-06 (with Referred-By: copied, RFC3892-01), TC-XFR-03
     (``outcome`` 486: the target busy, the original call goes on). Our REFER is answered 202; the transfer is carried
     out (the DUT's INVITE to ``target`` on the far leg, or the REFER passed on to the far side with that Refer-To);
     NOTIFYs with message/sipfrag reach us, the last one terminating the subscription with ``outcome`` (2xx for 200);
     then our BYE is answered (and relayed where the far leg is still ours), or, after a failed transfer, RTP both ways
-    goes on until it."""
+    goes on until it. ``by``: which of our agents transfers, the caller (Lync on an OUT call) or the callee (Lync
+    on an IN call, TC-XFR-08: the PSTN caller transferred back to the PSTN); the other one is the transferee."""
     from .common import dut_invite_toward, number_matches
     routed = route(trace, spec)
     if isinstance(routed, Finding):
@@ -243,16 +244,20 @@ def refer_transfer(trace: Trace, *, spec: CallSpec, target: str, referred_by: bo
     if ok_a is None or ok_a.msg.status != 200:
         return out + [violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours_inv.frame})",
                                 status_text(ok_a), ok_a.frame if ok_a else None)]
-    refers = [p for p in a.requests("REFER") if p.src == spec.caller_ip]
+    if by == "caller":
+        t_leg, t_ip, t_dut, e_leg, e_ip, e_dut = a, spec.caller_ip, spec.dut_in_ip, b, spec.callee_ip, spec.dut_out_ip
+    else:
+        t_leg, t_ip, t_dut, e_leg, e_ip, e_dut = b, spec.callee_ip, spec.dut_out_ip, a, spec.caller_ip, spec.dut_in_ip
+    refers = [p for p in t_leg.requests("REFER") if p.src == t_ip]
     if not refers:
         stop_unless_explained(out, "our REFER")
         return out
     refer = refers[0]
-    passed_on = [p for p in _first_of_each(b.requests("REFER")) if p.src == spec.dut_out_ip and p.time >= refer.time]
+    passed_on = [p for p in _first_of_each(e_leg.requests("REFER")) if p.src == e_dut and p.time >= refer.time]
     relay = passed_on[0] if passed_on else None
-    far_202 = _final_to(b, relay, spec.callee_ip) if relay is not None else None
+    far_202 = _final_to(e_leg, relay, e_ip) if relay is not None else None
     # the 202 half of RFC3515-01
-    f = _final_to(a, refer, spec.dut_in_ip)
+    f = _final_to(t_leg, refer, t_dut)
     reqs = ["XFR-01", "RFC3515-01"]
     if f is None or f.msg.status != 202:
         out.append(violation("RFC3515-01", reqs, severity, f"202 Accepted to our REFER (frame {refer.frame})",
@@ -263,7 +268,7 @@ def refer_transfer(trace: Trace, *, spec: CallSpec, target: str, referred_by: bo
         how = f" (relayed from the far end's 202, frame {far_202.frame})" if far_202 is not None else ""
         out.append(passed("RFC3515-01", reqs, severity, f"our REFER accepted with 202{how}", f.frame))
     # carried out: the DUT's own INVITE to the target, or the REFER passed on
-    own = dut_invite_toward(trace, spec.dut_out_ip, spec.callee_ip, target, refer.time)
+    own = dut_invite_toward(trace, e_dut, e_ip, target, refer.time)
     if own is not None and own.frame != theirs.frame:
         out.append(passed("XFR-01", ["XFR-01"], severity, f"the DUT carried the transfer out: its INVITE to "
                           f"{target} on the far leg", own.frame))
@@ -271,25 +276,25 @@ def refer_transfer(trace: Trace, *, spec: CallSpec, target: str, referred_by: bo
     elif relay is not None:
         rt_user = _uri_user(relay.msg.get("Refer-To"))
         if not number_matches(rt_user, target):
-            out.append(violation("XFR-01", ["XFR-01"], severity, f"the REFER passed on to {spec.callee_ip} naming the "
+            out.append(violation("XFR-01", ["XFR-01"], severity, f"the REFER passed on to {e_ip} naming the "
                                  f"target {target} in its Refer-To", f"Refer-To: {relay.msg.get('Refer-To')}",
                                  relay.frame))
         else:
-            out.append(passed("XFR-01", ["XFR-01"], severity, f"the DUT passed our REFER on to {spec.callee_ip} "
+            out.append(passed("XFR-01", ["XFR-01"], severity, f"the DUT passed our REFER on to {e_ip} "
                               f"(Refer-To {target}), whose PBX carries the transfer out (relayed, not the DUT's own "
                               f"INVITE)", relay.frame))
         carrier, label = relay, "the REFER the DUT passed on"
     else:
         out.append(violation("XFR-01", ["XFR-01"], severity, f"the transfer carried out after our REFER (frame "
                              f"{refer.frame}): the DUT's INVITE to {target} on the far leg, or the REFER passed on "
-                             f"to {spec.callee_ip}", "neither", f.frame if f else refer.frame))
+                             f"to {e_ip}", "neither", f.frame if f else refer.frame))
         carrier, label = None, ""
     if referred_by and carrier is not None:
         out.append(_referred_by(refer, carrier, label, severity))
-    out.extend(_notifies(a, b, refer, spec, outcome, severity, out))
-    finals = [p for p in _first_of_each(a.requests("NOTIFY")) if p.src == spec.dut_in_ip and p.time >= refer.time
+    out.extend(_notifies(t_leg, e_leg, refer, t_dut, e_ip, outcome, severity))
+    finals = [p for p in _first_of_each(t_leg.requests("NOTIFY")) if p.src == t_dut and p.time >= refer.time
               and _terminated(p)]
-    byes = [p for p in a.requests("BYE") if p.src == spec.caller_ip and p.time >= refer.time]
+    byes = [p for p in t_leg.requests("BYE") if p.src == t_ip and p.time >= refer.time]
     if outcome >= 300 and finals and byes:
         start, end = finals[0].time + 0.1, byes[0].time
         got = {name: _rtp(trace, src, dst, start, end) for name, src, dst in
@@ -302,12 +307,12 @@ def refer_transfer(trace: Trace, *, spec: CallSpec, target: str, referred_by: bo
             out.append(passed("XFR-01", ["XFR-01", "RFC3515-02"], severity, "the original call went on after the "
                               "failed transfer: RTP both ways through the DUT", finals[0].frame))
     if own is not None and own.frame != theirs.frame:
-        ok = [p for p in a.responses("BYE") if p.dst == spec.caller_ip and p.msg.status == 200]
+        ok = [p for p in t_leg.responses("BYE") if p.dst == t_ip and p.msg.status == 200]
         if byes and not ok:
             out.append(violation("RFC3261-14", "RFC3261-14", "M", f"200 OK to our BYE (frame {byes[0].frame})",
                                  "no 200", byes[0].frame))
         return out
-    out.extend(_cleared(a, b, spec, "caller", out))
+    out.extend(_cleared(a, b, spec, by, out))
     return out
 
 
@@ -326,14 +331,14 @@ def _referred_by(refer: SipPacket, carrier: SipPacket, label: str, severity: str
     return passed("RFC3892-01", reqs, severity, f"{want}: {got}", carrier.frame)
 
 
-def _notifies(a: Leg, b: Leg, refer: SipPacket, spec: CallSpec, outcome: int, severity: str,
-              found: list[Finding]) -> list[Finding]:
+def _notifies(t_leg: Leg, e_leg: Leg, refer: SipPacket, t_dut: str, e_ip: str, outcome: int,
+              severity: str) -> list[Finding]:
     """The 2xx half of RFC3515-02: NOTIFYs with a message/sipfrag from the DUT after the 202, the last terminating
     the subscription with the transfer's outcome (our agent answered each 200). The passive RFC3515-02 rule judges
     their Event and Subscription-State headers."""
     reqs = ["XFR-01", "RFC3515-02"]
-    mine = [p for p in _first_of_each(a.requests("NOTIFY")) if p.src == spec.dut_in_ip and p.time >= refer.time]
-    far = [p for p in _first_of_each(b.requests("NOTIFY")) if p.src == spec.callee_ip and p.time >= refer.time]
+    mine = [p for p in _first_of_each(t_leg.requests("NOTIFY")) if p.src == t_dut and p.time >= refer.time]
+    far = [p for p in _first_of_each(e_leg.requests("NOTIFY")) if p.src == e_ip and p.time >= refer.time]
     if not mine:
         why = f" (the far end's NOTIFY, frame {far[0].frame}, never passed on)" if far else ""
         return [violation("RFC3515-02", reqs, severity, f"NOTIFYs with message/sipfrag to us after our REFER (frame "

@@ -72,3 +72,19 @@ def lync_refers(sq: CaseContext, referred_by: bool = True, frag: str = "200 OK",
                  {**outbound(sq), "target": transfer_target(sq), "referred_by": "yes" if referred_by else "no"},
                  timeout_s=timeout, extra=["-set", "media_ms", str(media_ms), "-set", "after_ms", str(after_ms)])
     sq.wait_all()
+
+
+def lync_refers_in_call(sq: CaseContext, referred_by: bool = True, frag: str = "200 OK", media_ms: int = 1000,
+                        after_ms: int = 200, outcome_ms: int = 500) -> None:
+    """TC-XFR-08: far end -> DUT -> Mediation side; Lync answers and, after ``media_ms``, transfers the PSTN caller
+    to another PSTN number by REFER in the dialog (Refer-To: the transfer target at the DUT; Referred-By: the Lync
+    user), answers the NOTIFYs and hangs up ``after_ms`` after the final one. Our far caller is the transferee a
+    REFER passed on reaches (202, NOTIFY 100, ``outcome_ms`` later NOTIFY ``frag``)."""
+    timeout = int(15 + (media_ms + after_ms + outcome_ms) / 1000)
+    sq.ms_server("ms-transferor", "xfr_refer_in_uas.xml",
+                 {"called": sq.pixit["numbers"]["inbound_called"], "target": transfer_target(sq),
+                  "referred_by": "yes" if referred_by else "no", "ruri_host": sq.pixit["dut"]["fqdn"]},
+                 timeout_s=timeout, pause_ms=media_ms, extra=["-set", "after_ms", str(after_ms)])
+    sq.far_client("far-transferee", "xfr_refer_in_uac.xml", {**inbound(sq), "frag": frag}, timeout_s=timeout,
+                  pause_ms=outcome_ms)
+    sq.wait_all()
