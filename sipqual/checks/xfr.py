@@ -5,8 +5,8 @@ DUT-side PBX in TC-XFR-07) moves its media to the transfer target's endpoint by 
 RFC 3725 flow I) without SDP, answering the DUT's offer in the ACK. The DUT must answer the re-INVITE 2xx (with an
 SDP offer when ours had none) and send its RTP to the new endpoint within 1 s of the exchange that named it (its 2xx
 to our offer; our ACK with the answer), none to the old one after that, and keep the media flowing both ways until
-the call is cleared. The agent that moved its media keeps sending from its first port (SIPp sends a call's RTP from
-one port), so the DUT must follow the SDP, as RFC 3264 section 8.3.1 says, rather than where our packets come from.
+the call is cleared. The new endpoint (:mod:`sipqual.rtppeer`) sends only once the DUT's RTP reached it, so the
+DUT's first packets there follow the SDP (RFC 3264 section 8.3.1), not where our packets come from.
 
 Re-INVITEs are matched by what our agent sent on its own leg; the other leg only by the routed INVITE (number and
 time), never by Call-ID, so a B2BUA passes as a proxy does.

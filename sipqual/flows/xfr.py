@@ -1,6 +1,7 @@
 """Stimuli of suite XFR: transfers. With REFER disabled (the Lync trunk's default for most listed IP-PBXs and
 gateways) Lync transfers by moving the media of the call it keeps: a re-INVITE whose offer names the transfer
-target's endpoint (TC-XFR-04, a hairpin transfer), or, with Enable3pccRefer, a re-INVITE without SDP answered in the
+target's endpoint (a media-only phone, :mod:`sipqual.rtppeer`, that answers RTP symmetrically; TC-XFR-04, a
+hairpin transfer), or, with Enable3pccRefer, a re-INVITE without SDP answered in the
 ACK with the target's endpoint (TC-XFR-05, RFC 3725 flow I). A DUT-side user transfers the same way from the far
 side (TC-XFR-07): the Mediation side does not take REFER (SIG-09). One scenario does all three
 (``xfr_retarget_uac.xml``, key ``retarget``: offer | 3pcc); the other party (``hold_uas.xml``) answers every
@@ -29,8 +30,11 @@ def lync_retargets(sq: CaseContext, retarget: str = "offer", media_ms: int = MED
     without SDP, answering the DUT's offer in the ACK (``"3pcc"``); ``media_ms`` later it hangs up."""
     timeout = _timeout(media_ms)
     _with_rtcp(sq, 2 * media_ms / 1000, "far-transferee")      # hold_uas.xml plays rtcp.pcap from its answer on
+    new_port = sq.ports.media()                                   # the transfer target's phone (sipqual.rtppeer)
+    sq.media_peer("ms-target", "ms", new_port, seconds=timeout)
     sq.far_server("far-transferee", "hold_uas.xml", {"media": "on"}, timeout_s=timeout)
-    sq.ms_client("ms-transferor", "xfr_retarget_uac.xml", {**outbound(sq), "retarget": retarget},
+    sq.ms_client("ms-transferor", "xfr_retarget_uac.xml", {**outbound(sq), "retarget": retarget,
+                                                              "new_port": new_port},
                  timeout_s=timeout, extra=["-set", "media_ms", str(media_ms)])
     sq.wait_all()
 
@@ -41,8 +45,11 @@ def far_retargets(sq: CaseContext, media_ms: int = MEDIA_MS) -> None:
     later it hangs up. The Mediation side answers whatever the DUT sends it (re-INVITE or none)."""
     timeout = _timeout(media_ms)
     _with_rtcp(sq, 2 * media_ms / 1000, "ms-transferee")
+    new_port = sq.ports.media() + 10000                           # far-side media ports (CaseContext.far_*)
+    sq.media_peer("far-target", "far", new_port, seconds=timeout)
     sq.ms_server("ms-transferee", "hold_uas.xml", {"media": "on"}, timeout_s=timeout)
-    sq.far_client("far-transferor", "xfr_retarget_uac.xml", {**inbound(sq), "retarget": "offer"},
+    sq.far_client("far-transferor", "xfr_retarget_uac.xml", {**inbound(sq), "retarget": "offer",
+                                                               "new_port": new_port},
                   timeout_s=timeout, extra=["-set", "media_ms", str(media_ms)])
     sq.wait_all()
 
