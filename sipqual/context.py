@@ -83,6 +83,7 @@ class CaseContext:
         self.results: list[sipp.SippResult] = []
         self._pending: list[sipp.SippRun] = []     # server agents started, not yet seen listening (ready())
         self.edges: list[Edge] = []
+        self.helpers: list = []               # media-only endpoints (media_peer), stopped with the agents
         self.probes: set[str] = set()         # agents whose refusal by the DUT is the point (see ms_client)
         self.probe_edges: list[Edge] = []
         self.passive: list[Finding] = []      # rules run on every DUT message, and TLS-01 from the edges
@@ -256,6 +257,19 @@ class CaseContext:
                            media_port=self.ports.media() + 10000, ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent)
 
+    def media_peer(self, name: str, side: str, port: int, seconds: float) -> None:
+        """A media-only endpoint on our ``side`` ("ms" or "far") at ``port`` (:mod:`sipqual.rtppeer`): the phone a
+        call is transferred to; it answers RTP symmetrically once the first packet reaches it. Returns once bound."""
+        node = self.topo.ms if side == "ms" else self.topo.far
+        workdir = self.dir / f"rtppeer-{name}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        tone = write_tone(workdir / "tone.ulaw")
+        argv = [sys.executable, "-m", "sipqual.rtppeer", "--bind", f"{node.ip}:{port}", "--tone", str(tone),
+                "--seconds", str(seconds)]
+        proc = self.lab.sup.start(f"rtppeer-{name}", argv, netns=node.netns, log_dir=workdir, env=LEAN_ENV)
+        self.helpers.append(proc)
+        netns.wait_listening(node.netns, "udp", node.ip, port, timeout=10, what=f"media peer {name}", owner=proc)
+
     def _start(self, agent: sipp.Agent, server: bool = False) -> sipp.SippRun:
         if agent.remote:
             self.topo.check_target(agent.remote.rsplit(":", 1)[0])
@@ -342,6 +356,8 @@ class CaseContext:
             run.stop()
         for e in self.edges + self.probe_edges:
             e.proc.stop(grace=2.0)
+        for h in self.helpers:
+            h.stop(grace=1.0)
         self._front_end()
 
     def close(self) -> None:

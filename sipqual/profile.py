@@ -89,8 +89,11 @@ SCHEMA: dict[str, Any] = {
                 "numbers": {"type": "object", "additionalProperties": False,
                             "required": ["outbound_called", "outbound_caller", "inbound_called",
                                          "inbound_caller"],
-                            "properties": {k: _number for k in ("outbound_called", "outbound_caller",
-                                                                "inbound_called", "inbound_caller")}},
+                            "properties": {**{k: _number for k in ("outbound_called", "outbound_caller",
+                                                                   "inbound_called", "inbound_caller")},
+                                           # suite XFR: the PSTN number Lync transfers a call to (optional:
+                                           # sipqual.flows.xfr.transfer_target derives one from outbound_called)
+                                           "transfer_target": _number}},
                 "transports": {"type": "array", "minItems": 1, "uniqueItems": True,
                                "items": {"enum": ["tcp", "tls"]}},
                 "capture_interfaces": {"type": "array", "items": {"type": "string", "pattern": r"^[\w.@-]{1,15}$"}},

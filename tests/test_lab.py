@@ -134,7 +134,11 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          "TC-REL-01", "TC-REL-02", "TC-REL-03", "TC-ST-03",
          # suites ID and NUM (issue 12: number formats, withheld callers, PAI/Privacy, History-Info, Diversion)
          "TC-ID-01", "TC-ID-02", "TC-ID-03", "TC-ID-04", "TC-ID-05", "TC-ID-06", "TC-ID-07",
-         "TC-NUM-01", "TC-NUM-03", "TC-NUM-04")
+         "TC-NUM-01", "TC-NUM-03", "TC-NUM-04",
+         # suite XFR (transfers): without REFER, by media retarget (re-INVITE with an offer, 3pcc, from the DUT side)
+         "TC-XFR-04", "TC-XFR-05", "TC-XFR-07",
+         # suite XFR with REFER (pics.refer): the proxy passes REFER, 202 and NOTIFYs end to end
+         "TC-XFR-01", "TC-XFR-03", "TC-XFR-06", "TC-XFR-08")
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)
@@ -341,6 +345,17 @@ FAULTY = [
     # in-dialog offers relayed without rtpengine: a park retrieved on a new port leaves the media unanchored
     ("faulty-indlg-unanchored.yaml", "TC-HLD-06 and tcp", "TC-HLD-06",
      "MED-02: expected the DUT's SDP (frame"),
+    # suite XFR: a transfer's re-INVITE passed on without the media anchor: the media leaves the DUT (Lync's
+    # hairpin transfer; a DUT-side user's transfer over TLS); the rest on crafted captures (tests/test_checks_xfr.py)
+    ("faulty-indlg-unanchored.yaml", "TC-XFR-04 and tcp", "TC-XFR-04",
+     "XFR-02: expected the DUT's SDP to 198.51.100.10 after the transfer"),
+    ("faulty-indlg-unanchored.yaml", "TC-XFR-07 and tls", "TC-XFR-07",
+     "SIG-09: expected the DUT's SDP to 192.0.2.10 after the transfer"),
+    # suite XFR: a REFER answered 202 and dropped (never NOTIFYing, never carried out); Referred-By removed
+    ("faulty-refer-no-notify.yaml", "TC-XFR-01 and tcp", "TC-XFR-01",
+     "XFR-01: expected the transfer carried out after our REFER"),
+    ("faulty-referred-by-dropped.yaml", "TC-XFR-06 and tls", "TC-XFR-06",
+     "RFC3892-01: expected Referred-By of our REFER"),
     # suite REL: the issue's "100rel required toward the Mediation side" (Lync answers such an INVITE 420)
     ("faulty-require-100rel.yaml", "TC-REL-01 and tcp", "TC-REL-01",
      "SIG-05: expected no Require: 100rel in the DUT's INVITE to the Mediation side"),

@@ -16,7 +16,8 @@ RUNNER_KEYS = {"adv_host", "adv_port", "uri_transport", "via_transport", "test_i
                "called", "caller", "status", "cause", "codec_pt", "codec_name", "other_port",
                "hold_dir", "hold_addr", "media", "retrieve",
                "supported", "se", "se_answer", "min_se",  # suites REL and ST
-               "uri_params", "from_hdr", "hdr_a", "hdr_b", "hdr_c"}  # suites ID and NUM (call_uac_ident.xml)
+               "uri_params", "from_hdr", "hdr_a", "hdr_b", "hdr_c",  # suites ID and NUM (call_uac_ident.xml)
+               "retarget", "new_port", "target", "referred_by", "frag"}  # suite XFR
 
 
 @pytest.mark.parametrize("path", sorted(SCEN.glob("*.xml")), ids=lambda p: p.name)

@@ -13,7 +13,8 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "no_100rel_toward_mediation", "reliable_provisional", "update_in_dialog", "session_refreshed_by_dut",
            "session_expiry_bye", "session_timer_honoured", "session_too_small_retried", "long_call",
            "numbers_sent", "to_kept_toward_caller", "withheld_caller", "asserted_caller",
-           "restricted_presentation", "history_mapped", "redirect_syntax", "formats_recorded"]
+           "restricted_presentation", "history_mapped", "redirect_syntax", "formats_recorded",
+           "media_retarget", "refer_transfer"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -31,3 +32,4 @@ from .st import session_expiry_bye, session_refreshed_by_dut, session_timer_hono
 from .longcall import long_call
 from .ident import (asserted_caller, formats_recorded, history_mapped, numbers_sent, redirect_syntax,
                     restricted_presentation, to_kept_toward_caller, withheld_caller)
+from .xfr import media_retarget, refer_transfer

@@ -1,0 +1,363 @@
+"""Checks of suite XFR: transfers through the DUT.
+
+REFER disabled (TC-XFR-04, -05; mandatory for every peer, XFR-02): the party that keeps the call (Lync, or a
+DUT-side PBX in TC-XFR-07) moves its media to the transfer target's endpoint by re-INVITE, with an offer or (3pcc,
+RFC 3725 flow I) without SDP, answering the DUT's offer in the ACK. The DUT must answer the re-INVITE 2xx (with an
+SDP offer when ours had none) and send its RTP to the new endpoint within 1 s of the exchange that named it (its 2xx
+to our offer; our ACK with the answer), none to the old one after that, and keep the media flowing both ways until
+the call is cleared. The new endpoint (:mod:`sipqual.rtppeer`) sends only once the DUT's RTP reached it, so the
+DUT's first packets there follow the SDP (RFC 3264 section 8.3.1), not where our packets come from.
+
+Re-INVITEs are matched by what our agent sent on its own leg; the other leg only by the routed INVITE (number and
+time), never by Call-ID, so a B2BUA passes as a proxy does.
+"""
+
+from __future__ import annotations
+
+from ..recording import check
+from ..trace import SipPacket, Trace
+from ..verdict import Finding, passed, violation
+from .calls import _cleared
+from .common import CallSpec, Leg, raise_missing, route, route_held, sdp_of, status_text, stop_unless_explained
+from .hld import MIN_RESUME_RTP, _final, reinvites, trace_end
+
+FOLLOW_S = 1.0          # the DUT's media must reach the new endpoint within this (TC-MED-08, XFR-02)
+SLACK_S = 0.1           # one packet time and the capture's timestamps
+
+
+def _endpoint(p: SipPacket | None) -> tuple[str, int] | None:
+    sdp = sdp_of(p)
+    if sdp is None or sdp.audio is None:
+        return None
+    conn = sdp.audio.effective_connection
+    if conn is None:
+        return None
+    return conn.address.split("/")[0], sdp.audio.port
+
+
+def _ack(leg: Leg, request: SipPacket) -> SipPacket | None:
+    seq = request.msg.cseq.seq if request.msg.cseq else None
+    for p in leg.requests("ACK"):
+        if p.src == request.src and p.msg.cseq and p.msg.cseq.seq == seq and p.time >= request.time:
+            return p
+    return None
+
+
+def _rtp(trace: Trace, src: str, dst: str, start: float, end: float, port: int | None = None) -> int:
+    return sum(s.packets_between(start, end) for s in trace.rtp
+               if s.src == src and s.dst == dst and (port is None or s.dport == port))
+
+
+@check
+def media_retarget(trace: Trace, *, spec: CallSpec, mode: str, severity: str = "M",
+                   lync_side: bool = True) -> list[Finding]:
+    """TC-XFR-04 (``mode="offer"``), TC-XFR-05 (``"3pcc"``), TC-XFR-07 (``lync_side=False``: the far caller, a
+    DUT-side PBX, transfers; then no REFER may reach the Mediation side, SIG-09). Our caller moves its media by
+    re-INVITE; see the module docstring for what the DUT must do."""
+    rule, reqs = ("XFR-02", ["XFR-02"]) if lync_side else ("SIG-09", ["SIG-09", "XFR-02"])
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours_inv, a, theirs, b = routed
+    out = [route_held(theirs, spec)]
+    ok_a = a.final()
+    if ok_a is None or ok_a.msg.status != 200:
+        return out + [violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours_inv.frame})",
+                                status_text(ok_a), ok_a.frame if ok_a else None)]
+    if not lync_side:
+        out.append(_no_refer(trace, spec, severity, ours_inv.time))
+    ours = reinvites(a, spec.caller_ip)
+    if not ours:
+        stop_unless_explained(out, "our transfer re-INVITE")
+        return out
+    r = ours[0]
+    what = f"our transfer re-INVITE {'without SDP' if mode == '3pcc' else 'moving the media'} (frame {r.frame})"
+    f = _final(a, r)
+    if f is None or not 200 <= f.msg.status < 300:
+        return out + [violation(rule, reqs, severity, f"200 OK to {what}", status_text(f), f.frame if f else r.frame)]
+    old = _endpoint(a.invite)
+    if mode == "3pcc":
+        if sdp_of(f) is None:
+            return out + [violation(rule, reqs + ["RFC3264-02"], severity, f"an SDP offer in the DUT's 200 to {what} "
+                                    "(RFC 3261 section 14.1: a re-INVITE without SDP asks the peer to offer)",
+                                    "no SDP", f.frame)]
+        ack = _ack(a, r)
+        named_by = ack
+        new = _endpoint(ack)
+    else:
+        named_by = f
+        new = _endpoint(r)
+    if named_by is None or new is None or new == old:
+        raise_missing(f"our SDP naming the transfer target's endpoint ({'ACK' if mode == '3pcc' else 're-INVITE'} "
+                      f"after frame {r.frame}: {new}, was {old})")
+    t0 = named_by.time
+    byes = [p for p in a.requests("BYE") if p.src == spec.caller_ip]
+    end = byes[0].time if byes else trace_end(trace)
+    fed = _rtp(trace, spec.callee_ip, spec.dut_out_ip, t0, end)
+    if fed < MIN_RESUME_RTP:
+        out.extend(_unanchored(b, spec, spec.dut_out_ip, r.time, rule, reqs, severity))
+        stop_unless_explained(out, f"our {spec.callee_ip}'s RTP to the DUT after the transfer ({fed} packets)")
+        return out
+    out.extend(_followed(trace, spec, rule, reqs, severity, old, new, named_by, end))
+    if lync_side is False:
+        out.append(_passed_on(b, spec, severity, r))
+    sent = _rtp(trace, spec.caller_ip, spec.dut_in_ip, t0, end)
+    if sent < MIN_RESUME_RTP:
+        out.extend(_unanchored(a, spec, spec.dut_in_ip, r.time, rule, reqs, severity))
+    relayed = _rtp(trace, spec.dut_out_ip, spec.callee_ip, t0 + SLACK_S, end)
+    if sent >= MIN_RESUME_RTP and relayed < MIN_RESUME_RTP:
+        out.append(violation(rule, reqs + ["MED-02"], severity, f"RTP from the DUT to {spec.callee_ip} after the "
+                             f"transfer (our {spec.caller_ip} sent {sent} packets)", f"{relayed} packets",
+                             named_by.frame))
+    out.extend(_cleared(a, b, spec, "caller", out))
+    return out
+
+
+def _followed(trace: Trace, spec: CallSpec, rule: str, reqs: list[str], severity: str, old: tuple[str, int] | None,
+              new: tuple[str, int], named_by: SipPacket, end: float) -> list[Finding]:
+    """The DUT's RTP toward our caller: at the new endpoint within FOLLOW_S of ``named_by``, enough of it until
+    ``end``, none at the old endpoint after FOLLOW_S."""
+    t0 = named_by.time
+    mine = [s for s in trace.rtp if s.src == spec.dut_in_ip and s.dst == new[0]]
+    to_new = [s for s in mine if s.dport == new[1] and s.last_time >= t0 - SLACK_S]
+    first = min((s.first_time for s in to_new), default=None)
+    count = sum(s.packets_between(t0 - SLACK_S, end) for s in to_new)
+    late_old = max((s.last_time for s in trace.rtp if old is not None and s.src == spec.dut_in_ip
+                    and (s.dst, s.dport) == old), default=None)
+    want = (f"the DUT's RTP to the transfer target's endpoint {new[0]}:{new[1]} within {FOLLOW_S:.0f} s of frame "
+            f"{named_by.frame}")
+    if first is None or count < MIN_RESUME_RTP:
+        where = f"; its RTP went on to the old endpoint {old[0]}:{old[1]} until {late_old - t0:+.2f} s" \
+            if old is not None and late_old is not None and late_old > t0 else ""
+        return [violation(rule, reqs + ["MED-02"], severity, want, f"{count} packets there{where}", named_by.frame)]
+    delay = first - t0
+    if delay > FOLLOW_S:
+        return [violation(rule, reqs + ["MED-02"], severity, want, f"its first packet there {delay:.2f} s later",
+                          named_by.frame)]
+    if late_old is not None and late_old > t0 + FOLLOW_S + SLACK_S:
+        return [violation(rule, reqs + ["MED-02"], severity, f"no RTP from the DUT to the old endpoint {old[0]}:"
+                          f"{old[1]} once {FOLLOW_S:.0f} s after frame {named_by.frame} passed",
+                          f"RTP there until {late_old - t0:.2f} s after it", named_by.frame)]
+    return [passed(rule, reqs + ["MED-02"], severity, f"{want}: first packet {max(delay, 0.0):.2f} s after it, "
+                   f"{count} packets, none to the old endpoint after {FOLLOW_S:.0f} s", named_by.frame)]
+
+
+def _unanchored(leg: Leg, spec: CallSpec, dut_ip: str, since: float, rule: str, reqs: list[str],
+                severity: str) -> list[Finding]:
+    """Our agent's RTP into the DUT stopped after the transfer. When the DUT's latest SDP to that agent since
+    ``since`` names an address that is not the DUT's (an in-dialog offer or answer passed on without its media
+    anchor), our agent sent where it was told, past the DUT: the DUT's fault (MED-02), not a missing stimulus."""
+    sdps = [p for p in leg.messages if p.src == dut_ip and p.time >= since and _endpoint(p) is not None]
+    if not sdps:
+        return []
+    addr = _endpoint(sdps[-1])[0]
+    if addr in (spec.dut_in_ip, spec.dut_out_ip, "0.0.0.0", "::"):
+        return []
+    return [violation(rule, reqs + ["MED-02"], severity, f"the DUT's SDP to {sdps[-1].dst} after the transfer (frame "
+                      f"{sdps[-1].frame}) naming the DUT's own media address", f"c={addr}: the media no longer "
+                      "passes through the DUT (an in-dialog offer passed on without its media anchor)",
+                      sdps[-1].frame)]
+
+
+def _no_refer(trace: Trace, spec: CallSpec, severity: str, since: float) -> Finding:
+    """SIG-09: the Mediation Server does not take REFER; a DUT-side transfer must reach it another way."""
+    refers = [p for p in trace.requests("REFER") if p.src == spec.dut_out_ip and p.dst == spec.callee_ip
+              and p.time >= since]
+    if refers:
+        return violation("SIG-09", ["SIG-09"], severity, f"no REFER from the DUT to the Mediation side "
+                         f"{spec.callee_ip} (it does not support receiving REFER)",
+                         f"REFER {refers[0].msg.request_uri.raw if refers[0].msg.request_uri else ''}".strip(),
+                         refers[0].frame)
+    return passed("SIG-09", ["SIG-09"], severity, f"no REFER from the DUT to the Mediation side {spec.callee_ip}")
+
+
+def _passed_on(b: Leg, spec: CallSpec, severity: str, r: SipPacket) -> Finding:
+    """Recorded, not judged: a proxy (or a B2BUA without its own media anchor) passes the far side's media change on
+    as a re-INVITE; a B2BUA anchoring the media may keep the Mediation leg as it is."""
+    dut = [p for p in reinvites(b, spec.dut_out_ip) if p.time >= r.time]
+    if dut:
+        return passed("SIG-09", ["SIG-09"], severity, f"the DUT passed the transfer on to {spec.callee_ip} as a "
+                      f"re-INVITE (its media anchor's SDP)", dut[0].frame)
+    return passed("SIG-09", ["SIG-09"], severity, f"the DUT kept the Mediation leg as it was (no re-INVITE to "
+                  f"{spec.callee_ip}: the transfer absorbed by its media anchor)")
+
+
+# ---- REFER enabled (TC-XFR-01/03/06): Lync's REFER, carried out by the DUT or passed on to the far side ----------
+#
+# A gateway or B2BUA carries the REFER out itself: its own 202 and NOTIFYs toward the Mediation side, its own INVITE
+# to the target on the far leg (with the Referred-By, RFC 3892). A record-routing proxy (the reference DUT) passes the
+# REFER on in the dialog to the far side, whose PBX (our far agent) carries it out: its 202 and NOTIFYs come back
+# through the DUT, and each is credited as relayed, labelled with the far end's frame, never as the DUT's own doing.
+
+def _frag_status(p: SipPacket) -> int | None:
+    """The status code of a NOTIFY's message/sipfrag body (its first line "SIP/2.0 NNN ...")."""
+    first = p.msg.body.split(b"\n", 1)[0].decode("utf-8", "replace").split()
+    return int(first[1]) if len(first) >= 2 and first[0] == "SIP/2.0" and first[1].isdigit() else None
+
+
+def _terminated(p: SipPacket) -> bool:
+    return (p.msg.get("Subscription-State") or "").split(";")[0].strip().lower() == "terminated"
+
+
+def _first_of_each(packets: list[SipPacket]) -> list[SipPacket]:
+    seen, out = set(), []
+    for p in packets:
+        key = (p.msg.cseq.seq if p.msg.cseq else None, p.msg.method)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def _uri_user(value: str | None) -> str | None:
+    from ..sipvalues import parse_name_addr
+    na = parse_name_addr(value) if value else None
+    return na.uri.user if na is not None and na.uri is not None else None
+
+
+def _final_to(leg: Leg, request: SipPacket, src: str) -> SipPacket | None:
+    seq = request.msg.cseq.seq if request.msg.cseq else None
+    for p in leg.responses(request.msg.method):
+        if p.src == src and p.time >= request.time and p.msg.status and p.msg.status >= 200 \
+                and p.msg.cseq and p.msg.cseq.seq == seq:
+            return p
+    return None
+
+
+@check
+def refer_transfer(trace: Trace, *, spec: CallSpec, target: str, referred_by: bool, outcome: int,
+                   severity: str = "O", by: str = "caller") -> list[Finding]:
+    """TC-XFR-01 (blind, REFER without Referred-By), TC-XFR-06 (with Referred-By: copied, RFC3892-01), TC-XFR-03
+    (``outcome`` 486: the target busy, the original call goes on). Our REFER is answered 202; the transfer is carried
+    out (the DUT's INVITE to ``target`` on the far leg, or the REFER passed on to the far side with that Refer-To);
+    NOTIFYs with message/sipfrag reach us, the last one terminating the subscription with ``outcome`` (2xx for 200);
+    then our BYE is answered (and relayed where the far leg is still ours), or, after a failed transfer, RTP both ways
+    goes on until it. ``by``: which of our agents transfers, the caller (Lync on an OUT call) or the callee (Lync
+    on an IN call, TC-XFR-08: the PSTN caller transferred back to the PSTN); the other one is the transferee."""
+    from .common import dut_invite_toward, number_matches
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours_inv, a, theirs, b = routed
+    out = [route_held(theirs, spec)]
+    ok_a = a.final()
+    if ok_a is None or ok_a.msg.status != 200:
+        return out + [violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours_inv.frame})",
+                                status_text(ok_a), ok_a.frame if ok_a else None)]
+    if by == "caller":
+        t_leg, t_ip, t_dut, e_leg, e_ip, e_dut = a, spec.caller_ip, spec.dut_in_ip, b, spec.callee_ip, spec.dut_out_ip
+    else:
+        t_leg, t_ip, t_dut, e_leg, e_ip, e_dut = b, spec.callee_ip, spec.dut_out_ip, a, spec.caller_ip, spec.dut_in_ip
+    refers = [p for p in t_leg.requests("REFER") if p.src == t_ip]
+    if not refers:
+        stop_unless_explained(out, "our REFER")
+        return out
+    refer = refers[0]
+    passed_on = [p for p in _first_of_each(e_leg.requests("REFER")) if p.src == e_dut and p.time >= refer.time]
+    relay = passed_on[0] if passed_on else None
+    far_202 = _final_to(e_leg, relay, e_ip) if relay is not None else None
+    # the 202 half of RFC3515-01
+    f = _final_to(t_leg, refer, t_dut)
+    reqs = ["XFR-01", "RFC3515-01"]
+    if f is None or f.msg.status != 202:
+        out.append(violation("RFC3515-01", reqs, severity, f"202 Accepted to our REFER (frame {refer.frame})",
+                             status_text(f), f.frame if f else refer.frame))
+        if f is None or f.msg.status >= 300:
+            return out
+    else:
+        how = f" (relayed from the far end's 202, frame {far_202.frame})" if far_202 is not None else ""
+        out.append(passed("RFC3515-01", reqs, severity, f"our REFER accepted with 202{how}", f.frame))
+    # carried out: the DUT's own INVITE to the target, or the REFER passed on
+    own = dut_invite_toward(trace, e_dut, e_ip, target, refer.time)
+    if own is not None and own.frame != theirs.frame:
+        out.append(passed("XFR-01", ["XFR-01"], severity, f"the DUT carried the transfer out: its INVITE to "
+                          f"{target} on the far leg", own.frame))
+        carrier, label = own, "the DUT's INVITE to the target"
+    elif relay is not None:
+        rt_user = _uri_user(relay.msg.get("Refer-To"))
+        if not number_matches(rt_user, target):
+            out.append(violation("XFR-01", ["XFR-01"], severity, f"the REFER passed on to {e_ip} naming the "
+                                 f"target {target} in its Refer-To", f"Refer-To: {relay.msg.get('Refer-To')}",
+                                 relay.frame))
+        else:
+            out.append(passed("XFR-01", ["XFR-01"], severity, f"the DUT passed our REFER on to {e_ip} "
+                              f"(Refer-To {target}), whose PBX carries the transfer out (relayed, not the DUT's own "
+                              f"INVITE)", relay.frame))
+        carrier, label = relay, "the REFER the DUT passed on"
+    else:
+        out.append(violation("XFR-01", ["XFR-01"], severity, f"the transfer carried out after our REFER (frame "
+                             f"{refer.frame}): the DUT's INVITE to {target} on the far leg, or the REFER passed on "
+                             f"to {e_ip}", "neither", f.frame if f else refer.frame))
+        carrier, label = None, ""
+    if referred_by and carrier is not None:
+        out.append(_referred_by(refer, carrier, label, severity))
+    out.extend(_notifies(t_leg, e_leg, refer, t_dut, e_ip, outcome, severity))
+    finals = [p for p in _first_of_each(t_leg.requests("NOTIFY")) if p.src == t_dut and p.time >= refer.time
+              and _terminated(p)]
+    byes = [p for p in t_leg.requests("BYE") if p.src == t_ip and p.time >= refer.time]
+    if outcome >= 300 and finals and byes:
+        start, end = finals[0].time + 0.1, byes[0].time
+        got = {name: _rtp(trace, src, dst, start, end) for name, src, dst in
+               (("DUT -> caller", spec.dut_in_ip, spec.caller_ip), ("DUT -> callee", spec.dut_out_ip, spec.callee_ip))}
+        if any(v < MIN_RESUME_RTP for v in got.values()):
+            out.append(violation("XFR-01", ["XFR-01", "RFC3515-02"], severity, f"the original call going on after the "
+                                 f"failed transfer (NOTIFY frame {finals[0].frame}): RTP both ways through the DUT",
+                                 ", ".join(f"{k}: {v} packets" for k, v in got.items()), finals[0].frame))
+        else:
+            out.append(passed("XFR-01", ["XFR-01", "RFC3515-02"], severity, "the original call went on after the "
+                              "failed transfer: RTP both ways through the DUT", finals[0].frame))
+    if own is not None and own.frame != theirs.frame:
+        ok = [p for p in t_leg.responses("BYE") if p.dst == t_ip and p.msg.status == 200]
+        if byes and not ok:
+            out.append(violation("RFC3261-14", "RFC3261-14", "M", f"200 OK to our BYE (frame {byes[0].frame})",
+                                 "no 200", byes[0].frame))
+        return out
+    out.extend(_cleared(a, b, spec, by, out))
+    return out
+
+
+def _referred_by(refer: SipPacket, carrier: SipPacket, label: str, severity: str) -> Finding:
+    """RFC3892-01: the Referred-By of our REFER in the triggered INVITE (or in the REFER a proxy passes on, for the
+    far side to copy): present, naming the same user (a B2BUA may rewrite the host)."""
+    from .common import number_matches
+    ours = refer.msg.get("Referred-By")
+    got = carrier.msg.get("Referred-By")
+    want = f"Referred-By of our REFER (frame {refer.frame}) in {label}"
+    reqs = ["XFR-04", "RFC3892-01"]
+    if got is None:
+        return violation("RFC3892-01", reqs, severity, want, "no Referred-By", carrier.frame)
+    if not number_matches(_uri_user(got), _uri_user(ours) or ""):
+        return violation("RFC3892-01", reqs, severity, f"{want}: {ours}", f"Referred-By: {got}", carrier.frame)
+    return passed("RFC3892-01", reqs, severity, f"{want}: {got}", carrier.frame)
+
+
+def _notifies(t_leg: Leg, e_leg: Leg, refer: SipPacket, t_dut: str, e_ip: str, outcome: int,
+              severity: str) -> list[Finding]:
+    """The 2xx half of RFC3515-02: NOTIFYs with a message/sipfrag from the DUT after the 202, the last terminating
+    the subscription with the transfer's outcome (our agent answered each 200). The passive RFC3515-02 rule judges
+    their Event and Subscription-State headers."""
+    reqs = ["XFR-01", "RFC3515-02"]
+    mine = [p for p in _first_of_each(t_leg.requests("NOTIFY")) if p.src == t_dut and p.time >= refer.time]
+    far = [p for p in _first_of_each(e_leg.requests("NOTIFY")) if p.src == e_ip and p.time >= refer.time]
+    if not mine:
+        why = f" (the far end's NOTIFY, frame {far[0].frame}, never passed on)" if far else ""
+        return [violation("RFC3515-02", reqs, severity, f"NOTIFYs with message/sipfrag to us after our REFER (frame "
+                          f"{refer.frame}), the last with the transfer's outcome", f"none{why}",
+                          far[0].frame if far else refer.frame)]
+    codes = [_frag_status(p) for p in mine]
+    finals = [p for p in mine if _terminated(p)]
+    last = finals[0] if finals else mine[-1]
+    code = _frag_status(last)
+    want_txt = "2xx" if outcome < 300 else str(outcome)
+    ok = code is not None and (200 <= code < 300 if outcome < 300 else code == outcome)
+    relayed = [p for p in far if _frag_status(p) == code and p.time <= last.time]
+    how = f" (relayed from the far end's NOTIFY, frame {relayed[0].frame})" if relayed else ""
+    seq = ", ".join(str(c) for c in codes)
+    if not finals:
+        return [violation("RFC3515-02", reqs, severity, "a final NOTIFY (Subscription-State: terminated) with the "
+                          f"transfer's outcome {want_txt}", f"NOTIFY sipfrag {seq}, none terminating", last.frame)]
+    if not ok:
+        return [violation("RFC3515-02", reqs, severity, f"the final NOTIFY's sipfrag with the transfer's outcome "
+                          f"{want_txt}", f"SIP/2.0 {code}" if code else "no status line", last.frame)]
+    return [passed("RFC3515-02", reqs, severity, f"NOTIFY sipfrag {seq}, the last terminating the subscription with "
+                   f"{code}{how}", last.frame)]
