@@ -241,9 +241,12 @@ class CaseContext:
                            media_port=self.ports.media() + 10000, ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent, server=True)
 
-    def far_client(self, name: str, scenario: str, keys: dict, **kw) -> sipp.SippRun:
+    def far_client(self, name: str, scenario: str, keys: dict, *, local_port: int | None = None, **kw) -> sipp.SippRun:
+        """A SIPp client on the far side calling the DUT's far port, from the far port (PIXIT) or ``local_port``:
+        another port, for a far caller while a far server already holds the far port (a call the Mediation side
+        forwards back out to the PSTN: TC-FEA-01, -02)."""
         t, far = self.topo, self.pixit["far"]
-        local = far["port"]
+        local = local_port or far["port"]
         all_keys = {**self._sip_keys(t.far.ip, local, far["transport"]), "ruri_host": t.far.peer_ip,
                     "ruri_port": far["port"], **keys}
         agent = sipp.Agent(name, scenario, t.far.netns, t.far.ip, local, far["transport"],

@@ -26,7 +26,13 @@ SECRET = "x-sipqual-secret"
 _SECRET_WORDS = {"password", "passwd", "passphrase", "secret", "token", "key", "privatekey", "credential",
                  "credentials"}
 PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "early_media", "media_bypass",
-                 "dns_load_balancing", "options_ping", "comfort_noise", "ipv6"]
+                 "dns_load_balancing", "options_ping", "comfort_noise", "ipv6",
+                 # e911: the device passes a Lync emergency call's PIDF-LO (multipart INVITE body, RFC 6442
+                 # Geolocation) on toward an E9-1-1 provider (EnablePIDFLOSupport; TC-E911-01, optional for SBCs)
+                 "e911",
+                 # fax: the device carries fax calls from its PSTN side: G.711 pass-through and T.38 re-INVITEs
+                 # toward the trunk, which the Mediation Server refuses (TC-FAX-01, TC-FAX-02, informative)
+                 "fax"]
 
 _ports = {"type": "object", "additionalProperties": False, "required": ["tcp", "tls"],
           "properties": {"tcp": {"type": "integer", "minimum": 1, "maximum": 65535},
