@@ -56,3 +56,47 @@ def test_voicemail_dtmf_menu(sq):
     spec = flows.calls.in_call_spec(sq)
     sq.judge(checks.dtmf_relayed(trace, spec=spec, digits=flows.fea.MENU_DIGITS)
              + checks.basic_call(trace, spec=spec, hangup_by="callee"))
+
+
+def _second_call(sq):
+    """The Mediation side's call back out to the PSTN (the outbound number) and the call history it carries."""
+    n = sq.pixit["numbers"]
+    return flows.calls.out_call_spec(sq), {"diverter": n["inbound_called"], "caller": n["inbound_caller"]}
+
+
+@case("TC-FEA-01", "Lync call forwarding to the PSTN: inbound PSTN -> Lync -> outbound PSTN via the DUT",
+      requirements=["ID-02", "NUM-05"],
+      procedure="The far end calls the inbound number; the Mediation side rings and answers a second later; 0.5 s "
+                "after the inbound call reached it, it forwards: a second call to the outbound number on behalf of "
+                "the original caller, with History-Info (the Lync user's number as index 1, the target as 1.1, a "
+                "302 Reason) and Diversion (reason=unconditional); the far end answers; 1.5 s of media on each "
+                "call; the Mediation side hangs up both.",
+      expected="Both calls go through the DUT and complete (G.711 both ways on both legs of each, BYEs relayed); "
+               "the DUT accepts the forwarded INVITE (no 400/420/488) and passes the forwarding number on as "
+               "History-Info or Diversion; the calling number it presents to the PSTN is recorded.")
+def test_forwarding_to_pstn(sq):
+    flows.fea.forwarded_to_pstn(sq)
+    trace = sq.finish()
+    out_spec, history = _second_call(sq)
+    sq.judge(checks.basic_call(trace, spec=flows.calls.in_call_spec(sq), hangup_by="callee")
+             + checks.basic_call(trace, spec=out_spec, hangup_by="caller")
+             + checks.call_history_passed(trace, spec=out_spec, **history))
+
+
+@case("TC-FEA-02", "Simultaneous ring to a PSTN mobile; the losing leg cancelled cleanly",
+      requirements=["SIG-04", "ID-02"],
+      procedure="The far end calls the inbound number; the Mediation side rings; 0.3 s after the inbound call "
+                "reached it, it also calls the outbound number (the user's mobile) with History-Info; the mobile "
+                "rings; the Mediation side answers the inbound call a second after it arrived and cancels the "
+                "mobile's leg 0.9 s after its 180 (Reason: call completed elsewhere); 1.5 s of media; the Mediation "
+                "side hangs up.",
+      expected="The inbound call completes (G.711 both ways, BYE relayed); on the losing leg the DUT answers our "
+               "CANCEL 200 and the INVITE 487, cancels the mobile's leg and ACKs its 487; it accepts the "
+               "simultaneous-ring INVITE with History-Info and passes the Lync user's number on.")
+def test_simultaneous_ring(sq):
+    flows.fea.simultaneous_ring(sq)
+    trace = sq.finish()
+    out_spec, history = _second_call(sq)
+    sq.judge(checks.basic_call(trace, spec=flows.calls.in_call_spec(sq), hangup_by="callee")
+             + checks.call_cancelled(trace, spec=out_spec)
+             + checks.call_history_passed(trace, spec=out_spec, **history))

@@ -8,10 +8,10 @@ from urllib.parse import unquote
 
 from ..recording import check
 from ..sdp import Sdp
-from ..sipvalues import _parse_params, split_unquoted
+from ..sipvalues import _parse_params, parse_name_addr, split_unquoted
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
-from .common import CallSpec, raise_missing, route, sdp_of
+from .common import CallSpec, number_matches, raise_missing, route, sdp_of
 from .em import _DTMF, _digits, _in_order
 from .hld import _final, park_retrieve, reinvites
 
@@ -19,6 +19,58 @@ from .hld import _final, park_retrieve, reinvites
 #: must recognise, ITU-T Q.24) and at least half what our caller keyed
 MIN_DIGIT_SAMPLES = 320
 MIN_MEDIA_PACKETS = 25    # 0.5 s of 20 ms packets after the T.38 refusal: the G.711 call goes on
+
+
+# ---- TC-FEA-01 / TC-FEA-02: call history on a call back out to the PSTN (ID-02, NUM-05) -----------------------------
+
+def _entries(p: SipPacket, header: str) -> list[tuple[str, str | None]]:
+    """(the entry as sent, its URI's user part) for every comma-separated entry of ``header``."""
+    out = []
+    for v in p.msg.values(header):
+        for item in split_unquoted(v, ","):
+            if item.strip():
+                na = parse_name_addr(item)
+                out.append((item.strip(), na.uri.user if na.uri is not None else None))
+    return out
+
+
+@check
+def call_history_passed(trace: Trace, *, spec: CallSpec, diverter: str, caller: str) -> list[Finding]:
+    """TC-FEA-01, TC-FEA-02 (ID-02, NUM-05): the Mediation side calls back out to the PSTN for an inbound call
+    (forwarding, simultaneous ring) with the call history Lync forwards (History-Info, and Diversion when
+    forwarding). The DUT must not refuse it for that history (400, 420, 488) and should map it toward its network:
+    the forwarding user's number ``diverter`` in a History-Info or Diversion entry of its INVITE to the far end (a
+    carrier without it may reject a forwarded call). The calling number it presents (the original PSTN caller
+    ``caller``, or another) is recorded."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, theirs, _b = routed
+    if not any(number_matches(user, diverter) for _, user in _entries(ours, "History-Info")):
+        raise_missing(f"our History-Info naming {diverter} (frame {ours.frame})")
+    out = []
+    final = a.final(src=spec.dut_in_ip)
+    if final is not None and final.msg.status in (400, 420, 488):
+        out.append(violation("ID-02", "ID-02", "R", "the call with History-Info accepted (no 400, 420 or 488)",
+                             f"{final.msg.status} {final.msg.reason}", final.frame))
+    found = [(h, e) for h in ("History-Info", "Diversion") for e, user in _entries(theirs, h)
+             if number_matches(user, diverter)]
+    if found:
+        out.append(passed("ID-02", "ID-02", "R", f"the forwarding number {diverter} passed on toward the PSTN: " +
+                          "; ".join(f"{h}: {e}" for h, e in found[:2]), theirs.frame))
+    else:
+        present = [h for h in ("History-Info", "Diversion") if theirs.msg.has(h)]
+        out.append(violation("ID-02", "ID-02", "R", f"the forwarding number {diverter} as History-Info or Diversion "
+                             f"on the DUT's INVITE to the far end (redirecting information)",
+                             f"{' and '.join(present)} without it" if present else "neither header", theirs.frame))
+    frm = theirs.msg.from_
+    pai = [user for _, user in _entries(theirs, "P-Asserted-Identity")]
+    user = frm.uri.user if frm is not None and frm.uri is not None else None
+    shown = "the original caller" if number_matches(user, caller) or any(number_matches(u, caller) for u in pai) \
+        else "another number"
+    out.append(passed("NUM-05", "NUM-05", "I", f"calling number toward the PSTN: {user} ({shown}; the Mediation "
+                      f"side sent {caller})" + (f", P-Asserted-Identity {pai}" if pai else ""), theirs.frame))
+    return out
 
 
 # ---- TC-FEA-04 / TC-FEA-06: DTMF after the answer (MED-03) -------------------------------------------------------------

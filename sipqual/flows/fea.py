@@ -82,3 +82,36 @@ def fax_g711(sq: CaseContext, hold_ms: int = 2000) -> None:
     sq.ms_client("ms-fax", "call_uac_one_codec.xml", {**outbound(sq), **codec_keys("PCMU")}, timeout_s=20,
                  pause_ms=hold_ms)
     sq.wait_all()
+
+
+def _second_call_keys(sq: CaseContext) -> dict:
+    """The Mediation side's call back out to the PSTN for an inbound call (forwarding, simultaneous ring): to the
+    outbound number, on behalf of the original PSTN caller, the Lync user's (inbound) number as the diverter."""
+    n = sq.pixit["numbers"]
+    return {"called": n["outbound_called"], "caller": n["inbound_caller"], "diverter": n["inbound_called"]}
+
+
+def forwarded_to_pstn(sq: CaseContext, hold_ms: int = 1500) -> None:
+    """Lync call forwarding back out to the PSTN, two calls through the DUT: the far end calls the inbound number
+    (from :data:`FAR_CALLER_PORT`, the far server holding the far port); the Mediation side rings a second and
+    answers; 0.5 s after the inbound call reached it, it calls the outbound number (the forwarding target) on behalf
+    of the original caller with History-Info and Diversion; the far end answers; each Mediation-side agent hangs up
+    ``hold_ms`` after its answer (TC-FEA-01)."""
+    sq.far_server("far-target", "call_uas.xml", timeout_s=20)
+    sq.ms_server("ms-lync", "call_uas_ring_hangup.xml", timeout_s=20, pause_ms=hold_ms)
+    sq.far_client("far-caller", "call_uac_wait_bye.xml", inbound(sq), local_port=FAR_CALLER_PORT, timeout_s=20)
+    sq.ms_client("ms-forward", "call_uac_forward.xml", _second_call_keys(sq), timeout_s=20, pause_ms=hold_ms)
+    sq.wait_all()
+
+
+def simultaneous_ring(sq: CaseContext, hold_ms: int = 1500) -> None:
+    """Lync simultaneous ring to a PSTN mobile: the far end calls the inbound number (from :data:`FAR_CALLER_PORT`);
+    the Mediation side rings a second and answers (the Lync client picked up); 0.3 s after the inbound call reached
+    it, it also calls the outbound number (the user's mobile) with History-Info, which rings; 0.9 s after the
+    mobile's 180 it cancels that losing leg (Reason: call completed elsewhere); the answered call lasts ``hold_ms``
+    and the Mediation side hangs up (TC-FEA-02)."""
+    sq.far_server("far-mobile", "call_uas_ring_cancel.xml", timeout_s=20)
+    sq.ms_server("ms-lync", "call_uas_ring_hangup.xml", timeout_s=20, pause_ms=hold_ms)
+    sq.far_client("far-caller", "call_uac_wait_bye.xml", inbound(sq), local_port=FAR_CALLER_PORT, timeout_s=20)
+    sq.ms_client("ms-simring", "call_uac_simring.xml", _second_call_keys(sq), timeout_s=20, pause_ms=900)
+    sq.wait_all()
