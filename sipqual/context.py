@@ -168,11 +168,14 @@ class CaseContext:
 
     # ---- agents on the Mediation side ---------------------------------------------------------------------------
     def ms_client(self, name: str, scenario: str, keys: dict, *, present_cert: bool = True, probe: bool = False,
-                  **kw) -> sipp.SippRun:
+                  front_backend: bool = True, **kw) -> sipp.SippRun:
         """A SIPp client on the Mediation side that talks to the DUT's trunk port (through a TLS edge for TLS).
         ``present_cert=False``: the edge offers no client certificate. ``probe=True``: the agent is a probe whose
         outcome the check judges from the capture (the DUT is expected to refuse it), so its exit code is never an
-        ERROR and its edge's events are evidence only, not judged as the trunk's own handshakes."""
+        ERROR and its edge's events are evidence only, not judged as the trunk's own handshakes.
+        ``front_backend=False`` (TLS): the Mediation front keeps handing what the DUT sends to the Mediation port to
+        the case's Mediation server (a second call the Mediation side places while it takes an inbound one, TC-FEA-01
+        and -02); this client then gets nothing the DUT sends it in-dialog, only the responses to its requests."""
         t = self.topo
         local = self.ports.sip()
         if probe:
@@ -187,7 +190,7 @@ class CaseContext:
                 self.probe_edges.append(self.edges.pop())
             remote = f"{t.ms.ip}:{edge_port}"
             adv = (self.pixit["mediation"]["server_fqdn"], self.ms_port)
-            if self._front is not None:  # in-dialog requests the DUT sends to our Contact (the Mediation TLS port,
+            if self._front is not None and front_backend:  # in-dialog requests the DUT sends to our Contact (the Mediation TLS port,
                 self._front.backend(t.ms.ip, local)  # e.g. the far end's BYE) reach this agent through the front
         else:
             remote = f"{t.ms.peer_ip}:{self.dut_port}"

@@ -100,7 +100,8 @@ def forwarded_to_pstn(sq: CaseContext, hold_ms: int = 1500) -> None:
     sq.far_server("far-target", "call_uas.xml", timeout_s=20)
     sq.ms_server("ms-lync", "call_uas_ring_hangup.xml", timeout_s=20, pause_ms=hold_ms)
     sq.far_client("far-caller", "call_uac_wait_bye.xml", inbound(sq), local_port=FAR_CALLER_PORT, timeout_s=20)
-    sq.ms_client("ms-forward", "call_uac_forward.xml", _second_call_keys(sq), timeout_s=20, pause_ms=hold_ms)
+    sq.ms_client("ms-forward", "call_uac_forward.xml", _second_call_keys(sq), timeout_s=20, pause_ms=hold_ms,
+                 front_backend=False)
     sq.wait_all()
 
 
@@ -113,5 +114,6 @@ def simultaneous_ring(sq: CaseContext, hold_ms: int = 1500) -> None:
     sq.far_server("far-mobile", "call_uas_ring_cancel.xml", timeout_s=20)
     sq.ms_server("ms-lync", "call_uas_ring_hangup.xml", timeout_s=20, pause_ms=hold_ms)
     sq.far_client("far-caller", "call_uac_wait_bye.xml", inbound(sq), local_port=FAR_CALLER_PORT, timeout_s=20)
-    sq.ms_client("ms-simring", "call_uac_simring.xml", _second_call_keys(sq), timeout_s=20, pause_ms=900)
+    sq.ms_client("ms-simring", "call_uac_simring.xml", _second_call_keys(sq), timeout_s=20, pause_ms=900,
+                 front_backend=False)
     sq.wait_all()
