@@ -379,9 +379,9 @@ def g711_passthrough(trace: Trace, *, spec: CallSpec) -> list[Finding]:
     sent = [p for leg in (a, b) for m in ("INVITE", "UPDATE") for p in leg.requests(m)
             if p.src in (spec.dut_in_ip, spec.dut_out_ip) and p.msg.to and p.msg.to.tag and _image(p) is not None]
     if sent:
-        return [violation("FAX-01", "FAX-01", "I", "the fax call kept in G.711 (no T.38 toward a Mediation Server "
-                          "that does not handle it)", f"a {sent[0].msg.method} offering T.38 to {sent[0].dst}",
-                          sent[0].frame)]
+        return [violation("FAX-01", "FAX-01", "I", "the fax call kept in G.711 (no T.38 offer from the DUT: the "
+                          "Mediation Server does not handle T.38)", f"an {sent[0].msg.method} offering T.38 to "
+                          f"{sent[0].dst}", sent[0].frame)]
     return [passed("FAX-01", "FAX-01", "I", "no T.38 offer from the DUT on either leg: the fax call stayed in G.711",
                    a.invite.frame)]
 
