@@ -204,9 +204,9 @@ def _geolocation_cids(p: SipPacket) -> list[str]:
     out = []
     for v in p.msg.values("Geolocation"):
         for item in split_unquoted(v, ","):
-            uri = item.strip().split(";")[0].strip().strip("<>") if ">" not in item else \
-                item.strip()[item.strip().find("<") + 1:item.strip().find(">")]
-            scheme, colon, rest = uri.partition(":")
+            item = item.strip()
+            uri = item[item.find("<") + 1:item.find(">")] if "<" in item and ">" in item else item.split(";")[0]
+            scheme, colon, rest = uri.strip().partition(":")
             if colon and scheme.lower() == "cid":
                 out.append(unquote(rest))
     return out
