@@ -174,11 +174,14 @@ class CaseContext:
 
     # ---- agents on the Mediation side ---------------------------------------------------------------------------
     def ms_client(self, name: str, scenario: str, keys: dict, *, present_cert: bool = True, probe: bool = False,
-                  **kw) -> sipp.SippRun:
+                  front_backend: bool = True, **kw) -> sipp.SippRun:
         """A SIPp client on the Mediation side that talks to the DUT's trunk port (through a TLS edge for TLS).
         ``present_cert=False``: the edge offers no client certificate. ``probe=True``: the agent is a probe whose
         outcome the check judges from the capture (the DUT is expected to refuse it), so its exit code is never an
-        ERROR and its edge's events are evidence only, not judged as the trunk's own handshakes."""
+        ERROR and its edge's events are evidence only, not judged as the trunk's own handshakes.
+        ``front_backend=False`` (TLS): the Mediation front keeps handing what the DUT sends to the Mediation port to
+        the case's Mediation server (a second call the Mediation side places while it takes an inbound one, TC-FEA-01
+        and -02); this client then gets nothing the DUT sends it in-dialog, only the responses to its requests."""
         t = self.topo
         local = self.ports.sip()
         if probe:
@@ -193,7 +196,7 @@ class CaseContext:
                 self.probe_edges.append(self.edges.pop())
             remote = f"{t.ms.ip}:{edge_port}"
             adv = (self.pixit["mediation"]["server_fqdn"], self.ms_port)
-            if self._front is not None:  # in-dialog requests the DUT sends to our Contact (the Mediation TLS port,
+            if self._front is not None and front_backend:  # in-dialog requests the DUT sends to our Contact (the Mediation TLS port,
                 self._front.backend(t.ms.ip, local)  # e.g. the far end's BYE) reach this agent through the front
         else:
             remote = f"{t.ms.peer_ip}:{self.dut_port}"
@@ -247,9 +250,12 @@ class CaseContext:
                            media_port=self.ports.media() + 10000, ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent, server=True)
 
-    def far_client(self, name: str, scenario: str, keys: dict, **kw) -> sipp.SippRun:
+    def far_client(self, name: str, scenario: str, keys: dict, *, local_port: int | None = None, **kw) -> sipp.SippRun:
+        """A SIPp client on the far side calling the DUT's far port, from the far port (PIXIT) or ``local_port``:
+        another port, for a far caller while a far server already holds the far port (a call the Mediation side
+        forwards back out to the PSTN: TC-FEA-01, -02)."""
         t, far = self.topo, self.pixit["far"]
-        local = far["port"]
+        local = local_port or far["port"]
         all_keys = {**self._sip_keys(t.far.ip, local, far["transport"]), "ruri_host": t.far.peer_ip,
                     "ruri_port": far["port"], **keys}
         agent = sipp.Agent(name, scenario, t.far.netns, t.far.ip, local, far["transport"],

@@ -37,8 +37,14 @@ PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "ear
                                         # then requires the mapping (else only acceptance is judged)
                  "remove_plus",         # the trunk runs with Lync's RemovePlusFromUri=True: no "+" in URI user parts
                                         # either way (TC-NUM-02 needs it; TC-ID-01 then expects numbers without "+")
-                 "number_translation"]  # Lync's outbound (calling) number translation rules are in use on this trunk:
+                 "number_translation",  # Lync's outbound (calling) number translation rules are in use on this trunk:
                                         # local formats must be routed unchanged (TC-NUM-03 needs it)
+                 # e911: the device passes a Lync emergency call's PIDF-LO (multipart INVITE body, RFC 6442
+                 # Geolocation) on toward an E9-1-1 provider (EnablePIDFLOSupport; TC-E911-01, optional for SBCs)
+                 "e911",
+                 # fax: the device carries fax calls from its PSTN side: G.711 pass-through and T.38 re-INVITEs
+                 # toward the trunk, which the Mediation Server refuses (TC-FAX-01, TC-FAX-02, informative)
+                 "fax"]
 
 _ports = {"type": "object", "additionalProperties": False, "required": ["tcp", "tls"],
           "properties": {"tcp": {"type": "integer", "minimum": 1, "maximum": 65535},

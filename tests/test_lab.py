@@ -138,7 +138,9 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite XFR (transfers): without REFER, by media retarget (re-INVITE with an offer, 3pcc, from the DUT side)
          "TC-XFR-04", "TC-XFR-05", "TC-XFR-07",
          # suite XFR with REFER (pics.refer): the proxy passes REFER, 202 and NOTIFYs end to end
-         "TC-XFR-01", "TC-XFR-03", "TC-XFR-06", "TC-XFR-08")
+         "TC-XFR-01", "TC-XFR-03", "TC-XFR-06", "TC-XFR-08",
+         # suites FEA, E911, FAX (issue 12; TC-FAX-02 is N/A on the reference: NA_ON_REFERENCE)
+         "TC-FEA-01", "TC-FEA-02", "TC-FEA-03", "TC-FEA-04", "TC-FEA-05", "TC-FEA-06", "TC-E911-01", "TC-FAX-01")
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)
@@ -150,7 +152,8 @@ SHORT_ONLY = "not (" + " or ".join(SESSION_LONG) + ")"
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",    # pics.options_ping: passes on reference-sbc-pinging.yaml
-                   "TC-NUM-02")    # pics.remove_plus: passes on reference-sbc-remove-plus.yaml
+                   "TC-NUM-02",    # pics.remove_plus: passes on reference-sbc-remove-plus.yaml
+                   "TC-FAX-02")    # pics.media_bypass (fax with bypass): its check on crafted captures
 #: misc (issue 11): cases that last for a protocol timer (TC-BAS-14: 64*T1 = 32 s without ACK): one lab run per
 #: transport, on the reference only (the topoh run leaves them out; their faults are shown on crafted captures)
 LONG = ("TC-BAS-14",)
@@ -369,6 +372,14 @@ FAULTY = [
      "NUM-01: expected Request-URI +14255550123 with user=phone, observed sip:14255550123@"),
     ("faulty-privacy-ignored.yaml", "TC-ID-02 and tcp", "TC-ID-02",
      "ID-06: expected Privacy: id with the P-Asserted-Identity of a withheld caller"),
+    # suites FEA, E911, FAX (issue 12): the simultaneous-ring leg's CANCEL answered but never passed on; T.38
+    # accepted by the DUT itself on a G.711-only trunk; the PIDF-LO's house number changed (the rest: crafted captures,
+    # tests/test_checks_fea.py)
+    ("faulty-cancel-not-relayed.yaml", "TC-FEA-02 and tcp", "TC-FEA-02",
+     "RFC3261-09: expected 487 to the cancelled INVITE"),
+    ("faulty-t38-accepted.yaml", "TC-FAX-01 and tcp", "TC-FAX-01", "FAX-01: expected T.38 refused on a G.711-only"),
+    ("faulty-pidf-altered.yaml", "TC-E911-01 and tcp", "TC-E911-01",
+     "E911-01: expected the PIDF-LO passed on byte for byte"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}

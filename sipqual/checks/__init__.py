@@ -14,7 +14,8 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "session_expiry_bye", "session_timer_honoured", "session_too_small_retried", "long_call",
            "numbers_sent", "to_kept_toward_caller", "withheld_caller", "asserted_caller",
            "restricted_presentation", "history_mapped", "redirect_syntax", "formats_recorded",
-           "media_retarget", "refer_transfer"]
+           "media_retarget", "refer_transfer",
+           "dtmf_relayed", "conference_escalation", "call_history_passed", "pidf_unchanged", "t38_refused", "g711_passthrough"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -33,3 +34,4 @@ from .longcall import long_call
 from .ident import (asserted_caller, formats_recorded, history_mapped, numbers_sent, redirect_syntax,
                     restricted_presentation, to_kept_toward_caller, withheld_caller)
 from .xfr import media_retarget, refer_transfer
+from .fea import call_history_passed, conference_escalation, dtmf_relayed, g711_passthrough, pidf_unchanged, t38_refused
