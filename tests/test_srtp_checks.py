@@ -255,3 +255,14 @@ def test_verify_flow_names_the_key_by_fingerprint_only(tmp_path):
     res = verify_flow(tmp_path / "c.pcapng", DUT, MS, MS_PORT, Crypto(1, SUITE, f"inline:{b64(DUT_KEY)}"))
     assert res.ok and res.key == key_id(DUT_KEY) and res.authenticated == 30
     assert verify_flow(tmp_path / "c.pcapng", DUT, MS, MS_PORT, Crypto(1, SUITE, "inline:short")) is None
+
+
+@pytest.mark.parametrize("value", ["1 AES_CM_128_HMAC_SHA1_80 inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldY|2^31",
+                                   "x AES inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldY",
+                                   "1 AES_CM_128_HMAC_SHA1_80 inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldY!!|2^31"])
+def test_passive_crypto_grammar_rule_never_prints_the_key(value):
+    """RFC4568-01 on a malformed line (short key, bad tag, bad base64) names what is wrong, not the key."""
+    from sipqual.rules.offer_answer import _crypto_line
+
+    out = _crypto_line(value, 3)
+    assert out.observed and "QUJDREVG" not in out.observed and "inline:<key>" in out.observed
