@@ -86,6 +86,7 @@ class FlowAuth:
     first_frame: int | None = None
     first_bad: tuple[int, str] | None = None     # (frame, why) of the first packet that did not authenticate
     ssrcs: set[int] = field(default_factory=set)
+    mki_values: set[int] = field(default_factory=set)   # the MKI fields seen (with an MKI negotiated)
     truncated: bool = False      # stopped at MAX_PACKETS
 
     @property
@@ -181,7 +182,10 @@ def verify_flow(path: Path, src: str, dst: str, dport: int, crypto: Crypto, rtcp
             res.replayed += 1        # the same bytes twice (captured twice, or sent twice): not a new packet
             continue
         seen.add(data)
-        packet = data[:len(data) - tag - mki] + data[len(data) - tag:] if mki and len(data) > tag + mki else data
+        packet = data
+        if mki and len(data) > tag + mki:
+            res.mki_values.add(int.from_bytes(data[len(data) - tag - mki:len(data) - tag], "big"))
+            packet = data[:len(data) - tag - mki] + data[len(data) - tag:]
         try:
             session.unprotect_rtcp(packet) if rtcp else session.unprotect(packet)
             res.authenticated += 1

@@ -77,3 +77,17 @@ def test_srtcp(sq):
     flows.srtp.out_call(sq)
     trace = sq.finish()
     sq.judge(checks.srtp_call(trace, spec=flows.calls.out_call_spec(sq), rtcp=True))
+
+
+@case("TC-SRTP-04", "MKI variants (with and without): symmetric answer, MKI length",
+      requirements=["SRTP-05"], needs=["srtp"], transports=["tls"],
+      procedure="Mediation side calls the outbound number over TLS offering m=audio RTP/SAVP with two "
+                "AES_CM_128_HMAC_SHA1_80 lines as Lync endpoints do: tag 1 with an MKI (|2^31|1:1), tag 2 without; "
+                "the far end answers and streams G.711; after 2 s the Mediation side hangs up.",
+      expected="200 RTP/SAVP with one a=crypto of an offered tag, with an MKI iff the chosen line had one; the DUT's "
+               "SRTP toward the Mediation side authenticates with that key with the MKI of the answered length "
+               "between the payload and the tag (none without).")
+def test_srtp_mki(sq):
+    flows.srtp.out_call(sq, cryptos=[flows.srtp.crypto_line(1, mki="1:1"), flows.srtp.crypto_line(2)])
+    trace = sq.finish()
+    sq.judge(checks.srtp_call(trace, spec=flows.calls.out_call_spec(sq)))

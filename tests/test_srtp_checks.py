@@ -173,7 +173,22 @@ def test_mki_is_taken_out_before_authentication_and_a_missing_one_fails(tmp_path
     found = checks.srtp_call(srtp_call(tmp_path, mki=True), spec=SPEC, rtcp=True)
     assert not _bad(found), _bad(found)
     bad = _bad(checks.srtp_call(srtp_call(tmp_path, "no-mki", mki=True), spec=SPEC))
-    assert [f.rule for f in bad] == ["SRTP-04"] and "1-byte MKI" in bad[0].message
+    assert [f.rule for f in bad][:1] == ["SRTP-04"] and "1-byte MKI" in bad[0].message
+
+
+def test_asymmetric_mki_answer_fails_and_symmetric_one_is_recorded(tmp_path):
+    """Our line has an MKI (|2^31|1:1); the DUT answers its key without one: SRTP-05 (R) FAILs; with it, passes."""
+    trace = srtp_call(tmp_path, mki=True, answer=f"a=crypto:1 {SUITE} inline:{b64(DUT_KEY)}")
+    bad = _bad(checks.srtp_call(trace, spec=SPEC))
+    assert "SRTP-05" in [f.rule for f in bad] and "an MKI in the answer iff" in bad[0].message
+    found = checks.srtp_call(srtp_call(tmp_path, mki=True), spec=SPEC)
+    assert any(f.ok and f.rule == "SRTP-05" and "with MKI 1:1" in f.message for f in found)
+
+
+def test_wrong_mki_value_in_packets_fails(tmp_path):
+    trace = srtp_call(tmp_path, mki=True, answer=f"a=crypto:1 {SUITE} inline:{b64(DUT_KEY)}|2:1")
+    bad = _bad(checks.srtp_call(trace, spec=SPEC))
+    assert [f.rule for f in bad] == ["SRTP-05"] and "MKI values [1]" in bad[0].message
 
 
 def test_answer_with_a_suite_we_did_not_offer_fails(tmp_path):
@@ -266,3 +281,31 @@ def test_passive_crypto_grammar_rule_never_prints_the_key(value):
 
     out = _crypto_line(value, 3)
     assert out.observed and "QUJDREVG" not in out.observed and "inline:<key>" in out.observed
+
+
+@pytest.mark.parametrize("mki_bytes, held", [(0, True), (1, True), (2, False)])
+def test_passive_srtp_rule_accepts_any_offered_crypto_line(mki_bytes, held):
+    """RFC3711-01 on the DUT's SRTP to us: our offer lists a line with a 1-byte MKI and one without (as Lync does);
+    the DUT uses the one its answer accepted, so payloads of 160 + 10 (+ 1) bytes both fit; + 2 fits neither."""
+    import os
+
+    from sipqual.rtp import MediaModel
+    from sipqual.rules.media import MediaContext
+    from sipqual.rules.media_srtp import srtp_packets
+    from sipqual.sdp import parse_sdp
+    from sipqual.trace import Trace
+
+    offer = parse_sdp(f"v=0\r\no=- 1 1 IN IP4 {MS}\r\ns=-\r\nc=IN IP4 {MS}\r\nt=0 0\r\nm=audio 16000 RTP/SAVP 0\r\n"
+                      f"a=crypto:1 {SUITE} inline:{b64(OUR_KEY)}|2^31|1:1\r\n"
+                      f"a=crypto:2 {SUITE} inline:{b64(OUR_KEY)}|2^31\r\n")
+    m = MediaModel()
+    rnd = os.urandom(4000)
+    for i in range(30):
+        payload = rnd[i * 100:i * 100 + 170 + mki_bytes]
+        assert m.feed(i + 1, 10.0 + 0.02 * i, None, DUT, 30000, MS, 16000,
+                      struct.pack("!BBHII", 0x80, 0, i + 1, i * 160, 0xCA110001) + payload)
+    m.apply_sdp([(1, 9.0, offer)])
+    (stream,) = m.rtp_streams
+    (outcome,) = srtp_packets(stream, MediaContext(Trace(Path("x.pcapng"), media=m), {DUT}))
+    assert (outcome.observed is None) == held, outcome
+    assert "10-byte tag + 1-byte MKI or 10-byte tag" in outcome.expected

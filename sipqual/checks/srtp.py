@@ -60,6 +60,9 @@ def _answered_crypto(offer: Media, answer: Media, frame: int) -> tuple[Crypto | 
     if bool(o.mki) != bool(c.mki):
         out.append(violation("SRTP-05", "SRTP-05", "R", "an MKI in the answer iff the accepted line had one "
                              f"(offered {_line(o)})", _line(c), frame))
+    elif any(x.mki for x in offer.crypto):
+        out.append(passed("SRTP-05", "SRTP-05", "R", f"symmetric MKI: the answer took tag {c.tag} "
+                          + (f"with MKI {c.mki}" if c.mki else "without MKI") + " as offered", frame))
     return c, out
 
 
@@ -94,6 +97,10 @@ def srtp_media(trace: Trace, dut: SipPacket, ours: SipPacket, crypto: Crypto, *,
         else:
             out.append(passed(rule, reqs, "M", res.summary() + " (decrypted and authenticated by libsrtp)",
                               res.first_frame))
+        want = crypto.mki.partition(":")[0] if crypto.mki else ""
+        if want.isdigit() and res.mki_values and res.mki_values != {int(want)}:
+            out.append(violation("SRTP-05", "SRTP-05", "R", f"the MKI value {want} of the DUT's line in every "
+                                 f"{kind} packet", f"MKI values {sorted(res.mki_values)}", res.first_frame))
     return out
 
 
