@@ -91,3 +91,17 @@ def test_srtp_mki(sq):
     flows.srtp.out_call(sq, cryptos=[flows.srtp.crypto_line(1, mki="1:1"), flows.srtp.crypto_line(2)])
     trace = sq.finish()
     sq.judge(checks.srtp_call(trace, spec=flows.calls.out_call_spec(sq)))
+
+
+@case("TC-SRTP-03", "IN call: SRTP offer from the DUT answered per mode",
+      requirements=["SRTP-01", "SRTP-02", "SRTP-04"], needs=["srtp"], transports=["tls"],
+      procedure="The far end calls the inbound number; the DUT offers to the Mediation side over TLS; our callee "
+                "accepts the DUT's AES_CM_128_HMAC_SHA1_80 line (RTP/SAVP, its tag, a fresh key of ours), the far "
+                "caller streams G.711, and the Mediation side hangs up after 2 s.",
+      expected="The DUT's offer is RTP/SAVP (SRTPMode Required; Optional: RTP/AVP) with an AES_CM_128_HMAC_SHA1_80 "
+               "a=crypto line holding a valid key; its RTP toward the Mediation side then authenticates with the key "
+               "of the line we accepted (at least 25 packets, none cleartext); call cleared on both legs.")
+def test_dut_srtp_offer(sq):
+    flows.srtp.in_call(sq)
+    trace = sq.finish()
+    sq.judge(checks.dut_srtp_offer(trace, spec=flows.calls.in_call_spec(sq), mode=flows.srtp.srtp_mode(sq)))

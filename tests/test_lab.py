@@ -145,7 +145,7 @@ TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",)   # pics.options_ping: passes on reference-sbc-pinging.yaml
 # suite SRTP (issue 13): the TLS-only cases need pics.srtp (N/A on the reference, PASS on reference-sbc-srtp.yaml:
 # test_srtp_reference_passes_the_srtp_cases); TC-SRTP-07 (no a=crypto on a TCP trunk) has a TCP instance only
-SRTP_TLS_NA_ON_REFERENCE = ("TC-SRTP-01", "TC-SRTP-02", "TC-SRTP-04", "TC-SRTP-05", "TC-SRTP-08")
+SRTP_TLS_NA_ON_REFERENCE = ("TC-SRTP-01", "TC-SRTP-02", "TC-SRTP-03", "TC-SRTP-04", "TC-SRTP-05", "TC-SRTP-08")
 TCP_ONLY = ("TC-SRTP-07",)
 #: misc (issue 11): cases that last for a protocol timer (TC-BAS-14: 64*T1 = 32 s without ACK): one lab run per
 #: transport, on the reference only (the topoh run leaves them out; their faults are shown on crafted captures)
@@ -240,7 +240,7 @@ def test_srtp_reference_passes_the_srtp_cases(tmp_path):
     assert "inline:<key>" in msgs and "488" in " ".join(f["message"] for f in v[("TC-SRTP-05", "tls")]["findings"])
     assert any(f["rule"] == "SRTP-05" and f["ok"] for f in v[("TC-SRTP-04", "tls")]["findings"])
     again = [r for r in reverify_run(tmp_path / "latest") if r.recorded != "NOT_RUN"]
-    assert len(again) == 6 and all(r.agrees for r in again), [r.line() for r in again]
+    assert len(again) == 7 and all(r.agrees for r in again), [r.line() for r in again]
 
 
 @pytest.mark.parametrize("options", ["answer", "drop"])

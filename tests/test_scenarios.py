@@ -16,7 +16,7 @@ RUNNER_KEYS = {"adv_host", "adv_port", "uri_transport", "via_transport", "test_i
                "called", "caller", "status", "cause", "codec_pt", "codec_name", "other_port",
                "hold_dir", "hold_addr", "media", "retrieve",
                "supported", "se", "se_answer", "min_se",  # suites REL and ST
-               "proto", "crypto"}  # suite SRTP
+               "proto", "crypto", "crypto_key"}  # suite SRTP
 
 
 @pytest.mark.parametrize("path", sorted(SCEN.glob("*.xml")), ids=lambda p: p.name)

@@ -309,3 +309,63 @@ def test_passive_srtp_rule_accepts_any_offered_crypto_line(mki_bytes, held):
     (outcome,) = srtp_packets(stream, MediaContext(Trace(Path("x.pcapng"), media=m), {DUT}))
     assert (outcome.observed is None) == held, outcome
     assert "10-byte tag + 1-byte MKI or 10-byte tag" in outcome.expected
+
+
+IN_CALLED = "+14255550123"
+IN_SPEC = checks.CallSpec(TEST_ID, caller_ip=FAR, callee_ip=MS, dut_in_ip=DUT, dut_out_ip=DUT, called=IN_CALLED)
+
+
+def dut_offer_call(tmp_path: Path, *, proto: str = "RTP/SAVP", suites=(SUITE, "AES_CM_128_HMAC_SHA1_32"),
+                   clear: bool = False):
+    """TC-SRTP-03: the far caller's INVITE (marked), the DUT's offer to us (``proto``, one line per suite, tag 1 with
+    DUT_KEY), our 200 accepting tag 1 with OUR_KEY, the DUT's RTP to us (SRTP, or ``clear``), our BYE relayed."""
+    c = Capture()
+    fvia, ffrom, fto, fcid = ("Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-far1",
+                              "From: <sip:+15550001000@far.example>;tag=far1", f"To: <sip:{IN_CALLED}@sbc.lab.example>",
+                              "Call-ID: far-call@198.51.100.10")
+    c.udp(FAR, DUT, sip(f"INVITE sip:{IN_CALLED}@sbc.lab.example SIP/2.0", fvia, "Max-Forwards: 70", ffrom, fto, fcid,
+                        "CSeq: 1 INVITE", "Contact: <sip:far@198.51.100.10:5060>", f"{checks.MARKER}: {TEST_ID}", CT,
+                        body=sdp(1, FAR, 26000)))
+    lines = tuple(f"a=crypto:{i + 1} {s} inline:{b64(DUT_KEY if i == 0 else OTHER_KEY)}|2^31"
+                  for i, s in enumerate(suites))
+    mvia, mfrom, mto, mcid = ("Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-dut-in1",
+                              "From: <sip:+15550001000@sbc.lab.example>;tag=dutm", f"To: <sip:{IN_CALLED}@ms1.lab.example>",
+                              "Call-ID: ms-leg@192.0.2.1")
+    c.udp(DUT, MS, sip(f"INVITE sip:{IN_CALLED}@ms1.lab.example SIP/2.0", mvia, "Max-Forwards: 69", mfrom, mto, mcid,
+                       "CSeq: 1 INVITE", "Contact: <sip:gw@192.0.2.1:5060>", CT,
+                       body=sdp(1, DUT, DUT_PORT, proto=proto, extra=lines)))
+    c.udp(MS, DUT, sip("SIP/2.0 200 OK", mvia, mfrom, f"{mto};tag=ms1", mcid, "CSeq: 1 INVITE",
+                       "Contact: <sip:ms@192.0.2.10:5060>", CT,
+                       body=sdp(1, MS, MS_PORT, pts=(0,), proto="RTP/SAVP",
+                                extra=(f"a=crypto:1 {SUITE} inline:{b64(OUR_KEY)}|2^31",))))
+    c.udp(DUT, FAR, sip("SIP/2.0 200 OK", fvia, ffrom, f"{fto};tag=dutf", fcid, "CSeq: 1 INVITE",
+                        "Contact: <sip:gw@198.51.100.1:5060>", CT, body=sdp(1, DUT, 50000, pts=(0,))))
+    tx = _sender(DUT_KEY)
+    for i in range(30):
+        _dgram(c, DUT, DUT_PORT, MS, MS_PORT, _rtp(i + 1) if clear else tx.protect(_rtp(i + 1)))
+    c.udp(MS, DUT, sip("BYE sip:gw@192.0.2.1:5060 SIP/2.0", "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-msbye",
+                       "Max-Forwards: 70", f"From: <sip:{IN_CALLED}@ms1.lab.example>;tag=ms1",
+                       "To: <sip:+15550001000@sbc.lab.example>;tag=dutm", mcid, "CSeq: 1 BYE"))
+    c.udp(DUT, MS, sip("SIP/2.0 200 OK", "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-msbye",
+                       f"From: <sip:{IN_CALLED}@ms1.lab.example>;tag=ms1",
+                       "To: <sip:+15550001000@sbc.lab.example>;tag=dutm", mcid, "CSeq: 1 BYE"))
+    c.udp(DUT, FAR, sip("BYE sip:far@198.51.100.10:5060 SIP/2.0", "Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK-b",
+                        "Max-Forwards: 70", f"From: {fto[4:]};tag=dutf", f"To: {ffrom[6:]}", fcid, "CSeq: 1 BYE"))
+    path = tmp_path / "in.pcapng"
+    c.write(path)
+    return read_trace(path)
+
+
+def test_dut_srtp_offer_accepted_and_authenticated_passes(tmp_path):
+    found = checks.dut_srtp_offer(dut_offer_call(tmp_path), spec=IN_SPEC, mode="required")
+    assert not _bad(found), _bad(found)
+    assert any(f.rule == "SRTP-04" and "30 of 30 packets authenticated" in f.message for f in found)
+
+
+@pytest.mark.parametrize("kw, mode, rule", [({"proto": "RTP/AVP"}, "required", "SRTP-01"),
+                                            ({"suites": ("AES_CM_128_HMAC_SHA1_32",)}, "required", "SRTP-02"),
+                                            ({"clear": True}, "required", "SRTP-04"),
+                                            ({"proto": "RTP/AVP", "clear": True}, "optional", "SRTP-04")])
+def test_dut_srtp_offer_faults_fail(tmp_path, kw, mode, rule):
+    bad = _bad(checks.dut_srtp_offer(dut_offer_call(tmp_path, **kw), spec=IN_SPEC, mode=mode))
+    assert bad and bad[0].rule == rule and bad[0].frames, bad

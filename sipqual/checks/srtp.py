@@ -132,6 +132,42 @@ def srtp_call(trace: Trace, *, spec: CallSpec, rtcp: bool = False) -> list[Findi
     return out
 
 
+@check
+def dut_srtp_offer(trace: Trace, *, spec: CallSpec, mode: str) -> list[Finding]:
+    """TC-SRTP-03: on an IN call over TLS the DUT's offer to the Mediation side is SDES SRTP as its SRTPMode says
+    (Required: RTP/SAVP; Optional: RTP/AVP with a=crypto, MS-SDPEXT) with an AES_CM_128_HMAC_SHA1_80 line (SRTP-02,
+    the suite Lync accepts) holding a valid key; our answer accepts that line (RTP/SAVP, its tag, our key) and the
+    DUT's RTP toward us is SRTP that authenticates with the key of its accepted line (SRTP-04)."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, theirs, b = routed
+    out = [route_held(theirs, spec)]
+    offer = _audio(theirs)
+    want_proto = "RTP/SAVP" if mode == "required" else "RTP/SAVP or RTP/AVP"
+    if offer is None or offer.proto.upper() not in want_proto.split(" or ") or not offer.crypto:
+        seen = f"m=audio {offer.proto} with {len(offer.crypto)} a=crypto" if offer else "no audio"
+        return out + [violation("SRTP-01", ["SRTP-01", "SRTP-02"], "M", f"an SDES offer ({want_proto} with a=crypto; "
+                                f"SRTPMode {mode}) to the Mediation side", seen, theirs.frame)]
+    lync = [c for c in offer.crypto if c.suite.upper() == LYNC_SUITE]
+    if not lync:
+        return out + [violation("SRTP-02", "SRTP-02", "M", f"an a=crypto line with {LYNC_SUITE}",
+                                ", ".join(_line(c) for c in offer.crypto), theirs.frame)]
+    out.append(passed("SRTP-01", ["SRTP-01", "SRTP-02"], "M", f"offer m=audio {offer.proto} with "
+                      + ", ".join(_line(c) for c in offer.crypto), theirs.frame))
+    ok = b.final(src=spec.callee_ip)
+    answer = _audio(ok) if ok is not None and ok.msg.status == 200 else None
+    if answer is None or len(answer.crypto) != 1:
+        raise_missing("our 200 accepting the DUT's AES_CM_128_HMAC_SHA1_80 line")
+    chosen = next((c for c in offer.crypto if c.tag == answer.crypto[0].tag), None)
+    if chosen is None or key_of(chosen) is None:
+        return out + [violation("RFC4568-01", "RFC4568-01", "M", f"a valid {LYNC_SUITE} key on the DUT's line "
+                                f"{answer.crypto[0].tag}", "none", theirs.frame)]
+    out += srtp_media(trace, theirs, ok, chosen, rtcp=False)
+    out += _cleared(a, b, spec, "callee", out)
+    return out
+
+
 def _status(p: SipPacket | None) -> str:
     return f"{p.msg.status} {p.msg.reason}" if p is not None else "no final response"
 

@@ -17,7 +17,7 @@ import base64
 import secrets
 from typing import TYPE_CHECKING
 
-from .calls import outbound
+from .calls import inbound, outbound
 from .hld import write_rtcp_pcap
 
 if TYPE_CHECKING:
@@ -70,3 +70,15 @@ def out_call(sq: CaseContext, *, proto: str = "RTP/SAVP", cryptos: list[str] | N
     mediation_srtp_sender(sq)
     sq.wait_all()
     return cryptos
+
+
+def in_call(sq: CaseContext, *, hold_ms: int = 2000) -> str:
+    """Far end -> DUT -> Mediation side: the DUT offers to the Mediation side; our callee accepts its
+    AES_CM_128_HMAC_SHA1_80 line with RTP/SAVP and a fresh key of ours (``srtp_uas.xml``) and hangs up after
+    ``hold_ms``; the far caller streams G.711. Returns our answer's crypto line."""
+    key = crypto_line(1).split(" ", 2)[2]        # "inline:<key>|2^31"; the tag is the DUT's, taken in the scenario
+    sq.ms_server("ms-callee", "srtp_uas.xml", {"crypto_key": key}, timeout_s=20, pause_ms=hold_ms)
+    sq.far_client("far-caller", "call_uac_wait_bye.xml", inbound(sq), timeout_s=20)
+    mediation_srtp_sender(sq)
+    sq.wait_all()
+    return key
