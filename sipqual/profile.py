@@ -110,7 +110,16 @@ SCHEMA: dict[str, Any] = {
             "required": ["tls"],
             "properties": {**{f: {"type": "boolean"} for f in PICS_FEATURES},
                            "max_concurrent_calls": {"type": "integer", "minimum": 1},
-                           "codecs": {"type": "array", "items": {"enum": ["PCMU", "PCMA"]}}},
+                           "codecs": {"type": "array", "items": {"enum": ["PCMU", "PCMA"]}},
+                           # SRTPMode of the TLS trunk the device claims (SRTP-01/-03): "required" answers and offers
+                           # RTP/SAVP only; "optional" also takes Lync's RTP/AVP offer with a=crypto. Only read when
+                           # srtp is claimed; TCP trunks are always NotSupported (no a=crypto, RFC4568-03).
+                           "srtp_mode": {"enum": ["required", "optional"]},
+                           # the SDES crypto suites the device accepts (RFC 4568 names): TC-SRTP-05 offers one not
+                           # listed and expects 488 (or, in optional mode, a plain fallback). Default: Lync's one
+                           # suite, AES_CM_128_HMAC_SHA1_80 (SRTP-02)
+                           "srtp_suites": {"type": "array", "minItems": 1, "uniqueItems": True,
+                                           "items": {"type": "string", "pattern": r"^[A-Z0-9_]+$"}}},
         },
         "managed": {
             "type": "object", "additionalProperties": False, "required": ["processes"],

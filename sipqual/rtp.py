@@ -548,6 +548,20 @@ def srtp_tag_len(media: Media) -> int | None:
     return None
 
 
+def srtp_trailers(media: Media) -> list[tuple[int, int]]:
+    """(tag length, MKI length) of every crypto line of a known suite, in order, without repeats. The receiver's
+    offer may list several lines (Lync: one with an MKI, one without) and the sender uses the one the answer
+    accepted, so a stream fits its SDP when it fits one of them."""
+    out: list[tuple[int, int]] = []
+    for c in media.crypto:
+        tag = SRTP_TAGS.get(c.suite.upper())
+        value = (c.mki or "").partition(":")[2]
+        pair = (tag, int(value) if value.isdigit() else 0)
+        if tag is not None and pair not in out:
+            out.append(pair)
+    return out
+
+
 def mki_len(media: Media) -> int:
     """MKI length in bytes from the first crypto line's ``|MKI:len`` (0 when there is no MKI)."""
     for c in media.crypto:

@@ -154,6 +154,10 @@ TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",    # pics.options_ping: passes on reference-sbc-pinging.yaml
                    "TC-NUM-02",    # pics.remove_plus: passes on reference-sbc-remove-plus.yaml
                    "TC-FAX-02")    # pics.media_bypass (fax with bypass): its check on crafted captures
+# suite SRTP (issue 13): the TLS-only cases need pics.srtp (N/A on the reference, PASS on reference-sbc-srtp.yaml:
+# test_srtp_reference_passes_the_srtp_cases); TC-SRTP-07 (no a=crypto on a TCP trunk) has a TCP instance only
+SRTP_TLS_NA_ON_REFERENCE = ("TC-SRTP-01", "TC-SRTP-02", "TC-SRTP-03", "TC-SRTP-04", "TC-SRTP-05", "TC-SRTP-08")
+TCP_ONLY = ("TC-SRTP-07",)
 #: misc (issue 11): cases that last for a protocol timer (TC-BAS-14: 64*T1 = 32 s without ACK): one lab run per
 #: transport, on the reference only (the topoh run leaves them out; their faults are shown on crafted captures)
 LONG = ("TC-BAS-14",)
@@ -165,6 +169,8 @@ def reference_verdicts(transports=("tcp", "tls"), long=True) -> dict:
     out = {(i, t): "PASS" for i in CASES + (LONG if long else ()) for t in transports}
     out.update({(i, "tls"): "PASS" for i in TLS_ONLY if "tls" in transports})
     out.update({(i, t): "NA" for i in NA_ON_REFERENCE for t in transports})
+    out.update({(i, "tls"): "NA" for i in SRTP_TLS_NA_ON_REFERENCE if "tls" in transports})
+    out.update({(i, "tcp"): "PASS" for i in TCP_ONLY if "tcp" in transports})
     out.update({(i, t): "NOT_RUN" for i in SESSION_LONG for t in transports})   # deselected (SHORT_ONLY): run apart
     return out
 
@@ -186,7 +192,8 @@ def test_reference_dut_passes_everything_on_tcp_and_tls(tmp_path):
     # catalogue coverage: every implemented case passed, every other catalogue case is not implemented, so the cover
     # is "Incomplete" (sipqual.report.verdicts) as long as sipqual lacks mandatory cases, however well the DUT does
     cov, ran = {e["id"]: e for e in doc["coverage"]["cases"]}, {c["id"] for c in doc["cases"]} - set(SESSION_LONG)
-    assert len(cov) == 132 and all(cov[i]["status"] == ("n/a" if i in NA_ON_REFERENCE else "passed")
+    assert len(cov) == 132 and all(cov[i]["status"] == ("n/a" if i in NA_ON_REFERENCE + SRTP_TLS_NA_ON_REFERENCE
+                                                        else "passed")
                                    and cov[i]["implemented"] for i in ran)
     assert all(e["status"] == "not implemented" and e["verdict"] is None for i, e in cov.items()
                if i not in ran and i not in SESSION_LONG)
@@ -228,6 +235,23 @@ def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_p
     ms_ids = {p.msg.call_id for p in tr.sip if "192.0.2.10" in (p.src, p.dst)}
     far_ids = {p.msg.call_id for p in tr.sip if "198.51.100.10" in (p.src, p.dst)}
     assert ms_ids and far_ids and not ms_ids & far_ids  # legs share no Call-ID: correlation did not rely on it
+
+
+def test_srtp_reference_passes_the_srtp_cases(tmp_path):
+    """Suite SRTP on reference-sbc-srtp.yaml (rtpengine SDES toward the Mediation side on TLS): every case PASS, the
+    DUT's SRTP and SRTCP authenticated by libsrtp with the key of its answer, and the saved capture judges the same."""
+    cp = suite(tmp_path, "reference-sbc-srtp.yaml", "TC-SRTP")
+    v = verdicts(results(tmp_path))
+    assert {k: c["verdict"] for k, c in v.items() if c["verdict"] != "NOT_RUN"} == \
+        {**{(i, "tls"): "PASS" for i in SRTP_TLS_NA_ON_REFERENCE}, ("TC-SRTP-07", "tcp"): "PASS"}, cp.stdout[-3000:]
+    msgs = " ".join(f["message"] for f in v[("TC-SRTP-08", "tls")]["findings"])
+    assert re.search(r"SRTP 192.0.2.1 -> 192.0.2.10:\d+ \(AES_CM_128_HMAC_SHA1_80, key#[0-9a-f]{8}\): (\d+) of \1 "
+                     r"packets authenticated", msgs), msgs
+    assert re.search(r"SRTCP .*: (\d+) of \1 packets authenticated", msgs), msgs
+    assert "inline:<key>" in msgs and "488" in " ".join(f["message"] for f in v[("TC-SRTP-05", "tls")]["findings"])
+    assert any(f["rule"] == "SRTP-05" and f["ok"] for f in v[("TC-SRTP-04", "tls")]["findings"])
+    again = [r for r in reverify_run(tmp_path / "latest") if r.recorded != "NOT_RUN"]
+    assert len(again) == 7 and all(r.agrees for r in again), [r.line() for r in again]
 
 
 @pytest.mark.parametrize("options", ["answer", "drop"])
@@ -380,6 +404,13 @@ FAULTY = [
     ("faulty-t38-accepted.yaml", "TC-FAX-01 and tcp", "TC-FAX-01", "FAX-01: expected T.38 refused on a G.711-only"),
     ("faulty-pidf-altered.yaml", "TC-E911-01 and tcp", "TC-E911-01",
      "E911-01: expected the PIDF-LO passed on byte for byte"),
+    # suite SRTP (issue 13): SRTP answered but cleartext sent (the packets fail libsrtp authentication with the
+    # answer's key); SDES keys offered on the TCP trunk. Wrong keys, corrupted tags, SRTCP, MKI, the optional and
+    # unsupported-suite answers are proven on crafted captures (tests/test_srtp_checks.py)
+    ("faulty-srtp-clear.yaml", "TC-SRTP-01 and tls", "TC-SRTP-01",
+     "SRTP-04: expected SRTP from 192.0.2.1 to 192.0.2.10:"),
+    ("faulty-srtp-on-tcp.yaml", "TC-SRTP-07 and tcp", "TC-SRTP-07",
+     "RFC4568-03: expected no a=crypto and no RTP/SAVP in SDP sent over TCP"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}

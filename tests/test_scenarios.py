@@ -18,7 +18,8 @@ RUNNER_KEYS = {"adv_host", "adv_port", "uri_transport", "via_transport", "test_i
                "supported", "se", "se_answer", "min_se",  # suites REL and ST
                "uri_params", "from_hdr", "hdr_a", "hdr_b", "hdr_c",  # suites ID and NUM (call_uac_ident.xml)
                "retarget", "new_port", "target", "referred_by", "frag",  # suite XFR
-               "diverter"}  # suite FEA: the forwarding Lync user's number in History-Info/Diversion
+               "diverter",  # suite FEA: the forwarding Lync user's number in History-Info/Diversion
+               "proto", "crypto", "crypto_key"}  # suite SRTP
 
 
 @pytest.mark.parametrize("path", sorted(SCEN.glob("*.xml")), ids=lambda p: p.name)

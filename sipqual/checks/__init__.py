@@ -15,7 +15,8 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "numbers_sent", "to_kept_toward_caller", "withheld_caller", "asserted_caller",
            "restricted_presentation", "history_mapped", "redirect_syntax", "formats_recorded",
            "media_retarget", "refer_transfer",
-           "dtmf_relayed", "conference_escalation", "call_history_passed", "pidf_unchanged", "t38_refused", "g711_passthrough"]
+           "dtmf_relayed", "conference_escalation", "call_history_passed", "pidf_unchanged", "t38_refused", "g711_passthrough",
+           "srtp_call", "srtp_optional_call", "unsupported_suite_refused", "no_crypto_on_tcp", "dut_srtp_offer"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -35,3 +36,4 @@ from .ident import (asserted_caller, formats_recorded, history_mapped, numbers_s
                     restricted_presentation, to_kept_toward_caller, withheld_caller)
 from .xfr import media_retarget, refer_transfer
 from .fea import call_history_passed, conference_escalation, dtmf_relayed, g711_passthrough, pidf_unchanged, t38_refused
+from .srtp import dut_srtp_offer, no_crypto_on_tcp, srtp_call, srtp_optional_call, unsupported_suite_refused

@@ -21,7 +21,7 @@ from enum import Enum
 from typing import Callable, Iterable, Iterator
 
 from ..rtcp import RtcpFlow
-from ..rtp import G711, SDP_SLACK, STATIC_CLOCK, RtpStream, mki_len, srtp_tag_len
+from ..rtp import G711, SDP_SLACK, STATIC_CLOCK, RtpStream, srtp_trailers
 from ..rtpclock import WINDOW_S, read_steps
 from ..sdp import Media
 from ..trace import Trace
@@ -208,12 +208,12 @@ def _name(s: RtpStream) -> str:
 
 def _overheads(s: RtpStream) -> tuple[int, ...]:
     """Payload bytes that may not be samples: none (RTP/AVP, or cleartext sent despite RTP/SAVP, which RFC3711-01
-    judges), and on RTP/SAVP the tag and MKI of the receiver's a=crypto suite, or both usual tag sizes where SRTP has
-    no a=crypto (DTLS-SRTP) or no SDP is seen."""
+    judges), and on RTP/SAVP the tag and MKI of each of the receiver's a=crypto lines (the sender uses the one the
+    answer accepted), or both usual tag sizes where SRTP has no a=crypto (DTLS-SRTP) or no SDP is seen."""
     if s.sdp is not None and not s.sdp.srtp:
         return (0,)
-    tag = srtp_tag_len(s.sdp.media) if s.sdp is not None else None
-    return (0, tag + mki_len(s.sdp.media)) if tag is not None else (0, 10, 4)
+    pairs = srtp_trailers(s.sdp.media) if s.sdp is not None else []
+    return (0, *dict.fromkeys(t + m for t, m in pairs)) if pairs else (0, 10, 4)
 
 
 # ---- RFC 3264 -----------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ context; see that module for how media rules are run.
 from __future__ import annotations
 
 from ..rtcp import RtcpFlow, srtcp_trailers
-from ..rtp import G711, RtpStream, mki_len, srtp_tag_len
+from ..rtp import G711, RtpStream, srtp_trailers
 from .media import MediaContext, MediaScope, _name, _rtcp_name, media_rule
 from .registry import broken, held
 
@@ -26,16 +26,21 @@ def srtp_packets(s: RtpStream, ctx: MediaContext):
         yield broken(f"SRTP on {name} ({neg})", f"cleartext G.711 ({s.typical_payload_len}-byte payloads, "
                      f"{s.payload_entropy:.1f} bits/byte)", s.first_frame)
         return
-    tag = srtp_tag_len(s.sdp.media)
-    if s.main_pt in G711 and tag is not None:
-        got, mki = s.typical_payload_len, mki_len(s.sdp.media)
-        audio = got - mki - tag         # a=ptime is a hint: any whole number of 10 ms G.711 frames (80 bytes) is legal
-        expected = (f"SRTP payloads on {name} of whole 10 ms G.711 frames (80 bytes each) + {tag}-byte tag"
-                    + (f" + {mki}-byte MKI" if mki else ""))
-        if audio <= 0 or audio % 80:
+    pairs = srtp_trailers(s.sdp.media)
+    if s.main_pt in G711 and pairs:
+        got = s.typical_payload_len
+        # a=ptime is a hint: any whole number of 10 ms G.711 frames (80 bytes) is legal; with several crypto lines
+        # in the receiver's SDP the stream fits the line the answer accepted, so any of them
+        fits = [(tag, mki) for tag, mki in pairs if got - mki - tag > 0 and (got - mki - tag) % 80 == 0]
+        tag, mki = fits[0] if fits else pairs[0]
+        audio = got - mki - tag
+        expected = (f"SRTP payloads on {name} of whole 10 ms G.711 frames (80 bytes each) + "
+                    + " or ".join(f"{t}-byte tag" + (f" + {m}-byte MKI" if m else "") for t, m in pairs))
+        if not fits:
             yield broken(expected, f"{got} bytes", s.first_frame)
             return
-        yield held(f"{expected}: {got} bytes ({audio} of G.711)", s.first_frame)
+        which = f", the {tag}-byte tag" + (f" + {mki}-byte MKI" if mki else "") if len(pairs) > 1 else ""
+        yield held(f"{expected}: {got} bytes ({audio} of G.711){which}", s.first_frame)
     else:
         yield held(f"encrypted-looking payloads on {name} ({s.payload_entropy:.1f} bits/byte)", s.first_frame)
 

@@ -210,21 +210,26 @@ def crypto_grammar(p, model):
             yield _crypto_line(value or "", p.frame)
 
 
+def _masked(text: str) -> str:
+    """Key material kept out of findings and the report (SDES keys are session secrets): ``inline:<key>``."""
+    return re.sub(r"inline:[^|;\s]*", "inline:<key>", text)
+
+
 def _crypto_line(value: str, frame: int):
     want = "a=crypto:<1-9 digit tag> <suite> inline:<base64 key||salt>[|lifetime][|MKI:len]"
     m = _CRYPTO_RE.fullmatch(value.strip())
     if not m:
-        return broken(want, f"a=crypto:{value}", frame)
+        return broken(want, _masked(f"a=crypto:{value}"), frame)
     suite = m.group(2)
     for key_param in m.group(3).split(";"):
         k = _KEY_PARAM_RE.fullmatch(key_param)
         if not k:
-            return broken(want, f"key parameter {key_param!r}", frame)
+            return broken(want, _masked(f"key parameter {key_param!r}"), frame)
         octets = _key_salt_octets(k.group(1))
         need = KEY_SALT_OCTETS.get(suite.upper())
         if octets is None or (need is not None and octets != need):
             return broken(f"{need or 'a base64'} octets of key||salt for {suite}",
-                          f"{octets if octets is not None else 'invalid base64'} in {key_param[:20]}...", frame)
+                          f"{octets if octets is not None else 'invalid base64'} in {_masked(key_param)}", frame)
     return held(want, frame)
 
 

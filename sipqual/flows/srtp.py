@@ -1,0 +1,84 @@
+"""Stimuli of suite SRTP: calls whose Mediation-side SDP offers SDES SRTP (RFC 4568), as Lync does on a TLS trunk
+with SRTPMode Required (RTP/SAVP) or Optional (RTP/AVP with a=crypto, MS-SDPEXT's deviation).
+
+Debian's SIPp has no SRTP: its SDP is text (``scenarios/srtp_uac.xml`` takes the m= profile and the a=crypto lines as
+keys) and it sends no RTP of its own on an SRTP call (plain RTP there would be our fault, not the DUT's). The far
+end (``hold_uas.xml``) sends plain G.711 and an RTCP report every second, which the DUT must turn into SRTP and SRTCP
+toward the Mediation side: that direction is judged from the capture (:mod:`sipqual.checks.srtp`).
+
+TODO(media agent, issue 13): the Mediation-to-DUT direction (SRTP sent with the key of our offer, received by the
+far end as plain RTP) needs the media agent of ``sipqual/mediaagent/``; :func:`mediation_srtp_sender` is where the
+flow starts it once that agent exists (bound to the Mediation SIPp's media port, fed the DUT's answer).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import TYPE_CHECKING
+
+from .calls import inbound, outbound
+from .hld import write_rtcp_pcap
+
+if TYPE_CHECKING:
+    from ..context import CaseContext
+
+LYNC_SUITE = "AES_CM_128_HMAC_SHA1_80"      # the one suite Lync uses with gateways (SRTP-02)
+# suites a DUT may not support, in the order TC-SRTP-05 tries them (all registered SDES suites: RFC 4568, RFC 6188)
+UNSUPPORTED_CANDIDATES = ("AES_CM_128_HMAC_SHA1_32", "AES_256_CM_HMAC_SHA1_80", "AES_192_CM_HMAC_SHA1_80")
+KEY_LEN = {"AES_256_CM_HMAC_SHA1_80": 46, "AES_256_CM_HMAC_SHA1_32": 46, "AES_192_CM_HMAC_SHA1_80": 38,
+           "AES_192_CM_HMAC_SHA1_32": 38}     # master key || salt; 30 for the AES-128 suites
+
+
+def crypto_line(tag: int, suite: str = LYNC_SUITE, mki: str | None = None) -> str:
+    """An ``a=crypto`` line with a fresh random master key||salt (lifetime 2^31 as Lync writes it; ``mki`` like
+    "1:1" appended as ``|1:1``)."""
+    key = base64.b64encode(secrets.token_bytes(KEY_LEN.get(suite, 30))).decode()
+    return f"a=crypto:{tag} {suite} inline:{key}|2^31" + (f"|{mki}" if mki else "")
+
+
+def srtp_mode(sq: CaseContext) -> str:
+    """The SRTPMode the DUT claims for its TLS trunk (PICS ``srtp_mode``; Lync's default is Required)."""
+    return sq.profile.pics.get("srtp_mode", "required")
+
+
+def unsupported_suite(sq: CaseContext) -> str:
+    """The first registered suite the DUT does not claim (PICS ``srtp_suites``; default Lync's one suite)."""
+    claimed = set(sq.profile.pics.get("srtp_suites", [LYNC_SUITE]))
+    return next(s for s in UNSUPPORTED_CANDIDATES if s not in claimed)
+
+
+def mediation_srtp_sender(sq: CaseContext) -> None:
+    """TODO(media agent): start the Mediation side's SRTP sender (the key of our offer, to the DUT's answered
+    address) once ``sipqual/mediaagent/`` exists. Until then the Mediation side sends nothing on SRTP calls and only
+    the DUT-to-Mediation direction is judged."""
+    return None
+
+
+def out_call(sq: CaseContext, *, proto: str = "RTP/SAVP", cryptos: list[str] | None = None, hold_ms: int = 2000,
+             far: bool = True) -> list[str]:
+    """Mediation side -> DUT -> far end with an SRTP offer: m=audio ``proto`` and the ``cryptos`` lines (default one
+    Lync-like AES_CM_128_HMAC_SHA1_80 line); the far end answers, streams G.711 and RTCP every second; the Mediation
+    side hangs up after ``hold_ms``. ``far=False``: no far end (the DUT is expected to refuse the offer itself).
+    Returns the crypto lines offered."""
+    cryptos = cryptos or [crypto_line(1)]
+    if far:
+        write_rtcp_pcap(sq.dir / "sipp-far-callee" / "rtcp.pcap", seconds=hold_ms / 1000 + 5)
+        sq.far_server("far-callee", "hold_uas.xml", {"media": "on"}, timeout_s=20)
+    sq.ms_client("ms-caller", "srtp_uac.xml", {**outbound(sq), "proto": proto, "crypto": "\r\n".join(cryptos)},
+                 timeout_s=20, pause_ms=hold_ms)
+    mediation_srtp_sender(sq)
+    sq.wait_all()
+    return cryptos
+
+
+def in_call(sq: CaseContext, *, hold_ms: int = 2000) -> str:
+    """Far end -> DUT -> Mediation side: the DUT offers to the Mediation side; our callee accepts its
+    AES_CM_128_HMAC_SHA1_80 line with RTP/SAVP and a fresh key of ours (``srtp_uas.xml``) and hangs up after
+    ``hold_ms``; the far caller streams G.711. Returns our answer's crypto line."""
+    key = crypto_line(1).split(" ", 2)[2]        # "inline:<key>|2^31"; the tag is the DUT's, taken in the scenario
+    sq.ms_server("ms-callee", "srtp_uas.xml", {"crypto_key": key}, timeout_s=20, pause_ms=hold_ms)
+    sq.far_client("far-caller", "call_uac_wait_bye.xml", inbound(sq), timeout_s=20)
+    mediation_srtp_sender(sq)
+    sq.wait_all()
+    return key
