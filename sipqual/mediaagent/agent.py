@@ -241,10 +241,10 @@ class AgentLoop:
             self.stop_reason = "max_turns"
         now = time.monotonic()
         for ep in self.endpoints:
-            for key in [k for k in self.sel.get_map().values() if k.data[0] is ep]:
-                ep.read(key.fileobj, key.data[1])
             if ep.cfg.rtcp:
                 ep.send_rtcp(now, bye=True)
+        for key in list(self.sel.get_map().values()):      # what is already here (a co-hosted peer's BYE too)
+            key.data[0].read(key.fileobj, key.data[1])
         report = {"stop_reason": self.stop_reason, "seconds": round(now - self.start, 3),
                   "control_errors": self.control_errors, "streams": [e.report() for e in self.endpoints]}
         for ep in self.endpoints:
