@@ -15,7 +15,8 @@ BUILTIN = {"branch", "call_id", "call_number", "len", "media_ip", "media_ip_type
 RUNNER_KEYS = {"adv_host", "adv_port", "uri_transport", "via_transport", "test_id", "ruri_host", "ruri_port",
                "called", "caller", "status", "cause", "codec_pt", "codec_name", "other_port",
                "hold_dir", "hold_addr", "media", "retrieve",
-               "supported", "se", "se_answer", "min_se"}  # suites REL and ST
+               "supported", "se", "se_answer", "min_se",  # suites REL and ST
+               "agent_port", "agent_proto", "agent_attr", "te_pt"}  # the media agent (sipqual.mediaagent)
 
 
 @pytest.mark.parametrize("path", sorted(SCEN.glob("*.xml")), ids=lambda p: p.name)

@@ -5,6 +5,6 @@ either side of the DUT with ``sq.ms_client``/``sq.ms_server``/``sq.far_client``/
 :mod:`sipqual.checks`; a case in ``suites/`` calls one flow, ``sq.finish()`` and one check.
 """
 
-from . import bas, calls, em, hld, opt, rel, st, trn
+from . import bas, calls, em, hld, med, opt, rel, st, trn
 
-__all__ = ["bas", "calls", "em", "hld", "opt", "rel", "st", "trn"]
+__all__ = ["bas", "calls", "em", "hld", "med", "opt", "rel", "st", "trn"]

@@ -4,8 +4,8 @@ its own per-stream report. Modules: :mod:`.config` (what it is told), :mod:`.sen
 :mod:`.packets`, :mod:`.audio` (G.711, DTMF tones, Goertzel), :mod:`.srtp`, :mod:`.agent` (the process's loop),
 :mod:`.handle` (start/update/stop from a case)."""
 
-from .config import AgentConfig, StreamConfig, from_sdp
+from .config import AgentConfig, StreamConfig, from_sdp, peer_changes
 from .handle import MediaAgent
 from .srtp import SdesKey
 
-__all__ = ["AgentConfig", "StreamConfig", "from_sdp", "MediaAgent", "SdesKey"]
+__all__ = ["AgentConfig", "StreamConfig", "from_sdp", "peer_changes", "MediaAgent", "SdesKey"]

@@ -103,9 +103,10 @@ class Endpoint:
             if self.due() > now:
                 break
             self.max_late_ms = max(self.max_late_ms, (now - self.due()) * 1000)
-            pkt = self.sender.tick(self.next_tick)
+            # the plan starts once the peer is known (the SDP that names it may come after the agent started)
+            pkt = self.sender.tick(self.next_tick) if self.cfg.peer and self.cfg.peer_port else None
             self.next_tick += 1
-            if pkt is not None and self.cfg.peer:
+            if pkt is not None:
                 self._send(pkt, False)
                 self.last_sent_rtp = now
         if self.cfg.rtcp and now >= self.next_rtcp:

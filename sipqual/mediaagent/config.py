@@ -158,3 +158,24 @@ def from_sdp(local_media, remote_media, *, name: str = "audio", bind: str, port:
             cfg["recv_keys"] = [asdict(SdesKey.from_crypto(remote_media.crypto[0]))]
     cfg.update(kw)
     return StreamConfig(**cfg)
+
+
+def peer_changes(cfg: StreamConfig, remote_media) -> dict:
+    """The update that points a running stream at the peer's SDP media section (an answer, or the offer a callee
+    received, or a re-INVITE's): address, port, RTCP port (``a=rtcp``, RFC 3605), the audio PT both list, the peer's
+    telephone-event PT (we send on theirs, RFC 4733 section 7.1.1 / RFC 3264) and the peer's SDES keys."""
+    conn = remote_media.effective_connection
+    changes: dict = {"peer": conn.address.split("/")[0] if conn else "", "peer_port": remote_media.port}
+    rtcp = [v for v in remote_media.attribute_values("rtcp") if v and v.split()[0].isdigit()]
+    if rtcp:
+        changes["rtcp_peer_port"] = int(rtcp[0].split()[0])
+    pts = [int(p) for p in remote_media.formats if p.isdigit()]
+    audio = [p for p in pts if p in (0, 8)]
+    if audio and cfg.pt not in audio:
+        changes["pt"] = audio[0]
+    te = [pt for pt, (enc, _c, _ch) in remote_media.rtpmap.items() if enc.lower() == "telephone-event"]
+    changes["te_pt"] = te[0] if te else None
+    if remote_media.crypto:
+        key = asdict(SdesKey.from_crypto(remote_media.crypto[0]))
+        changes["recv_keys"] = [key] + [k for k in cfg.recv_keys if k != key][:2]
+    return changes

@@ -95,6 +95,16 @@ class MediaAgent:
         if errors:
             raise AgentError(f"media agent {self.name} refused an update: {errors[-1]}")
 
+    def follow(self, remote_media, stream: str | None = None) -> dict:
+        """Point the stream at the peer's SDP media section (:func:`~sipqual.mediaagent.config.peer_changes`)."""
+        from .config import peer_changes
+        name = stream or self.config.streams[0].name
+        cfg = next(c for c in self.config.streams if c.name == name)
+        changes = peer_changes(cfg, remote_media)
+        self.update(name, **changes)
+        cfg.update(changes)
+        return changes
+
     def stop(self, timeout: float = STOP_TIMEOUT) -> dict:
         """SIGTERM, wait (bounded) for the report; the report as a dict (also in ``workdir/report.json``)."""
         if self.report is not None:

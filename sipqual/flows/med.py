@@ -1,0 +1,73 @@
+"""Stimuli of the media suites (MED, DTMF) on the media agent (:mod:`sipqual.mediaagent`): SIPp does the
+signalling with scenarios that advertise the agent's port (agent_uac.xml, agent_uas.xml) and send no media; the
+agents are pointed at the DUT's media as soon as its SDP reaches our SIPp (read live from SIPp's message log)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import AgentError
+from ..mediaagent.sipplog import wait_sdp
+from .calls import inbound, outbound
+
+if TYPE_CHECKING:
+    from ..context import CaseContext
+    from ..mediaagent import MediaAgent
+    from ..sipp import SippRun
+
+SDP_WAIT_S = 10.0
+
+
+def agent_keys(agent: MediaAgent, te_pt: int = 101) -> dict:
+    """SIPp keys that make a scenario advertise the agent (plain RTP; SDES keys come with the SRTP cases)."""
+    cfg = agent.config.streams[0]
+    if cfg.send_key:
+        from ..mediaagent import SdesKey
+        proto, attr = "RTP/SAVP", "crypto:" + SdesKey(**cfg.send_key).attribute()
+    else:
+        proto, attr = "RTP/AVP", "sendrecv"
+    return {"agent_port": agent.port(), "agent_proto": proto, "agent_attr": attr, "te_pt": te_pt}
+
+
+def follow_sdp(agent: MediaAgent, run: SippRun, what: str) -> None:
+    """Wait for the DUT's SDP at ``run`` and point ``agent`` at it. No SDP: nothing to follow; whether that is the
+    DUT's fault is judged from the capture (the agent then reports nothing received)."""
+    found = wait_sdp(run.workdir / "messages.log", SDP_WAIT_S, alive=run.proc.alive)
+    if found is None:
+        return
+    try:
+        agent.follow(found.sdp.audio)
+    except AgentError:
+        raise
+    except ValueError as e:            # an SDP our agent cannot use (unknown suite): the capture shows why
+        agent.workdir.joinpath("follow-error.txt").write_text(f"{what}: {e}\n")
+
+
+def out_call(sq: CaseContext, *, ms_plan: list[dict], far_plan: list[dict], hold_ms: int = 2000) -> None:
+    """Mediation side -> DUT -> far end, media from agents on both sides; the Mediation side hangs up."""
+    ms = sq.media_agent("ms", "ms", plan=ms_plan, after="audio")
+    far = sq.media_agent("far", "far", plan=far_plan, after="audio")
+    far_run = sq.far_server("far-callee", "agent_uas.xml", agent_keys(far), timeout_s=20)
+    ms_run = sq.ms_client("ms-caller", "agent_uac.xml", {**outbound(sq), **agent_keys(ms)}, timeout_s=20,
+                          pause_ms=hold_ms)
+    follow_sdp(far, far_run, "the DUT's INVITE to the far end")
+    follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
+    sq.wait_all()
+
+
+def in_call(sq: CaseContext, *, ms_plan: list[dict], far_plan: list[dict], hold_ms: int = 2000) -> None:
+    """Far end -> DUT -> Mediation side, media from agents on both sides; the far end (caller) hangs up."""
+    ms = sq.media_agent("ms", "ms", plan=ms_plan, after="audio")
+    far = sq.media_agent("far", "far", plan=far_plan, after="audio")
+    ms_run = sq.ms_server("ms-callee", "agent_uas.xml", agent_keys(ms), timeout_s=20)
+    sq.ready()
+    far_run = sq.far_client("far-caller", "agent_uac.xml", {**inbound(sq), **agent_keys(far)}, timeout_s=20,
+                            pause_ms=hold_ms)
+    follow_sdp(ms, ms_run, "the DUT's INVITE to the Mediation side")
+    follow_sdp(far, far_run, "the DUT's answer to the far end")
+    sq.wait_all()
+
+
+def heard_inband(report: dict) -> str:
+    """The DTMF digits an agent's tone detector heard in the audio it received (its report, :mod:`.mediaagent`)."""
+    return "".join(s["received"]["inband_digits"] for s in report.get("streams", []))

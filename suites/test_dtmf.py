@@ -1,0 +1,45 @@
+"""Suite DTMF on the media agent (sipqual.mediaagent): digits as RFC 4733 telephone-events both ways through the DUT.
+The form of every event the DUT sends (codes, shared timestamp, marker, duration growth, three end packets with the
+E bit, the receiver's payload type) is judged by the passive rules RFC4733-02/03/04/06."""
+
+from sipqual import case, checks, flows
+
+ALL_DIGITS = "0123456789*#"
+
+
+def _digits_plan(digits: str) -> list[dict]:
+    return [{"kind": "audio", "seconds": 0.3}, {"kind": "digits", "digits": digits, "ms": 60, "gap_ms": 40}]
+
+
+@case("TC-DTMF-01", "IN: digits 0-9, *, # from the far end reach the Mediation side as RFC 4733 events",
+      requirements=["MED-03", "RFC4733-02", "RFC4733-03", "RFC4733-04", "RFC4733-06"],
+      procedure="The far end calls the inbound number; both sides' media come from sipqual media agents; after "
+                "0.3 s of audio the far end's agent sends the digits 0-9, *, # as RFC 4733 telephone-events (60 ms "
+                "each, three end packets, 40 ms apart) in the Mediation side's telephone-event payload type; the far "
+                "end hangs up.",
+      expected="The DUT delivers every digit, in order, to the Mediation side as RFC 4733 events (event codes 0-11) "
+               "in the payload type the Mediation side's SDP gave, each event's packets sharing its timestamp, "
+               "the first marked, the end packet sent three times with the E bit.")
+def test_in_dtmf_events(sq):
+    flows.med.in_call(sq, ms_plan=[{"kind": "audio", "seconds": 1}], far_plan=_digits_plan(ALL_DIGITS),
+                      hold_ms=int(sq.seconds(3000, 3000)))
+    trace = sq.finish()
+    ms = sq.media_reports.get("ms", {})
+    sq.judge(checks.dtmf_relayed(trace, spec=flows.calls.in_call_spec(sq), digits=ALL_DIGITS, from_caller=True,
+                                 heard_inband=flows.med.heard_inband(ms)))
+
+
+@case("TC-DTMF-02", "OUT: digits 0-9, *, # from the Mediation side reach the far end as RFC 4733 events",
+      requirements=["MED-03", "RFC4733-02", "RFC4733-03", "RFC4733-04", "RFC4733-06"],
+      procedure="The Mediation side calls the outbound number; both sides' media come from sipqual media agents; "
+                "after 0.3 s of audio the Mediation side's agent sends the digits 0-9, *, # as RFC 4733 "
+                "telephone-events (60 ms each, three end packets, 40 ms apart); the Mediation side hangs up.",
+      expected="The DUT delivers every digit, in order, to the far end as RFC 4733 events in the payload type the "
+               "far end's SDP gave (regenerated or relayed), well-formed as RFC 4733 requires.")
+def test_out_dtmf_events(sq):
+    flows.med.out_call(sq, ms_plan=_digits_plan(ALL_DIGITS), far_plan=[{"kind": "audio", "seconds": 1}],
+                       hold_ms=int(sq.seconds(3000, 3000)))
+    trace = sq.finish()
+    far = sq.media_reports.get("far", {})
+    sq.judge(checks.dtmf_relayed(trace, spec=flows.calls.out_call_spec(sq), digits=ALL_DIGITS, from_caller=True,
+                                 heard_inband=flows.med.heard_inband(far)))
