@@ -43,3 +43,21 @@ def test_out_dtmf_events(sq):
     far = sq.media_reports.get("far", {})
     sq.judge(checks.dtmf_relayed(trace, spec=flows.calls.out_call_spec(sq), digits=ALL_DIGITS, from_caller=True,
                                  heard_inband=flows.med.heard_inband(far)))
+
+
+@case("TC-DTMF-03", "OUT: every event ends with three E-bit packets; a 3 s long press is relayed as one growing event",
+      requirements=["RFC4733-03", "RFC4733-04", "MED-03"],
+      procedure="The Mediation side calls the outbound number; both sides' media come from sipqual media agents; "
+                "after 0.3 s of audio the Mediation side's agent sends the digit 5 (60 ms) and then holds the digit "
+                "0 for 3 s (a duration update every 20 ms, three end packets); the Mediation side hangs up.",
+      expected="On the far leg every event the DUT sends ends with its final packet three times with the E bit; the "
+               "long press arrives as one event (one timestamp) whose duration grows with updates all along and "
+               "reaches at least 2.7 s.")
+def test_out_dtmf_long_press(sq):
+    plan = [{"kind": "audio", "seconds": 0.3}, {"kind": "digits", "digits": "5", "ms": 60, "gap_ms": 100},
+            {"kind": "digits", "digits": "0", "ms": 3000, "gap_ms": 100}]
+    flows.med.out_call(sq, ms_plan=plan, far_plan=[{"kind": "audio", "seconds": 1}], hold_ms=4500)
+    trace = sq.finish()
+    sq.judge(checks.dtmf_long_press(trace, spec=flows.calls.out_call_spec(sq), digits="50", long_digit="0",
+                                    from_caller=True))
+

@@ -58,3 +58,65 @@ def test_reverse_direction_is_not_taken_for_the_relay(tmp_path):
 def test_our_digits_missing_is_an_error(tmp_path):
     with pytest.raises(checks.StimulusMissing):
         checks.dtmf_relayed(_call(tmp_path, sent=(1,)), spec=_spec(MS, FAR), digits="12#", from_caller=True)
+
+
+# ---- TC-DTMF-03: three end packets, a long press relayed as one growing event (RFC4733-03/04) ------------------------
+
+def _event(c, src, sport, dst, dport, code, ts, seq0, updates, ends, ssrc, step=160, start_dur=160):
+    """One RFC 4733 event (PT 101): ``updates`` packets growing by ``step``, then ``ends`` end packets."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    from test_checks_em import MAC
+    seq = seq0
+    final = start_dur + step * (updates - 1)
+    for i, (end, dur) in enumerate([(False, start_dur + step * k) for k in range(updates)] + [(True, final)] * ends):
+        hdr = bytes([0x80, (0x80 if i == 0 else 0) | 101]) + (seq & 0xFFFF).to_bytes(2, "big") + \
+            ts.to_bytes(4, "big") + ssrc.to_bytes(4, "big")
+        body = bytes([code, (0x80 if end else 0) | 10]) + dur.to_bytes(2, "big")
+        c._emit(Ether(src=MAC[src], dst=MAC[dst]) / IP(src=src, dst=dst, id=0) / UDP(sport=sport, dport=dport) /
+                (hdr + body), 0.02)
+        seq += 1
+    return seq
+
+
+def _long_press(tmp_path, relay_ends=3, relay_updates=150, relay_step=160, split=False):
+    """OUT call: our caller sends 5 (3 updates) then holds 0 for 3 s (150 updates); the DUT relays them with
+    ``relay_ends`` end packets, the long one in ``relay_updates`` updates of ``relay_step`` (or split in two)."""
+    call = Legs(MS, FAR).invite().answered("cb")
+    seq = _event(call.c, MS, CALLER_PORT, DUT, DUT_TO_CALLER, 5, 8000, 0, 3, 3, 0x5157D7F0)
+    _event(call.c, MS, CALLER_PORT, DUT, DUT_TO_CALLER, 0, 16000, seq, 150, 3, 0x5157D7F0)
+    seq = _event(call.c, DUT, DUT_TO_CALLEE, FAR, WON_PORT, 5, 9000, 0, 3, relay_ends, 0x77)
+    if split:
+        seq = _event(call.c, DUT, DUT_TO_CALLEE, FAR, WON_PORT, 0, 17000, seq, 75, 3, 0x77)
+        _event(call.c, DUT, DUT_TO_CALLEE, FAR, WON_PORT, 0, 29000, seq, 75, 3, 0x77)
+    else:
+        _event(call.c, DUT, DUT_TO_CALLEE, FAR, WON_PORT, 0, 17000, seq, relay_updates, relay_ends, 0x77,
+               step=relay_step, start_dur=relay_step)
+    return checks.dtmf_long_press(call.trace(tmp_path), spec=_spec(MS, FAR), digits="50", long_digit="0",
+                                  from_caller=True)
+
+
+def test_long_press_relayed_passes(tmp_path):
+    found = _long_press(tmp_path)
+    assert _bad(found) == [] and any("3.00 s in 150 updates + 3 end packet(s)" in f.message for f in found), found
+
+
+def test_one_end_packet_fails_rfc4733_04(tmp_path):
+    bad = _bad(_long_press(tmp_path, relay_ends=1))
+    assert [f.rule for f in bad] == ["RFC4733-04"] and "with 1 end packet(s)" in bad[0].message and bad[0].frames
+
+
+def test_long_press_cut_short_fails_rfc4733_03(tmp_path):
+    bad = _bad(_long_press(tmp_path, relay_updates=50))
+    assert [f.rule for f in bad] == ["RFC4733-03"] and "observed 1.00 s in 50 updates" in bad[0].message, bad
+
+
+def test_long_press_without_updates_fails_rfc4733_03(tmp_path):
+    bad = _bad(_long_press(tmp_path, relay_updates=6, relay_step=4000))     # 3 s in 6 packets: one per 500 ms
+    assert [f.rule for f in bad] == ["RFC4733-03"] and "in 6 updates" in bad[0].message, bad
+
+
+def test_long_press_split_in_two_events_fails_rfc4733_03(tmp_path):
+    bad = _bad(_long_press(tmp_path, split=True))
+    assert [f.rule for f in bad] == ["RFC4733-03"], bad

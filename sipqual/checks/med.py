@@ -12,19 +12,26 @@ from .common import CallSpec, raise_missing, route
 from .em import _DTMF, _digits, _in_order
 
 
+def _ends(spec: CallSpec, from_caller: bool) -> tuple[str, str, str, str]:
+    """(our sender, the DUT's address facing it, the DUT's address facing our receiver, our receiver)."""
+    return ((spec.caller_ip, spec.dut_in_ip, spec.dut_out_ip, spec.callee_ip) if from_caller
+            else (spec.callee_ip, spec.dut_out_ip, spec.dut_in_ip, spec.caller_ip))
+
+
 @check
 def dtmf_relayed(trace: Trace, *, spec: CallSpec, digits: str, from_caller: bool, heard_inband: str = "",
-                 requirements: tuple[str, ...] = ("MED-03",), severity: str = "M") -> list[Finding]:
+                 receiver_pt: int | None = None, requirements: tuple[str, ...] = ("MED-03",),
+                 severity: str = "M") -> list[Finding]:
     """TC-DTMF-01/02 (MED-03): our agent on one side sends ``digits`` as RFC 4733 telephone-events during the call;
     the DUT must deliver every one of them, in order, to our agent on the other side as RFC 4733 events (not only as
     tones in the audio: ``heard_inband`` is what the receiving agent's tone detector heard, quoted when the events are
-    missing). ``from_caller``: the caller's side sends (else the callee's)."""
+    missing). ``from_caller``: the caller's side sends (else the callee's). ``receiver_pt``: the telephone-event PT
+    the receiver's SDP gave (RFC 4733 events on another PT are not events to it; quoted when none arrive)."""
     routed = route(trace, spec)
     if isinstance(routed, Finding):
         return [routed]
     want = [_DTMF[d] for d in digits.upper()]
-    src, dut_rx, dut_tx, dst = ((spec.caller_ip, spec.dut_in_ip, spec.dut_out_ip, spec.callee_ip) if from_caller
-                                else (spec.callee_ip, spec.dut_out_ip, spec.dut_in_ip, spec.caller_ip))
+    src, dut_rx, dut_tx, dst = _ends(spec, from_caller)
     events = trace.media.events()
     sent = [e for e in events if e.stream.src == src and e.stream.dst == dut_rx]
     if not _in_order(want, [e.code for e in sent]):
@@ -46,8 +53,73 @@ def dtmf_relayed(trace: Trace, *, spec: CallSpec, digits: str, from_caller: bool
         rtp = [s for s in trace.rtp if s.src == dut_tx and s.dst == dst]
         seen = "no telephone-event from the DUT to " + dst
         if rtp:
-            seen += f" (its RTP carries PT {sorted({pt for s in rtp for pt in s.payload_types})} only)"
+            seen += f" (its RTP carries PT {sorted({pt for s in rtp for pt in s.payload_types})} only"
+            seen += f"; the receiver's SDP gave telephone-event PT {receiver_pt})" if receiver_pt is not None else ")"
         if heard_inband:
             seen += f"; our agent heard {' '.join(heard_inband)} as tones in the audio"
         frames = [s.first_frame for s in rtp[:1]] or [sent[0].first_frame]
     return [violation(reqs[0], reqs, severity, what, seen, frames)]
+
+
+MIN_UPDATES_PER_S = 10        # an event's duration updates: at least one per 100 ms (RFC 4733 2.5.1.2: every ptime)
+MIN_DURATION_SHARE = 0.9      # the relayed event lasts at least this share of what our agent sent
+END_PACKETS = 3               # RFC 4733 2.5.1.4: the final packet is sent three times
+
+
+@check
+def dtmf_long_press(trace: Trace, *, spec: CallSpec, digits: str, long_digit: str, from_caller: bool
+                    ) -> list[Finding]:
+    """TC-DTMF-03 (RFC4733-03, RFC4733-04): our agent sends ``digits`` as RFC 4733 events, one of them
+    (``long_digit``, the last of its kind) held for seconds. On the other leg, every event the DUT sends for our
+    digits ends with its final packet three times with the E bit; and the long press comes out as one event whose
+    duration reaches at least :data:`MIN_DURATION_SHARE` of ours, updated all along (at least
+    :data:`MIN_UPDATES_PER_S` packets per second of it before the end), not cut short or split."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    src, dut_rx, dut_tx, dst = _ends(spec, from_caller)
+    events = trace.media.events()
+    want = [_DTMF[d] for d in digits.upper()]
+    sent = [e for e in events if e.stream.src == src and e.stream.dst == dut_rx]
+    long_code = _DTMF[long_digit.upper()]
+    ours = [e for e in sent if e.code == long_code]
+    if not _in_order(want, [e.code for e in sent]) or not ours:
+        raise_missing(f"our DTMF {_digits(want)} (RFC 4733 events from {src}; the capture shows "
+                      f"{_digits([e.code for e in sent])})")
+    ours_long = max(ours, key=lambda e: e.duration)
+    got = [e for e in events if e.stream.src == dut_tx and e.stream.dst == dst]
+    found: list[Finding] = []
+    if not _in_order(want, [e.code for e in got]):
+        return [violation("RFC4733-03", ["RFC4733-03", "MED-03"], "M",
+                          f"the DTMF {_digits(want)} from {src} delivered to {dst} as RFC 4733 events",
+                          f"{_digits([e.code for e in got])}", [e.first_frame for e in got[:4]] or
+                          [sent[0].first_frame])]
+    short_ends = [e for e in got if e.end_count < END_PACKETS]
+    what = f"each event the DUT sends to {dst} ending with its final packet {END_PACKETS} times with the E bit"
+    if short_ends:
+        e = short_ends[0]
+        found.append(violation("RFC4733-04", ["RFC4733-04"], "M", what, f"event {_digits([e.code])} at timestamp "
+                               f"{e.ts} with {e.end_count} end packet(s)", e.end_frames or e.frames[-1:]))
+    else:
+        found.append(passed("RFC4733-04", ["RFC4733-04"], "M", f"{what}: {len(got)} events",
+                            [got[0].first_frame]))
+    theirs = [e for e in got if e.code == long_code and e.first_time >= ours_long.first_time - 0.5]
+    want_s = ours_long.duration / 8000
+    what = (f"the {want_s:.1f} s press of {long_digit} (our event from frame {ours_long.first_frame}) relayed as one "
+            f"event of at least {MIN_DURATION_SHARE * want_s:.1f} s with a duration update at least every "
+            f"{1000 // MIN_UPDATES_PER_S} ms")
+    if not theirs:
+        found.append(violation("RFC4733-03", ["RFC4733-03", "MED-03"], "M", what, "no such event",
+                               [ours_long.first_frame]))
+        return found
+    e = max(theirs, key=lambda x: x.duration)
+    updates = len(e.frames) - e.end_count
+    split = [x for x in theirs if x is not e and x.first_time <= e.first_time + want_s + 0.5]
+    seen = f"{e.duration / 8000:.2f} s in {updates} updates + {e.end_count} end packet(s)"
+    if e.duration < MIN_DURATION_SHARE * ours_long.duration or updates < MIN_UPDATES_PER_S * want_s * \
+            MIN_DURATION_SHARE or split:
+        found.append(violation("RFC4733-03", ["RFC4733-03", "MED-03"], "M", what, seen + (
+            f"; split into {len(split) + 1} events" if split else ""), [e.first_frame] + [x.first_frame for x in split]))
+    else:
+        found.append(passed("RFC4733-03", ["RFC4733-03", "MED-03"], "M", f"{what}: {seen}", [e.first_frame]))
+    return found

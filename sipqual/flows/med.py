@@ -43,25 +43,28 @@ def follow_sdp(agent: MediaAgent, run: SippRun, what: str) -> None:
         agent.workdir.joinpath("follow-error.txt").write_text(f"{what}: {e}\n")
 
 
-def out_call(sq: CaseContext, *, ms_plan: list[dict], far_plan: list[dict], hold_ms: int = 2000) -> None:
-    """Mediation side -> DUT -> far end, media from agents on both sides; the Mediation side hangs up."""
-    ms = sq.media_agent("ms", "ms", plan=ms_plan, after="audio")
-    far = sq.media_agent("far", "far", plan=far_plan, after="audio")
-    far_run = sq.far_server("far-callee", "agent_uas.xml", agent_keys(far), timeout_s=20)
-    ms_run = sq.ms_client("ms-caller", "agent_uac.xml", {**outbound(sq), **agent_keys(ms)}, timeout_s=20,
+def out_call(sq: CaseContext, *, ms_plan: list[dict], far_plan: list[dict], hold_ms: int = 2000, ms_te: int = 101,
+             far_te: int = 101) -> None:
+    """Mediation side -> DUT -> far end, media from agents on both sides; the Mediation side hangs up. ``ms_te``,
+    ``far_te``: the telephone-event PT each side's SDP gives (TC-DTMF-04: 101 offered, 96 answered)."""
+    ms = sq.media_agent("ms", "ms", plan=ms_plan, after="audio", te_pt_rx=[ms_te])
+    far = sq.media_agent("far", "far", plan=far_plan, after="audio", te_pt_rx=[far_te])
+    far_run = sq.far_server("far-callee", "agent_uas.xml", agent_keys(far, far_te), timeout_s=20)
+    ms_run = sq.ms_client("ms-caller", "agent_uac.xml", {**outbound(sq), **agent_keys(ms, ms_te)}, timeout_s=20,
                           pause_ms=hold_ms)
     follow_sdp(far, far_run, "the DUT's INVITE to the far end")
     follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
     sq.wait_all()
 
 
-def in_call(sq: CaseContext, *, ms_plan: list[dict], far_plan: list[dict], hold_ms: int = 2000) -> None:
+def in_call(sq: CaseContext, *, ms_plan: list[dict], far_plan: list[dict], hold_ms: int = 2000, ms_te: int = 101,
+            far_te: int = 101) -> None:
     """Far end -> DUT -> Mediation side, media from agents on both sides; the far end (caller) hangs up."""
-    ms = sq.media_agent("ms", "ms", plan=ms_plan, after="audio")
-    far = sq.media_agent("far", "far", plan=far_plan, after="audio")
-    ms_run = sq.ms_server("ms-callee", "agent_uas.xml", agent_keys(ms), timeout_s=20)
+    ms = sq.media_agent("ms", "ms", plan=ms_plan, after="audio", te_pt_rx=[ms_te])
+    far = sq.media_agent("far", "far", plan=far_plan, after="audio", te_pt_rx=[far_te])
+    ms_run = sq.ms_server("ms-callee", "agent_uas.xml", agent_keys(ms, ms_te), timeout_s=20)
     sq.ready()
-    far_run = sq.far_client("far-caller", "agent_uac.xml", {**inbound(sq), **agent_keys(far)}, timeout_s=20,
+    far_run = sq.far_client("far-caller", "agent_uac.xml", {**inbound(sq), **agent_keys(far, far_te)}, timeout_s=20,
                             pause_ms=hold_ms)
     follow_sdp(ms, ms_run, "the DUT's INVITE to the Mediation side")
     follow_sdp(far, far_run, "the DUT's answer to the far end")
