@@ -120,3 +120,42 @@ def test_long_press_without_updates_fails_rfc4733_03(tmp_path):
 def test_long_press_split_in_two_events_fails_rfc4733_03(tmp_path):
     bad = _bad(_long_press(tmp_path, split=True))
     assert [f.rule for f in bad] == ["RFC4733-03"], bad
+
+
+# ---- TC-MED-02: the DUT's RTP in 20 ms packets, timestamp +160 (MED-09) ---------------------------------------------
+
+def _timed_call(tmp_path, dut_to_callee_ms=20, dut_to_caller=True):
+    """OUT call answered (Legs' own RTP: 20 ms both ways on both legs), then 40 more packets from the DUT to the
+    callee of ``dut_to_callee_ms`` each (timestamp + 8 per ms) on a new SSRC; ``dut_to_caller``: False removes the
+    DUT's RTP toward the caller (its answer's stream is then to another port)."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    from test_checks_em import MAC
+    call = Legs(MS, FAR).invite().answered("cb", rtp_port=None if dut_to_caller else WON_PORT)
+    n = 8 * dut_to_callee_ms
+    for i in range(40):
+        hdr = bytes([0x80, 0]) + i.to_bytes(2, "big") + (n * i).to_bytes(4, "big") + (0x99).to_bytes(4, "big")
+        call.c._emit(Ether(src=MAC[DUT], dst=MAC[FAR]) / IP(src=DUT, dst=FAR, id=0) /
+                     UDP(sport=DUT_TO_CALLEE + 10, dport=WON_PORT) / (hdr + b"\xd5" * n), dut_to_callee_ms / 1000)
+    return call.trace(tmp_path)
+
+
+def test_twenty_ms_both_ways_passes(tmp_path):
+    found = checks.dut_rtp_timing(_timed_call(tmp_path), spec=_spec(MS, FAR),
+                                  agent_views={"caller": {"packets": 30, "lost": 0, "jitter_ms": 0.5}})
+    assert _bad(found) == [] and len(found) == 2, found
+    assert "20 ms packets, timestamp +160" in found[0].message and "our agent received 30" in found[0].message
+
+
+def test_thirty_ms_packets_fail_med09(tmp_path):
+    bad = _bad(checks.dut_rtp_timing(_timed_call(tmp_path, dut_to_callee_ms=30), spec=_spec(MS, FAR)))
+    assert [f.rule for f in bad] == ["MED-09"] and "30 ms packets, timestamp +240" in bad[0].message, bad
+    assert "to our callee" in bad[0].message and bad[0].frames
+
+
+def test_no_rtp_from_the_dut_fails_med09(tmp_path):
+    call = Legs(MS, FAR).invite()
+    call.resp(FAR, DUT, "200 OK", call.b, call.via_b, "1 INVITE", "Content-Type: application/sdp", tag="cb")
+    bad = _bad(checks.dut_rtp_timing(call.trace(tmp_path), spec=_spec(MS, FAR)))
+    assert [f.rule for f in bad] == ["MED-09", "MED-09"] and "observed 0 RTP packets" in bad[0].message, bad

@@ -133,7 +133,9 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suites REL and ST (the short ones)
          "TC-REL-01", "TC-REL-02", "TC-REL-03", "TC-ST-03",
          # suite DTMF on the media agent (issue 13): digits as RFC 4733 events both ways
-         "TC-DTMF-01", "TC-DTMF-02", "TC-DTMF-03")
+         "TC-DTMF-01", "TC-DTMF-02", "TC-DTMF-03",
+         # suite MED on the media agent (issue 13)
+         "TC-MED-02")
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)
@@ -334,6 +336,9 @@ FAULTY = [
     # suite DTMF (media agent): telephone-event stripped from the DUT's offers, so no RFC 4733 events either way
     ("faulty-dtmf-stripped.yaml", "TC-DTMF-02 and tcp", "TC-DTMF-02",
      "MED-03 (Lync profile): expected a=rtpmap:<pt> telephone-event/8000"),
+    # suite MED (media agent): the DUT repacketises into 30 ms toward the Mediation side
+    ("faulty-ptime-30.yaml", "TC-MED-02 and tcp", "TC-MED-02",
+     "MED-09: expected G.711 RTP from the DUT to our callee"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}

@@ -6,9 +6,11 @@ end packets) is judged by the passive rules RFC4733-02/03/04/06 on every event t
 from __future__ import annotations
 
 from ..recording import check
+from ..rtp import G711
+from ..rtpclock import read_steps
 from ..trace import Trace
 from ..verdict import Finding, passed, violation
-from .common import CallSpec, raise_missing, route
+from .common import MIN_RTP_PACKETS, CallSpec, raise_missing, route
 from .em import _DTMF, _digits, _in_order
 
 
@@ -122,4 +124,45 @@ def dtmf_long_press(trace: Trace, *, spec: CallSpec, digits: str, long_digit: st
             f"; split into {len(split) + 1} events" if split else ""), [e.first_frame] + [x.first_frame for x in split]))
     else:
         found.append(passed("RFC4733-03", ["RFC4733-03", "MED-03"], "M", f"{what}: {seen}", [e.first_frame]))
+    return found
+
+
+PTIME_MS = 20                 # MED-09: G.711 packetisation Lync assumes (RFC 3551 default)
+G711_BYTES_PER_MS = 8
+
+
+@check
+def dut_rtp_timing(trace: Trace, *, spec: CallSpec, agent_views: dict | None = None) -> list[Finding]:
+    """TC-MED-02 (MED-09, RFC3550-01): on each leg the DUT's RTP toward our agent is G.711 in 20 ms packets whose
+    timestamp advances +160 per packet; its loss and RFC 3550 jitter are recorded (from the capture, and as our
+    agent measured it: ``agent_views`` {"caller"|"callee": {"lost", "jitter_ms", "packets"}}). Sequence continuity
+    and the timestamp clock are judged by the passive rules RFC3550-01 and RFC3551-01 on every DUT stream."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    found: list[Finding] = []
+    for who, dut, ours in (("caller", spec.dut_in_ip, spec.caller_ip), ("callee", spec.dut_out_ip, spec.callee_ip)):
+        streams = [s for s in trace.rtp if s.src == dut and s.dst == ours and s.confirmed]
+        what = f"G.711 RTP from the DUT to our {who} {ours} in {PTIME_MS} ms packets, timestamp +{PTIME_MS * 8} each"
+        if not streams or sum(s.packets for s in streams) < MIN_RTP_PACKETS:
+            found.append(violation("MED-09", ["MED-09", "RFC3550-01"], "R", what,
+                                   f"{sum(s.packets for s in streams)} RTP packets", [s.first_frame for s in streams[:1]]
+                                   or [routed[1].invite.frame]))
+            continue
+        s = max(streams, key=lambda x: x.packets)
+        pt = s.main_pt
+        reading = read_steps(s.by_pt[pt].clock) if pt in G711 else None
+        if reading is not None and reading.ok:
+            ptime, step = reading.samples / G711_BYTES_PER_MS, reading.step
+        else:
+            ptime, step = s.typical_payload_len / G711_BYTES_PER_MS, None
+        view = (agent_views or {}).get(who)
+        stats = (f"{s.packets} packets, {s.lost} lost, jitter {s.jitter_ms:.1f} ms on the wire"
+                 + (f"; our agent received {view['packets']}, {view['lost']} lost, jitter {view['jitter_ms']:.1f} ms"
+                    if view else ""))
+        seen = f"PT {pt}, {ptime:g} ms packets" + (f", timestamp +{step}" if step is not None else "") + f" ({stats})"
+        if pt not in G711 or ptime != PTIME_MS or (step is not None and step != PTIME_MS * 8):
+            found.append(violation("MED-09", ["MED-09", "RFC3550-01"], "R", what, seen, s.first_frame))
+        else:
+            found.append(passed("MED-09", ["MED-09", "RFC3550-01"], "R", f"{what}: {seen}", s.first_frame))
     return found

@@ -1,0 +1,30 @@
+"""Suite MED on the media agent (sipqual.mediaagent): what the DUT sends our media endpoints. Continuity, the
+timestamp clock, RTCP form and interval are also judged by the passive media rules on every DUT stream."""
+
+from sipqual import case, checks, flows
+
+
+def agent_views(sq, caller: str, callee: str) -> dict:
+    """What each of our agents measured of the DUT's RTP (plain data for the check)."""
+    views = {}
+    for who, name in (("caller", caller), ("callee", callee)):
+        streams = [x for s in sq.media_reports.get(name, {}).get("streams", []) for x in s["received"]["streams"]]
+        if streams:
+            best = max(streams, key=lambda x: x["packets"])
+            views[who] = {k: best[k] for k in ("packets", "lost", "jitter_ms")}
+    return views
+
+
+@case("TC-MED-02", "IN: the DUT's RTP on both legs: 20 ms G.711 packets, timestamp +160, continuous, jitter/loss",
+      requirements=["MED-09", "RFC3550-01"],
+      procedure="The far end calls the inbound number; both sides' media come from sipqual media agents sending "
+                "20 ms PCMU (timestamp +160, sequence +1) for 2 s; the far end hangs up.",
+      expected="On each leg the DUT sends our agent G.711 in 20 ms packets with the timestamp advancing 160 per "
+               "packet and the sequence number by one; loss and RFC 3550 jitter (on the wire and as our agents "
+               "measured them) are recorded.")
+def test_in_rtp_timing(sq):
+    audio = [{"kind": "audio", "seconds": 2}]
+    flows.med.in_call(sq, ms_plan=audio, far_plan=audio, hold_ms=2000)
+    trace = sq.finish()
+    sq.judge(checks.dut_rtp_timing(trace, spec=flows.calls.in_call_spec(sq),
+                                   agent_views=agent_views(sq, "far", "ms")))
