@@ -28,3 +28,19 @@ def test_in_rtp_timing(sq):
     trace = sq.finish()
     sq.judge(checks.dut_rtp_timing(trace, spec=flows.calls.in_call_spec(sq),
                                    agent_views=agent_views(sq, "far", "ms")))
+
+
+@case("TC-MED-04", "OUT: the DUT sends RTCP toward the Mediation side: compound SR/RR + SDES, every 5-10 s",
+      requirements=["MED-05", "RFC3550-03", "RFC3550-04"],
+      procedure="The Mediation side calls the outbound number; both sides' media come from sipqual media agents "
+                "that send RTP and RTCP (compound SR + SDES CNAME at RFC 3550 intervals, Tmin 5 s) for 12 s (quick; "
+                "60 s full); the Mediation side hangs up.",
+      expected="On the Mediation leg the DUT sends RTCP compounds (SR or RR first, SDES CNAME) at least twice, never "
+               "more than 10 s apart and never 30 s apart (Lync's watchdog); count, mean interval and packet types "
+               "recorded.")
+def test_out_rtcp(sq):
+    seconds = sq.seconds(quick=12, full=60)
+    audio = [{"kind": "audio", "seconds": seconds}]
+    flows.med.out_call(sq, ms_plan=audio, far_plan=audio, hold_ms=int(seconds * 1000))
+    trace = sq.finish()
+    sq.judge(checks.dut_rtcp(trace, spec=flows.calls.out_call_spec(sq)))

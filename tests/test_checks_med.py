@@ -159,3 +159,43 @@ def test_no_rtp_from_the_dut_fails_med09(tmp_path):
     call.resp(FAR, DUT, "200 OK", call.b, call.via_b, "1 INVITE", "Content-Type: application/sdp", tag="cb")
     bad = _bad(checks.dut_rtp_timing(call.trace(tmp_path), spec=_spec(MS, FAR)))
     assert [f.rule for f in bad] == ["MED-09", "MED-09"] and "observed 0 RTP packets" in bad[0].message, bad
+
+
+# ---- TC-MED-04: the DUT's RTCP toward the Mediation side every 5-10 s (MED-05) ---------------------------------------
+
+def _rtcp_call(tmp_path, rtcp_at=(1.0, 5.5, 10.0, 14.5)):
+    """OUT call answered, then 15 s of the DUT's RTP to the caller (a packet per 100 ms) with an RTCP compound
+    (SR + SDES CNAME, built by the media agent's own packet builders) from the DUT at the offsets ``rtcp_at``."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    from sipqual.mediaagent import packets
+    from test_checks_em import MAC
+    call = Legs(MS, FAR).invite().answered("cb")
+    compound = packets.sender_report(0x77, 0, 1, 160, []) + packets.sdes_cname(0x77, "dut@sbc")
+    pending = sorted(rtcp_at)
+    for i in range(150):
+        t = i * 0.1
+        while pending and pending[0] <= t:
+            pending.pop(0)
+            call.c._emit(Ether(src=MAC[DUT], dst=MAC[MS]) / IP(src=DUT, dst=MS, id=0) /
+                         UDP(sport=DUT_TO_CALLER + 1, dport=CALLER_PORT + 1) / compound, 0.0001)
+        hdr = bytes([0x80, 0]) + (500 + i).to_bytes(2, "big") + (800 * i).to_bytes(4, "big") + (0x77).to_bytes(4, "big")
+        call.c._emit(Ether(src=MAC[DUT], dst=MAC[MS]) / IP(src=DUT, dst=MS, id=0) /
+                     UDP(sport=DUT_TO_CALLER, dport=CALLER_PORT) / (hdr + b"\xd5" * 160), 0.1)
+    return checks.dut_rtcp(call.trace(tmp_path), spec=_spec(MS, FAR))
+
+
+def test_rtcp_every_five_seconds_passes(tmp_path):
+    found = _rtcp_call(tmp_path)
+    assert _bad(found) == [] and "4 compound(s)" in found[0].message and "SR x4, SDES x4" in found[0].message, found
+
+
+def test_no_rtcp_fails_med05(tmp_path):
+    bad = _bad(_rtcp_call(tmp_path, rtcp_at=()))
+    assert [f.rule for f in bad] == ["MED-05"] and "no RTCP in" in bad[0].message and bad[0].frames, bad
+
+
+def test_rtcp_twelve_seconds_apart_fails_med05(tmp_path):
+    bad = _bad(_rtcp_call(tmp_path, rtcp_at=(1.0, 13.5)))
+    assert [f.rule for f in bad] == ["MED-05"] and "between two compounds" in bad[0].message, bad

@@ -166,3 +166,45 @@ def dut_rtp_timing(trace: Trace, *, spec: CallSpec, agent_views: dict | None = N
         else:
             found.append(passed("MED-09", ["MED-09", "RFC3550-01"], "R", f"{what}: {seen}", s.first_frame))
     return found
+
+
+RTCP_MAX_INTERVAL_S = 10.0    # TC-MED-04: RTCP every 5-10 s (RFC 3550 6.2: 5 s minimum, randomised 0.5-1.5)
+MIN_RTCP_COMPOUNDS = 2
+
+
+@check
+def dut_rtcp(trace: Trace, *, spec: CallSpec, toward_caller: bool = True) -> list[Finding]:
+    """TC-MED-04 (MED-05, RFC3550-03, RFC3550-04): during the call the DUT sends RTCP to our agent on the Mediation
+    leg (the caller's side of an OUT call when ``toward_caller``): at least :data:`MIN_RTCP_COMPOUNDS` compounds, never
+    more than :data:`RTCP_MAX_INTERVAL_S` apart, nor that long after its RTP began or before it ended. Each compound's
+    form (SR/RR first, SDES CNAME) is judged by the passive rule RFC3550-03 and the 30 s watchdog by RFC3550-04; this
+    check records the count, the mean interval and the packet types."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    dut, ours = (spec.dut_in_ip, spec.caller_ip) if toward_caller else (spec.dut_out_ip, spec.callee_ip)
+    reqs = ["MED-05", "RFC3550-03", "RFC3550-04"]
+    rtp = [s for s in trace.rtp if s.src == dut and s.dst == ours and s.confirmed]
+    what = (f"RTCP from the DUT to our agent {ours} during its RTP: at least {MIN_RTCP_COMPOUNDS} compounds, never "
+            f"more than {RTCP_MAX_INTERVAL_S:g} s apart")
+    if not rtp:
+        return [violation("MED-05", reqs, "M", what, f"no RTP from the DUT to {ours} to time it by",
+                          [routed[1].invite.frame])]
+    start, end = min(s.first_time for s in rtp), max(s.last_time for s in rtp)
+    first = min(rtp, key=lambda s: s.first_time)
+    flows = [f for f in trace.media.rtcp_flows if f.src == dut and f.dst == ours]
+    if not flows:
+        return [violation("MED-05", reqs, "M", what, f"no RTCP in {end - start:.1f} s of RTP", first.first_frame)]
+    f = max(flows, key=lambda x: x.compounds)
+    gaps = [(f.first_time - start, f.first_frame, "before the first compound"),
+            (f.max_gap, f.max_gap_frame or f.first_frame, "between two compounds"),
+            (end - f.last_time, f.last_frame, "after the last compound")]
+    gap, frame, where = max(gaps, key=lambda g: g[0])
+    mean = (f.last_time - f.first_time) / (f.compounds - 1) if f.compounds > 1 else 0.0
+    types = ", ".join(f"{ {200: 'SR', 201: 'RR', 202: 'SDES', 203: 'BYE'}.get(t, t)} x{n}"
+                      for t, n in sorted(f.types.items()))
+    seen = (f"{f.compounds} compound(s) in {end - start:.1f} s of RTP, mean interval {mean:.1f} s, longest silence "
+            f"{gap:.1f} s {where} ({types})")
+    if f.compounds < MIN_RTCP_COMPOUNDS or gap > RTCP_MAX_INTERVAL_S:
+        return [violation("MED-05", reqs, "M", what, seen, frame)]
+    return [passed("MED-05", reqs, "M", f"{what}: {seen}", f.first_frame)]
