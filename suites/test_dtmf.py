@@ -61,3 +61,19 @@ def test_out_dtmf_long_press(sq):
     sq.judge(checks.dtmf_long_press(trace, spec=flows.calls.out_call_spec(sq), digits="50", long_digit="0",
                                     from_caller=True))
 
+
+
+@case("TC-DTMF-05", "OUT: digits sent as RFC 4733 events are not also heard as tones in the DUT's audio",
+      requirements=["RFC4733-05", "MED-03"],
+      procedure="The Mediation side calls the outbound number (telephone-event negotiated); both sides' media come "
+                "from sipqual media agents; the Mediation side's agent sends 1 4 7 # as RFC 4733 events (80 ms "
+                "each) between stretches of a 440 Hz test tone; the far end's agent decodes the DUT's G.711 and runs "
+                "a Goertzel DTMF detector on every packet; the Mediation side hangs up.",
+      expected="The far end receives the digits as RFC 4733 events and hears no DTMF tone in the DUT's audio (no "
+               "double signalling, RFC 4733 section 2.5.1.1 / RFC4733-05).")
+def test_out_dtmf_no_inband_duplicate(sq):
+    plan = [{"kind": "audio", "seconds": 0.3}, {"kind": "digits", "digits": "147#", "ms": 80, "gap_ms": 100}]
+    flows.med.out_call(sq, ms_plan=plan, far_plan=[{"kind": "audio", "seconds": 1}], hold_ms=2000)
+    trace = sq.finish()
+    sq.judge(checks.no_inband_duplicates(trace, spec=flows.calls.out_call_spec(sq), digits="147#", from_caller=True,
+                                         heard=flows.med.heard_tones(sq.media_reports.get("far", {}))))

@@ -199,3 +199,26 @@ def test_no_rtcp_fails_med05(tmp_path):
 def test_rtcp_twelve_seconds_apart_fails_med05(tmp_path):
     bad = _bad(_rtcp_call(tmp_path, rtcp_at=(1.0, 13.5)))
     assert [f.rule for f in bad] == ["MED-05"] and "between two compounds" in bad[0].message, bad
+
+
+# ---- TC-DTMF-05: no DTMF tone in the audio beside the events (RFC4733-05) --------------------------------------------
+
+def test_no_tones_beside_events_passes(tmp_path):
+    found = checks.no_inband_duplicates(_call(tmp_path), spec=_spec(MS, FAR), digits="12#", from_caller=True,
+                                        heard=[])
+    assert _bad(found) == [] and "3 events, no tone in" in found[0].message, found
+
+
+def test_tones_beside_events_fail_rfc4733_05(tmp_path):
+    tr = _call(tmp_path)
+    start = max((s for s in tr.rtp if s.src == DUT and s.dst == FAR), key=lambda s: s.packets).first_time
+    bad = _bad(checks.no_inband_duplicates(tr, spec=_spec(MS, FAR), digits="12#", from_caller=True,
+                                           heard=[["1", start + 0.5], ["2", start + 0.7]]))
+    assert [f.rule for f in bad] == ["RFC4733-05"] and "2 tone(s) in the audio" in bad[0].message, bad
+    assert "1 at +0.50 s, 2 at +0.70 s" in bad[0].message and "beside 3 RFC 4733 events" in bad[0].message
+
+
+def test_no_events_from_us_is_an_error_not_a_duplicate(tmp_path):
+    with pytest.raises(checks.StimulusMissing):
+        checks.no_inband_duplicates(_call(tmp_path, sent=()), spec=_spec(MS, FAR), digits="12#", from_caller=True,
+                                    heard=[["1", 0.0]])

@@ -208,3 +208,36 @@ def dut_rtcp(trace: Trace, *, spec: CallSpec, toward_caller: bool = True) -> lis
     if f.compounds < MIN_RTCP_COMPOUNDS or gap > RTCP_MAX_INTERVAL_S:
         return [violation("MED-05", reqs, "M", what, seen, frame)]
     return [passed("MED-05", reqs, "M", f"{what}: {seen}", f.first_frame)]
+
+
+@check
+def no_inband_duplicates(trace: Trace, *, spec: CallSpec, digits: str, from_caller: bool,
+                         heard: list) -> list[Finding]:
+    """TC-DTMF-05 (RFC4733-05): our agent sends ``digits`` as RFC 4733 events on negotiated telephone-event; the
+    DUT passes them on as events and must not also leave (or put) the tones in the audio, or the receiver hears each
+    digit twice. ``heard``: [digit, time] of the DTMF tones the receiving agent's Goertzel detector found in the
+    DUT's audio (G.711 decoded); the finding cites the DUT's audio stream toward that agent."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    src, dut_rx, dut_tx, dst = _ends(spec, from_caller)
+    want = [_DTMF[d] for d in digits.upper()]
+    events = trace.media.events()
+    sent = [e for e in events if e.stream.src == src and e.stream.dst == dut_rx]
+    if not _in_order(want, [e.code for e in sent]):
+        raise_missing(f"our DTMF {_digits(want)} (RFC 4733 events from {src}; the capture shows "
+                      f"{_digits([e.code for e in sent])})")
+    audio = [s for s in trace.rtp if s.src == dut_tx and s.dst == dst and s.main_pt in G711]
+    got = [e for e in events if e.stream.src == dut_tx and e.stream.dst == dst]
+    what = (f"the DTMF {_digits(want)} reaching {dst} as RFC 4733 events only, no DTMF tone in the DUT's audio to it "
+            f"(our agent's Goertzel detector on the decoded G.711)")
+    if not audio:
+        raise_missing(f"the DUT's G.711 audio to our agent {dst} (nothing to listen to)")
+    s = max(audio, key=lambda x: x.packets)
+    if heard:
+        when = ", ".join(f"{d} at +{t - s.first_time:.2f} s" for d, t in heard[:8])
+        return [violation("RFC4733-05", ["RFC4733-05", "MED-03"], "R", what,
+                          f"{len(heard)} tone(s) in the audio of the stream from frame {s.first_frame}: {when}"
+                          + (f" beside {len(got)} RFC 4733 events" if got else ""), s.first_frame)]
+    return [passed("RFC4733-05", ["RFC4733-05", "MED-03"], "R", f"{what}: {len(got)} events, no tone in "
+                   f"{s.packets} audio packets", [s.first_frame] + [e.first_frame for e in got[:len(want)]])]

@@ -74,3 +74,8 @@ def in_call(sq: CaseContext, *, ms_plan: list[dict], far_plan: list[dict], hold_
 def heard_inband(report: dict) -> str:
     """The DTMF digits an agent's tone detector heard in the audio it received (its report, :mod:`.mediaagent`)."""
     return "".join(s["received"]["inband_digits"] for s in report.get("streams", []))
+
+
+def heard_tones(report: dict) -> list[list]:
+    """[digit, time] of every DTMF tone an agent's detector heard in the audio it received."""
+    return [x for s in report.get("streams", []) for r in s["received"]["streams"] for x in r.get("inband", [])]

@@ -110,6 +110,7 @@ class Receiver:
                 "cn_packets": s.small[self.cfg.cn_pt].packets if self.cfg.cn_pt in s.small else 0,
                 "events": events, "event_digits": "".join(e["digit"] for e in events),
                 "inband_digits": det.text if det else "",
+                "inband": [[d, t] for d, t in det.digits] if det else [],     # (digit, time its tone began)
             })
         rtcp = [{"src": f.src, "sport": f.sport, "compounds": f.compounds, "types": {str(k): v for k, v in
                  f.types.items()}, "cnames": sorted(f.cnames), "ssrcs": sorted(f.ssrcs), "bad_start": f.bad_start,
