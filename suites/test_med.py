@@ -44,3 +44,17 @@ def test_out_rtcp(sq):
     flows.med.out_call(sq, ms_plan=audio, far_plan=audio, hold_ms=int(seconds * 1000))
     trace = sq.finish()
     sq.judge(checks.dut_rtcp(trace, spec=flows.calls.out_call_spec(sq)))
+
+
+@case("TC-MED-03", "OUT: comfort noise (PT 13) negotiated and passed on both ways in silences",
+      requirements=["MED-04"],
+      procedure="The Mediation side calls the outbound number; both sides offer PCMU, PCMA, telephone-event and CN "
+                "(PT 13); both sides' media agents send 0.5 s of audio, 1 s of silence as comfort noise (a CN packet "
+                "every 200 ms, RFC 3389) and audio again; the Mediation side hangs up.",
+      expected="The DUT's SDP toward each side keeps CN, and it passes each side's comfort noise on to the other "
+               "side as CN (the form of every CN packet judged by RFC3389-01).")
+def test_out_comfort_noise(sq):
+    plan = [{"kind": "audio", "seconds": 0.5}, {"kind": "silence", "seconds": 1.0}, {"kind": "audio", "seconds": 0.5}]
+    flows.med.out_call(sq, ms_plan=plan, far_plan=plan, hold_ms=2500)
+    trace = sq.finish()
+    sq.judge(checks.comfort_noise_relayed(trace, spec=flows.calls.out_call_spec(sq)))

@@ -222,3 +222,55 @@ def test_no_events_from_us_is_an_error_not_a_duplicate(tmp_path):
     with pytest.raises(checks.StimulusMissing):
         checks.no_inband_duplicates(_call(tmp_path, sent=()), spec=_spec(MS, FAR), digits="12#", from_caller=True,
                                     heard=[["1", 0.0]])
+
+
+# ---- TC-MED-03: comfort noise negotiated and passed on (MED-04) -------------------------------------------------------
+
+def _cn_sdp(addr, port, cn=True):
+    from test_checks_em import sdp
+    text = sdp(1, addr, port, pts=(0, 101))
+    return text.replace(" 0 101\r\n", " 0 101 13\r\n") + "a=rtpmap:13 CN/8000\r\n" if cn else text
+
+
+def _cn_call(tmp_path, relay_cn=True, dut_offer_cn=True):
+    """OUT call offering CN both ways; each side sends 10 PCMU packets, 3 CN packets, 10 PCMU; the DUT relays each
+    side's packets to the other (CN as CN unless not ``relay_cn``); its offer to the callee keeps CN unless not
+    ``dut_offer_cn``."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    from test_checks_em import CT, MAC
+    call = Legs(MS, FAR)
+    call.req(MS, DUT, "INVITE", call.a, call.via_a, 1, f"{checks.MARKER}: TC-EM-X-tcp-abc", CT,
+             body=_cn_sdp(MS, CALLER_PORT))
+    call.req(DUT, FAR, "INVITE", call.b, call.via_b, 1, CT, body=_cn_sdp(DUT, DUT_TO_CALLEE, cn=dut_offer_cn))
+    call.resp(FAR, DUT, "200 OK", call.b, call.via_b, "1 INVITE", tag="cb", body=_cn_sdp(FAR, WON_PORT))
+    call.resp(DUT, MS, "200 OK", call.a, call.via_a, "1 INVITE", tag="cb", body=_cn_sdp(DUT, DUT_TO_CALLER))
+    flows = [(MS, CALLER_PORT, DUT, DUT_TO_CALLER, True), (DUT, DUT_TO_CALLEE, FAR, WON_PORT, relay_cn),
+             (FAR, WON_PORT, DUT, DUT_TO_CALLEE, True), (DUT, DUT_TO_CALLER, MS, CALLER_PORT, relay_cn)]
+    for i in range(23):
+        cn = 10 <= i < 13
+        for n, (src, sport, dst, dport, send_cn) in enumerate(flows):
+            if cn and not send_cn:
+                continue
+            pt, body = (13, b"\x40") if cn else (0, b"\xd5" * 160)
+            hdr = bytes([0x80, pt]) + i.to_bytes(2, "big") + (160 * i).to_bytes(4, "big") + (0x100 + n).to_bytes(4, "big")
+            call.c._emit(Ether(src=MAC[src], dst=MAC[dst]) / IP(src=src, dst=dst, id=0) /
+                         UDP(sport=sport, dport=dport) / (hdr + body), 0.02 if n == 0 else 0.0001)
+    return checks.comfort_noise_relayed(call.trace(tmp_path), spec=_spec(MS, FAR))
+
+
+def test_cn_passed_on_both_ways_passes(tmp_path):
+    found = _cn_call(tmp_path)
+    assert _bad(found) == [] and len(found) == 2 and "3 CN packets" in found[0].message, found
+
+
+def test_cn_dropped_by_the_dut_fails_med04(tmp_path):
+    bad = _bad(_cn_call(tmp_path, relay_cn=False))
+    assert [f.rule for f in bad] == ["MED-04", "MED-04"] and "no CN from the DUT to" in bad[0].message, bad
+    assert "PT [0]" in bad[0].message and bad[0].frames
+
+
+def test_cn_stripped_from_the_dut_offer_fails_med04(tmp_path):
+    bad = _bad(_cn_call(tmp_path, dut_offer_cn=False))
+    assert bad and bad[0].rule == "MED-04" and "without CN" in bad[0].message, bad

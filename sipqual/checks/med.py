@@ -241,3 +241,52 @@ def no_inband_duplicates(trace: Trace, *, spec: CallSpec, digits: str, from_call
                           + (f" beside {len(got)} RFC 4733 events" if got else ""), s.first_frame)]
     return [passed("RFC4733-05", ["RFC4733-05", "MED-03"], "R", f"{what}: {len(got)} events, no tone in "
                    f"{s.packets} audio packets", [s.first_frame] + [e.first_frame for e in got[:len(want)]])]
+
+
+CN_PT = 13
+
+
+def _lists_cn(media) -> bool:
+    return media is not None and any(enc.upper() == "CN" for enc, _c, _ch in media.rtpmap.values())
+
+
+@check
+def comfort_noise_relayed(trace: Trace, *, spec: CallSpec) -> list[Finding]:
+    """TC-MED-03 (MED-04): both our agents offer comfort noise (PT 13, RFC 3389) and send it in their silences. On
+    each leg the DUT's SDP toward our agent keeps CN, and the DUT passes our CN on to the other agent (in the PT
+    the receiver's SDP maps to CN) instead of dropping it (the receiver would then hear dead silence) or turning it
+    into something the receiver did not accept. The CN payloads' form is judged by the passive rule RFC3389-01."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    found: list[Finding] = []
+    for src, dut_rx, dut_tx, dst in (_ends(spec, True), _ends(spec, False)):
+        mine = [s for s in trace.rtp if s.src == src and s.dst == dut_rx]
+        told = next((s.sdp for s in mine if s.sdp is not None), None)     # the DUT's SDP to our sender
+        if told is not None and not _lists_cn(told.media):
+            found.append(violation("MED-04", ["MED-04"], "R", f"CN (PT {CN_PT}) kept in the DUT's SDP to {src}, "
+                                   "which offered it", f"formats {told.media.formats} without CN (so our agent "
+                                   "sends no comfort noise)", told.frame))
+            continue
+        ours = [s for s in mine if CN_PT in s.by_pt]
+        if not ours:
+            raise_missing(f"our comfort noise (PT {CN_PT}) from {src}")
+        sent = sum(s.by_pt[CN_PT].packets for s in ours)
+        theirs = [s for s in trace.rtp if s.src == dut_tx and s.dst == dst]
+        what = f"our comfort noise from {src} ({sent} PT {CN_PT} packets) passed on by the DUT to {dst} as CN"
+        sdp_ref = next((s.sdp for s in theirs if s.sdp is not None), None)
+        if sdp_ref is not None and not _lists_cn(sdp_ref.media):
+            found.append(violation("MED-04", ["MED-04"], "R", what, f"the SDP {dst} gave lists no CN "
+                                   f"(formats {sdp_ref.media.formats})", sdp_ref.frame))
+            continue
+        cn_pts = {pt for s in theirs for pt in s.by_pt
+                  if pt == CN_PT or (s.sdp is not None and (s.sdp.rtpmap.get(pt) or ("",))[0].upper() == "CN")}
+        got = sum(s.by_pt[pt].packets for s in theirs for pt in cn_pts if pt in s.by_pt)
+        frames = [s.first_frame for s in theirs[:1]] or [ours[0].first_frame]
+        if got == 0:
+            pts = sorted({pt for s in theirs for pt in s.payload_types})
+            found.append(violation("MED-04", ["MED-04"], "R", what, f"no CN from the DUT to {dst} (its RTP carries "
+                                   f"PT {pts})" if theirs else f"no RTP from the DUT to {dst}", frames))
+        else:
+            found.append(passed("MED-04", ["MED-04"], "R", f"{what}: {got} CN packets", frames))
+    return found

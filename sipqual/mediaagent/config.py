@@ -24,7 +24,7 @@ KINDS = ("audio", "silence", "quiet", "pause", "digits", "tones")
 CODEC_PT = {"PCMU": 0, "PCMA": 8}
 MAX_SECONDS = 600.0          # no agent lives longer than this, whatever it is told
 UPDATABLE = ("peer", "peer_port", "rtcp_peer_port", "send_key", "recv_keys", "plan", "after", "rtcp", "pt", "te_pt",
-             "te_pt_rx", "latch")
+             "te_pt_rx", "latch", "cn_pt")
 
 
 @dataclass
@@ -41,7 +41,7 @@ class StreamConfig:
     clock: int = 8000
     te_pt: int | None = 101          # telephone-event PT we send on (the peer's, RFC 4733 / RFC 3264)
     te_pt_rx: list[int] = field(default_factory=lambda: [101])    # telephone-event PTs we accept (ours)
-    cn_pt: int = 13
+    cn_pt: int | None = 13           # None: silence is sent as nothing
     cn_ms: int = 200                 # a CN packet at the start of a silence, then every cn_ms
     send_key: dict | None = None     # SdesKey as a dict: SRTP/SRTCP toward the peer
     recv_keys: list[dict] = field(default_factory=list)   # the peer's keys: what we decrypt with (newest first)
@@ -175,6 +175,8 @@ def peer_changes(cfg: StreamConfig, remote_media) -> dict:
         changes["pt"] = audio[0]
     te = [pt for pt, (enc, _c, _ch) in remote_media.rtpmap.items() if enc.lower() == "telephone-event"]
     changes["te_pt"] = te[0] if te else None
+    cn = [pt for pt, (enc, _c, _ch) in remote_media.rtpmap.items() if enc.upper() == "CN"]
+    changes["cn_pt"] = cn[0] if cn else None          # no CN offered: silence is sent as nothing (RFC 3389 DTX)
     if remote_media.crypto:
         key = asdict(SdesKey.from_crypto(remote_media.crypto[0]))
         changes["recv_keys"] = [key] + [k for k in cfg.recv_keys if k != key][:2]
