@@ -58,3 +58,16 @@ def test_out_comfort_noise(sq):
     flows.med.out_call(sq, ms_plan=plan, far_plan=plan, hold_ms=2500)
     trace = sq.finish()
     sq.judge(checks.comfort_noise_relayed(trace, spec=flows.calls.out_call_spec(sq)))
+
+
+@case("TC-MED-06", "OUT: the DUT's media address toward the Mediation side is its signalling address",
+      requirements=["MED-06"],
+      procedure="The Mediation side calls the outbound number; both sides' media come from sipqual media agents "
+                "(1 s of audio); the Mediation side hangs up.",
+      expected="The DUT's answer to the Mediation side names as c= the address it sends its SIP from "
+               "(ConcentratedTopology: one media termination point), and its RTP to our agent comes from there.")
+def test_out_media_address(sq):
+    audio = [{"kind": "audio", "seconds": 1}]
+    flows.med.out_call(sq, ms_plan=audio, far_plan=audio, hold_ms=1500)
+    trace = sq.finish()
+    sq.judge(checks.media_at_signalling_address(trace, spec=flows.calls.out_call_spec(sq)))

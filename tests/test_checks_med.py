@@ -274,3 +274,27 @@ def test_cn_dropped_by_the_dut_fails_med04(tmp_path):
 def test_cn_stripped_from_the_dut_offer_fails_med04(tmp_path):
     bad = _bad(_cn_call(tmp_path, dut_offer_cn=False))
     assert bad and bad[0].rule == "MED-04" and "without CN" in bad[0].message, bad
+
+
+# ---- TC-MED-06: media address = signalling address toward the Mediation side (MED-06) --------------------------------
+
+def _addr_call(tmp_path, conn=None):
+    """OUT call whose 200 to our caller names ``conn`` (default: the DUT's own address) as c=; RTP both ways."""
+    from test_checks_em import CT, _rtp, sdp
+    call = Legs(MS, FAR).invite()
+    call.resp(FAR, DUT, "200 OK", call.b, call.via_b, "1 INVITE", tag="cb", body=sdp(1, FAR, WON_PORT, pts=(0, 101)))
+    call.resp(DUT, MS, "200 OK", call.a, call.via_a, "1 INVITE", CT, tag="cb",
+              body=sdp(1, DUT, DUT_TO_CALLER, pts=(0, 101), conn=conn))
+    _rtp(call.c, [(MS, CALLER_PORT, DUT, DUT_TO_CALLER), (DUT, DUT_TO_CALLER, MS, CALLER_PORT)])
+    return checks.media_at_signalling_address(call.trace(tmp_path), spec=_spec(MS, FAR))
+
+
+def test_media_at_the_signalling_address_passes(tmp_path):
+    found = _addr_call(tmp_path)
+    assert _bad(found) == [] and f"c={DUT}, SIP from {DUT}, RTP to our agent from {DUT}" in found[0].message, found
+
+
+def test_media_elsewhere_fails_med06(tmp_path):
+    bad = _bad(_addr_call(tmp_path, conn="192.0.2.99"))
+    assert [f.rule for f in bad] == ["MED-06"] and f"c=192.0.2.99, SIP from {DUT}" in bad[0].message, bad
+    assert bad[0].frames

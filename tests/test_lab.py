@@ -135,7 +135,7 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite DTMF on the media agent (issue 13): digits as RFC 4733 events both ways
          "TC-DTMF-01", "TC-DTMF-02", "TC-DTMF-03", "TC-DTMF-05",
          # suite MED on the media agent (issue 13); TC-MED-04 lasts 12 s (RTCP intervals)
-         "TC-MED-02", "TC-MED-03", "TC-MED-04")
+         "TC-MED-02", "TC-MED-03", "TC-MED-04", "TC-MED-06")
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)

@@ -10,7 +10,7 @@ from ..rtp import G711
 from ..rtpclock import read_steps
 from ..trace import Trace
 from ..verdict import Finding, passed, violation
-from .common import MIN_RTP_PACKETS, CallSpec, raise_missing, route
+from .common import MIN_RTP_PACKETS, CallSpec, raise_missing, route, sdp_of
 from .em import _DTMF, _digits, _in_order
 
 
@@ -290,3 +290,47 @@ def comfort_noise_relayed(trace: Trace, *, spec: CallSpec) -> list[Finding]:
         else:
             found.append(passed("MED-04", ["MED-04"], "R", f"{what}: {got} CN packets", frames))
     return found
+
+
+@check
+def media_at_signalling_address(trace: Trace, *, spec: CallSpec, mediation_is_caller: bool = True
+                                ) -> list[Finding]:
+    """TC-MED-06 (MED-06, ConcentratedTopology): on the Mediation leg the DUT's SDP (its answer to our caller on an
+    OUT call, its offer to our callee on an IN call) names as media address (c=) the address the DUT sends its SIP
+    from, and its RTP to our agent comes from that address. Recorded either way (severity R; M for bypass)."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, theirs, b = routed
+    if mediation_is_caller:
+        leg, ms, dut = a, spec.caller_ip, spec.dut_in_ip
+        p = a.final(src=dut)
+        if p is None or sdp_of(p) is None:
+            p = next((x for x in a.responses() if x.src == dut and sdp_of(x) is not None), p)
+    else:
+        leg, ms, dut, p = b, spec.callee_ip, spec.dut_out_ip, theirs
+    sdp = sdp_of(p)
+    media = sdp.audio if sdp is not None else None
+    conn = media.effective_connection if media is not None else None
+    want = f"the DUT's SDP to the Mediation side naming its own signalling address {p.src if p else dut} as c="
+    if conn is None:
+        return [violation("MED-06", ["MED-06"], "R", want, "no SDP with an audio c= line from the DUT on that leg",
+                          p.frame if p is not None else leg.invite.frame)]
+    addr = conn.address.split("/")[0]
+    rtp = [s for s in trace.rtp if s.dst == ms and s.dport == (_agent_port(trace, leg, ms) or s.dport)
+           and s.confirmed and s.src != ms]
+    sources = sorted({s.src for s in rtp})
+    seen = f"c={addr}, SIP from {p.src}, RTP to our agent from {', '.join(sources) or 'nowhere'}"
+    if addr != p.src or (sources and sources != [p.src]):
+        return [violation("MED-06", ["MED-06"], "R", want + " and sending its RTP from there", seen, p.frame)]
+    return [passed("MED-06", ["MED-06"], "R", f"{want}: {seen}", p.frame)]
+
+
+def _agent_port(trace: Trace, leg, ours: str) -> int | None:
+    """The media port our agent's SDP on ``leg`` announced (to tell its RTP from other traffic to that host)."""
+    for p in leg.messages:
+        if p.src == ours:
+            s = sdp_of(p)
+            if s is not None and s.audio is not None:
+                return s.audio.port
+    return None
