@@ -26,7 +26,10 @@ SECRET = "x-sipqual-secret"
 _SECRET_WORDS = {"password", "passwd", "passphrase", "secret", "token", "key", "privatekey", "credential",
                  "credentials"}
 PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "early_media", "media_bypass",
-                 "dns_load_balancing", "options_ping", "comfort_noise", "ipv6"]
+                 "dns_load_balancing", "options_ping", "comfort_noise", "ipv6",
+                 # rtp_latching (issue 13, TC-MED-09): the DUT sends its RTP to where the Mediation side's RTP comes
+                 # from, not only to the SDP address (EnableRTPLatching, an SBC behind NAT; optional, MED-07)
+                 "rtp_latching"]
 
 _ports = {"type": "object", "additionalProperties": False, "required": ["tcp", "tls"],
           "properties": {"tcp": {"type": "integer", "minimum": 1, "maximum": 65535},

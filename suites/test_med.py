@@ -71,3 +71,16 @@ def test_out_media_address(sq):
     flows.med.out_call(sq, ms_plan=audio, far_plan=audio, hold_ms=1500)
     trace = sq.finish()
     sq.judge(checks.media_at_signalling_address(trace, spec=flows.calls.out_call_spec(sq)))
+
+
+@case("TC-MED-09", "OUT: symmetric RTP / latching: the DUT sends to where the Mediation side's RTP comes from",
+      requirements=["MED-07"], needs=["rtp_latching"],
+      procedure="The Mediation side calls the outbound number; its media agent announces one port in its SDP but "
+                "sends its RTP from another port of the same address (as from behind a NAT); both sides send 2 s "
+                "of audio; the Mediation side hangs up.",
+      expected="Within 1 s of our first RTP from the other port, the DUT sends its RTP there (latching, "
+               "EnableRTPLatching) and no longer to the port in our SDP.")
+def test_out_rtp_latching(sq):
+    sdp_port, source = flows.med.out_call_behind_nat(sq, hold_ms=2000)
+    trace = sq.finish()
+    sq.judge(checks.rtp_latched(trace, spec=flows.calls.out_call_spec(sq), sdp_port=sdp_port, source_port=source))

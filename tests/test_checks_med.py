@@ -298,3 +298,37 @@ def test_media_elsewhere_fails_med06(tmp_path):
     bad = _bad(_addr_call(tmp_path, conn="192.0.2.99"))
     assert [f.rule for f in bad] == ["MED-06"] and f"c=192.0.2.99, SIP from {DUT}" in bad[0].message, bad
     assert bad[0].frames
+
+
+# ---- TC-MED-09: latching on the source of our RTP (MED-07) -----------------------------------------------------------
+
+NAT_PORT = 31000
+
+
+def _nat_call(tmp_path, latch_after: int | None):
+    """OUT call: our caller's SDP says CALLER_PORT, its RTP comes from NAT_PORT (100 packets, 20 ms); the DUT sends
+    to CALLER_PORT, switching to NAT_PORT after ``latch_after`` of our packets (never when None)."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    from test_checks_em import MAC
+    call = Legs(MS, FAR).invite().answered("cb")
+    for i in range(100):
+        for n, (src, sport, dst, dport) in enumerate([
+                (MS, NAT_PORT, DUT, DUT_TO_CALLER),
+                (DUT, DUT_TO_CALLER, MS, NAT_PORT if latch_after is not None and i >= latch_after else CALLER_PORT)]):
+            hdr = bytes([0x80, 0]) + (1000 + i).to_bytes(2, "big") + (160 * i).to_bytes(4, "big") + \
+                (0x300 + n).to_bytes(4, "big")
+            call.c._emit(Ether(src=MAC[src], dst=MAC[dst]) / IP(src=src, dst=dst, id=0) /
+                         UDP(sport=sport, dport=dport) / (hdr + b"\xd5" * 160), 0.02 if n == 0 else 0.0001)
+    return checks.rtp_latched(call.trace(tmp_path), spec=_spec(MS, FAR), sdp_port=CALLER_PORT, source_port=NAT_PORT)
+
+
+def test_latched_at_once_passes(tmp_path):
+    found = _nat_call(tmp_path, latch_after=1)
+    assert _bad(found) == [] and f"RTP to {NAT_PORT} from +0.0" in found[0].message, found
+
+
+def test_latched_after_a_second_and_a_half_fails_med07(tmp_path):
+    bad = _bad(_nat_call(tmp_path, latch_after=70))
+    assert [f.rule for f in bad] == ["MED-07"] and f"RTP to {NAT_PORT} from +1.4" in bad[0].message, bad

@@ -162,3 +162,13 @@ def test_latching_sends_to_where_the_peer_is():
     a.peer_port = b.port + 100                      # a stale SDP address: latching corrects it
     ra, rb = run(a, b, 0.6)
     assert only_stream(rb)["packets"] > 5
+
+
+def test_sending_from_another_port_and_reading_both():
+    a, b = pair({}, {"latch": True})
+    a.send_port = free_pair()
+    ra, rb = run(a, b, 0.6)
+    got = only_stream(rb)
+    assert got["sport"] == a.send_port and got["packets"] > 10          # b sees a's RTP from the "NAT" port ...
+    back = {x["dport"]: x for x in ra["received"]["streams"]}          # b sent to a's SDP port until it latched
+    assert back[a.send_port]["packets"] > 10 and back[a.send_port]["first_time"] >= back[a.port]["last_time"] - 0.03

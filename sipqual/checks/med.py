@@ -334,3 +334,39 @@ def _agent_port(trace: Trace, leg, ours: str) -> int | None:
             if s is not None and s.audio is not None:
                 return s.audio.port
     return None
+
+
+LATCH_WITHIN_S = 1.0          # TC-MED-09: the DUT's RTP follows our RTP's source within this time
+
+
+@check
+def rtp_latched(trace: Trace, *, spec: CallSpec, sdp_port: int, source_port: int) -> list[Finding]:
+    """TC-MED-09 (MED-07, EnableRTPLatching): our Mediation-side agent (the caller) announces ``sdp_port`` in its SDP
+    but sends its RTP from ``source_port`` (as from behind a NAT). Within :data:`LATCH_WITHIN_S` of our first packet
+    from there, the DUT's RTP goes to ``source_port`` and no longer to ``sdp_port``."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ms, dut = spec.caller_ip, spec.dut_in_ip
+    ours = [s for s in trace.rtp if s.src == ms and s.sport == source_port and s.dst == dut]
+    if not ours:
+        raise_missing(f"our RTP from {ms}:{source_port} to the DUT")
+    start = min(s.first_time for s in ours)
+    first = min(ours, key=lambda s: s.first_time)
+    to_source = [s for s in trace.rtp if s.src == dut and s.dst == ms and s.dport == source_port]
+    to_sdp = [s for s in trace.rtp if s.src == dut and s.dst == ms and s.dport == sdp_port]
+    what = (f"the DUT's RTP to {ms}:{source_port}, where our RTP comes from (frame {first.first_frame}), within "
+            f"{LATCH_WITHIN_S:g} s, and no more to the SDP's port {sdp_port} after that")
+    reqs = ["MED-07"]
+    if not to_source:
+        seen = "no RTP to that port" + (f"; it kept sending to {sdp_port} until +"
+                                        f"{max(s.last_time for s in to_sdp) - start:.1f} s" if to_sdp else "")
+        return [violation("MED-07", reqs, "O", what, seen, [s.first_frame for s in to_sdp[:1]] or first.first_frame)]
+    latched = min(s.first_time for s in to_source) - start
+    late = [s for s in to_sdp if s.last_time > start + max(latched, 0) + 0.1 and s.last_time > start + LATCH_WITHIN_S]
+    seen = f"RTP to {source_port} from +{latched:.2f} s" + (
+        f", to {sdp_port} until +{max(s.last_time for s in late) - start:.2f} s" if late else "")
+    frame = min(to_source, key=lambda s: s.first_time).first_frame
+    if latched > LATCH_WITHIN_S or late:
+        return [violation("MED-07", reqs, "O", what, seen, frame)]
+    return [passed("MED-07", reqs, "O", f"{what}: {seen}", frame)]

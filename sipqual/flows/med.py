@@ -79,3 +79,19 @@ def heard_inband(report: dict) -> str:
 def heard_tones(report: dict) -> list[list]:
     """[digit, time] of every DTMF tone an agent's detector heard in the audio it received."""
     return [x for s in report.get("streams", []) for r in s["received"]["streams"] for x in r.get("inband", [])]
+
+
+def out_call_behind_nat(sq: CaseContext, *, hold_ms: int = 2000) -> tuple[int, int]:
+    """An OUT call whose Mediation-side agent announces one port in its SDP and sends its RTP from another (as from
+    behind a NAT); both sides send audio. Returns (SDP port, source port)."""
+    audio = [{"kind": "audio", "seconds": hold_ms / 1000}]
+    source = sq.ports.media() + 4000
+    ms = sq.media_agent("ms", "ms", plan=audio, after="audio", send_port=source)
+    far = sq.media_agent("far", "far", plan=audio, after="audio")
+    far_run = sq.far_server("far-callee", "agent_uas.xml", agent_keys(far), timeout_s=20)
+    ms_run = sq.ms_client("ms-caller", "agent_uac.xml", {**outbound(sq), **agent_keys(ms)}, timeout_s=20,
+                          pause_ms=hold_ms)
+    follow_sdp(far, far_run, "the DUT's INVITE to the far end")
+    follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
+    sq.wait_all()
+    return ms.port(), source

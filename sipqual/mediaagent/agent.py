@@ -40,6 +40,9 @@ class Endpoint:
         self.local_port = self.rtp_sock.getsockname()[1]
         self.rtcp_sock = None if cfg.rtcp_mux else self._bind(self.local_port + 1 if cfg.port else 0)
         sel.register(self.rtp_sock, selectors.EVENT_READ, (self, False))
+        self.send_sock = self._bind(cfg.send_port) if cfg.send_port else self.rtp_sock
+        if self.send_sock is not self.rtp_sock:       # what comes back to the NAT mapping is read too
+            sel.register(self.send_sock, selectors.EVENT_READ, (self, False))
         if self.rtcp_sock is not None:
             sel.register(self.rtcp_sock, selectors.EVENT_READ, (self, True))
         self.sender = Sender(cfg)
@@ -87,7 +90,7 @@ class Endpoint:
             dest = self.receiver.last_source
         if self.protect is not None:
             data = self.protect.rtcp(data) if rtcp else self.protect.rtp(data)
-        sock = self.rtcp_sock if rtcp and self.rtcp_sock is not None else self.rtp_sock
+        sock = self.rtcp_sock if rtcp and self.rtcp_sock is not None else self.rtp_sock if rtcp else self.send_sock
         try:
             sock.sendto(data, dest)
         except OSError as e:          # unreachable peer (ICMP), no route: counted, the stream goes on
@@ -169,7 +172,7 @@ class Endpoint:
         }
 
     def close(self, sel: selectors.BaseSelector) -> None:
-        for s in (self.rtp_sock, self.rtcp_sock):
+        for s in {self.rtp_sock, self.rtcp_sock, self.send_sock} - {None}:
             if s is not None:
                 sel.unregister(s)
                 s.close()

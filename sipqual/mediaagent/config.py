@@ -50,6 +50,7 @@ class StreamConfig:
     plan: list[dict] = field(default_factory=lambda: [{"kind": "audio", "seconds": 1.0}])
     after: str = "audio"             # what is sent once the plan is over
     latch: bool = False              # symmetric RTP: send to wherever the peer's RTP comes from
+    send_port: int = 0               # send RTP from this port instead of ``port`` (a NAT's mapping; TC-MED-09)
     detect_tones: bool = True        # Goertzel on received G.711
     ssrc: int = 0                    # 0: random
     seq0: int = -1                   # -1: random (RFC 3550 5.1)
