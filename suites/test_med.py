@@ -84,3 +84,17 @@ def test_out_rtp_latching(sq):
     sdp_port, source = flows.med.out_call_behind_nat(sq, hold_ms=2000)
     trace = sq.finish()
     sq.judge(checks.rtp_latched(trace, spec=flows.calls.out_call_spec(sq), sdp_port=sdp_port, source_port=source))
+
+
+@case("TC-MED-08", "OUT: a re-INVITE moving the Mediation side's media to another port: the DUT follows within 1 s",
+      requirements=["XFR-02", "RFC3264-04"],
+      procedure="The Mediation side calls the outbound number; media from sipqual media agents; after 1.5 s it "
+                "sends a re-INVITE (o= version 2) whose SDP moves its media to a second agent's port, the first "
+                "agent stops sending and the second starts once the DUT answers; the far end answers the relayed "
+                "re-INVITE with its unchanged SDP; 1.5 s later the Mediation side hangs up.",
+      expected="The DUT answers the re-INVITE 200 and, within 1 s of that 200, sends its RTP to the new port and no "
+               "longer to the old one (as after a transfer or a call park retrieved elsewhere).")
+def test_out_media_retarget(sq):
+    old, new = flows.med.out_call_retarget(sq, media_ms=1500)
+    trace = sq.finish()
+    sq.judge(checks.media_retargeted(trace, spec=flows.calls.out_call_spec(sq), old_port=old, new_port=new))

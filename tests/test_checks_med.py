@@ -332,3 +332,45 @@ def test_latched_at_once_passes(tmp_path):
 def test_latched_after_a_second_and_a_half_fails_med07(tmp_path):
     bad = _bad(_nat_call(tmp_path, latch_after=70))
     assert [f.rule for f in bad] == ["MED-07"] and f"RTP to {NAT_PORT} from +1.4" in bad[0].message, bad
+
+
+# ---- TC-MED-08: the DUT follows a re-INVITE moving our media within 1 s (XFR-02) --------------------------------------
+
+NEW_PORT = 30100
+
+
+def _retarget(tmp_path, follow_after: float | None):
+    """OUT call answered; our caller re-INVITEs moving its media to NEW_PORT, the DUT answers 200; the DUT's RTP
+    (100 packets, 20 ms, from the 200 on) goes to the old port until ``follow_after`` s, then to NEW_PORT (never
+    when None)."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    from test_checks_em import CT, MAC, sdp
+    call = Legs(MS, FAR).invite().answered("cb")
+    via = f"Via: SIP/2.0/UDP {MS}:5060;branch=z9hG4bK-re1"
+    call.req(MS, DUT, "INVITE", call.a, via, 2, f"{checks.MARKER}: TC-EM-X-tcp-abc", CT, to_tag="cb",
+             body=sdp(2, MS, NEW_PORT, pts=(0, 101)))
+    call.resp(DUT, MS, "200 OK", call.a, via, "2 INVITE", tag="cb", body=sdp(2, DUT, DUT_TO_CALLER, pts=(0, 101)))
+    for i in range(100):
+        port = NEW_PORT if follow_after is not None and i * 0.02 >= follow_after else CALLER_PORT
+        hdr = bytes([0x80, 0]) + (2000 + i).to_bytes(2, "big") + (160 * i).to_bytes(4, "big") + (0x55).to_bytes(4, "big")
+        call.c._emit(Ether(src=MAC[DUT], dst=MAC[MS]) / IP(src=DUT, dst=MS, id=0) /
+                     UDP(sport=DUT_TO_CALLER, dport=port) / (hdr + b"\xd5" * 160), 0.02)
+    return checks.media_retargeted(call.trace(tmp_path), spec=_spec(MS, FAR), old_port=CALLER_PORT,
+                                   new_port=NEW_PORT)
+
+
+def test_media_follows_at_once_passes(tmp_path):
+    found = _retarget(tmp_path, follow_after=0.0)
+    assert _bad(found) == [] and f"RTP to {NEW_PORT} from +0.0" in found[0].message, found
+
+
+def test_media_following_late_fails_xfr02(tmp_path):
+    bad = _bad(_retarget(tmp_path, follow_after=1.4))
+    assert [f.rule for f in bad] == ["XFR-02"] and f"RTP to {NEW_PORT} from +1.4" in bad[0].message, bad
+
+
+def test_media_never_following_fails_xfr02(tmp_path):
+    bad = _bad(_retarget(tmp_path, follow_after=None))
+    assert [f.rule for f in bad] == ["XFR-02"] and f"to {CALLER_PORT} until +" in bad[0].message, bad

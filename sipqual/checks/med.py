@@ -370,3 +370,42 @@ def rtp_latched(trace: Trace, *, spec: CallSpec, sdp_port: int, source_port: int
     if latched > LATCH_WITHIN_S or late:
         return [violation("MED-07", reqs, "O", what, seen, frame)]
     return [passed("MED-07", reqs, "O", f"{what}: {seen}", frame)]
+
+
+FOLLOW_WITHIN_S = 1.0         # TC-MED-08: the DUT's media follows a re-INVITE within this time (XFR-02)
+
+
+@check
+def media_retargeted(trace: Trace, *, spec: CallSpec, old_port: int, new_port: int) -> list[Finding]:
+    """TC-MED-08 (XFR-02, RFC3264-04): our Mediation-side caller re-INVITEs with its media moved from ``old_port`` to
+    ``new_port``. Within :data:`FOLLOW_WITHIN_S` of the DUT's 200 to that re-INVITE the DUT's RTP reaches the new
+    port, and none goes to the old port after that second."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, _theirs, _b = routed
+    ms, dut = spec.caller_ip, spec.dut_in_ip
+    reinvite = next((p for p in a.requests("INVITE")[1:] if p.src == ms and (sdp := sdp_of(p)) is not None
+                     and sdp.audio is not None and sdp.audio.port == new_port), None)
+    if reinvite is None:
+        raise_missing(f"our re-INVITE moving the media to port {new_port}")
+    seq = reinvite.msg.cseq.seq if reinvite.msg.cseq else None
+    ok = next((p for p in a.responses() if p.src == dut and p.msg.status == 200 and p.time >= reinvite.time
+               and p.msg.cseq is not None and p.msg.cseq.seq == seq), None)
+    what = (f"the DUT's RTP at our new port {new_port} within {FOLLOW_WITHIN_S:g} s of its 200 to our re-INVITE "
+            f"(frame {reinvite.frame}), and none to the old port {old_port} after that")
+    reqs = ["XFR-02", "RFC3264-04"]
+    if ok is None:
+        return [violation("XFR-02", reqs, "M", what, "no 200 from the DUT to our re-INVITE", reinvite.frame)]
+    deadline = ok.time + FOLLOW_WITHIN_S
+    to_new = [s for s in trace.rtp if s.src == dut and s.dst == ms and s.dport == new_port]
+    to_old = [s for s in trace.rtp if s.src == dut and s.dst == ms and s.dport == old_port]
+    first_new = min((s.first_time for s in to_new), default=None)
+    last_old = max((s.last_time for s in to_old), default=None)
+    seen = (f"RTP to {new_port} from " + (f"{first_new - ok.time:+.2f} s" if first_new is not None else "never")
+            + f" after the 200 (frame {ok.frame}); to {old_port} until "
+            + (f"{last_old - ok.time:+.2f} s" if last_old is not None else "never"))
+    frame = min(to_new, key=lambda s: s.first_time).first_frame if to_new else ok.frame
+    if first_new is None or first_new > deadline or (last_old is not None and last_old > deadline):
+        return [violation("XFR-02", reqs, "M", what, seen, frame)]
+    return [passed("XFR-02", reqs, "M", f"{what}: {seen}", frame)]

@@ -29,18 +29,20 @@ def agent_keys(agent: MediaAgent, te_pt: int = 101) -> dict:
     return {"agent_port": agent.port(), "agent_proto": proto, "agent_attr": attr, "te_pt": te_pt}
 
 
-def follow_sdp(agent: MediaAgent, run: SippRun, what: str) -> None:
-    """Wait for the DUT's SDP at ``run`` and point ``agent`` at it. No SDP: nothing to follow; whether that is the
-    DUT's fault is judged from the capture (the agent then reports nothing received)."""
-    found = wait_sdp(run.workdir / "messages.log", SDP_WAIT_S, alive=run.proc.alive)
+def follow_sdp(agent: MediaAgent, run: SippRun, what: str, *, after: int = 0, wait_s: float = SDP_WAIT_S):
+    """Wait for the DUT's SDP at ``run`` (the first one after its ``after``-th received message) and point ``agent``
+    at it; returns it (:class:`~sipqual.mediaagent.sipplog.LoggedSdp`). No SDP: nothing to follow; whether that is
+    the DUT's fault is judged from the capture (the agent then reports nothing received)."""
+    found = wait_sdp(run.workdir / "messages.log", wait_s, alive=run.proc.alive, after=after)
     if found is None:
-        return
+        return None
     try:
         agent.follow(found.sdp.audio)
     except AgentError:
         raise
     except ValueError as e:            # an SDP our agent cannot use (unknown suite): the capture shows why
         agent.workdir.joinpath("follow-error.txt").write_text(f"{what}: {e}\n")
+    return found
 
 
 def out_call(sq: CaseContext, *, ms_plan: list[dict], far_plan: list[dict], hold_ms: int = 2000, ms_te: int = 101,
@@ -95,3 +97,30 @@ def out_call_behind_nat(sq: CaseContext, *, hold_ms: int = 2000) -> tuple[int, i
     follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
     sq.wait_all()
     return ms.port(), source
+
+
+def out_call_retarget(sq: CaseContext, *, media_ms: int = 1500) -> tuple[int, int]:
+    """Mediation side -> DUT -> far end with agents; after ``media_ms`` the Mediation side re-INVITEs with its media
+    moved to a second agent's port (the first one stops sending), ``media_ms`` later hangs up. The far end answers
+    the relayed re-INVITE with its unchanged SDP. Returns (old port, new port)."""
+    # no packet in flight while the DUT switches: our first agent stops 0.2 s before the re-INVITE (one source at a
+    # time toward the far end), the far end pauses from 0.3 s before it to 0.4 s after (a packet the DUT relays at
+    # the very moment it applies the new answer may go either way: that race is not what this case judges)
+    s = media_ms / 1000
+    ms = sq.media_agent("ms", "ms", plan=[{"kind": "audio", "seconds": s - 0.2}], after="pause")
+    ms2 = sq.media_agent("ms2", "ms", plan=[{"kind": "audio", "seconds": 2 * s}], after="audio")
+    far = sq.media_agent("far", "far", plan=[{"kind": "audio", "seconds": s - 0.3}, {"kind": "pause", "seconds": 0.7},
+                                             {"kind": "audio", "seconds": 2 * s}], after="audio")
+    far_run = sq.far_server("far-callee", "agent_uas_reinvite.xml", agent_keys(far), timeout_s=20)
+    ms_run = sq.ms_client("ms-caller", "agent_retarget_uac.xml",
+                          {**outbound(sq), **agent_keys(ms), "agent_port2": ms2.port()}, timeout_s=20,
+                          extra=["-set", "media_ms", str(media_ms)])
+    first_far = follow_sdp(far, far_run, "the DUT's INVITE to the far end")
+    first_ms = follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
+    wait = SDP_WAIT_S + 2 * media_ms / 1000
+    if first_ms is not None:
+        follow_sdp(ms2, ms_run, "the DUT's answer to the re-INVITE", after=first_ms.index, wait_s=wait)
+    if first_far is not None:
+        follow_sdp(far, far_run, "the DUT's relayed re-INVITE", after=first_far.index, wait_s=wait)
+    sq.wait_all()
+    return ms.port(), ms2.port()
