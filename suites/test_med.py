@@ -98,3 +98,17 @@ def test_out_media_retarget(sq):
     old, new = flows.med.out_call_retarget(sq, media_ms=1500)
     trace = sq.finish()
     sq.judge(checks.media_retargeted(trace, spec=flows.calls.out_call_spec(sq), old_port=old, new_port=new))
+
+
+@case("TC-MED-07", "OUT: a re-INVITE with unchanged SDP: the DUT's answer unchanged (same o= version), no glitch",
+      requirements=["RFC3264-04", "SIG-06"],
+      procedure="The Mediation side calls the outbound number; media from sipqual media agents all along; after "
+                "1.5 s it sends a re-INVITE whose SDP is unchanged (same port, same o= version, as Lync's session "
+                "refresh); the far end answers the relayed re-INVITE with its unchanged SDP; 1.5 s later the "
+                "Mediation side hangs up.",
+      expected="The DUT answers 200 with its SDP unchanged (same o= session id and version, address, port, "
+               "formats) and its RTP to the Mediation side goes on without a pause around the exchange.")
+def test_out_reinvite_unchanged(sq):
+    flows.med.out_call_reinvite_unchanged(sq, media_ms=1500)
+    trace = sq.finish()
+    sq.judge(checks.reinvite_unchanged(trace, spec=flows.calls.out_call_spec(sq)))

@@ -374,3 +374,54 @@ def test_media_following_late_fails_xfr02(tmp_path):
 def test_media_never_following_fails_xfr02(tmp_path):
     bad = _bad(_retarget(tmp_path, follow_after=None))
     assert [f.rule for f in bad] == ["XFR-02"] and f"to {CALLER_PORT} until +" in bad[0].message, bad
+
+
+# ---- TC-MED-07: re-INVITE with unchanged SDP, answer unchanged, no glitch (RFC3264-04, SIG-06) ------------------------
+
+def _unchanged(tmp_path, version=1, port=DUT_TO_CALLER, pause_s=0.0):
+    """OUT call answered (the DUT's answer: version 1, port DUT_TO_CALLER); our caller re-INVITEs with its SDP
+    unchanged; the DUT answers with ``version``/``port``; its RTP to us: 1 s before, a ``pause_s`` gap, 1 s after."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    from test_checks_em import CT, MAC, sdp
+    call = Legs(MS, FAR).invite().answered("cb")
+    seq = [3000]
+
+    def rtp(n):
+        for _ in range(n):
+            hdr = bytes([0x80, 0]) + seq[0].to_bytes(2, "big") + (160 * seq[0]).to_bytes(4, "big") + \
+                (0x66).to_bytes(4, "big")
+            call.c._emit(Ether(src=MAC[DUT], dst=MAC[MS]) / IP(src=DUT, dst=MS, id=0) /
+                         UDP(sport=DUT_TO_CALLER, dport=CALLER_PORT) / (hdr + b"\xd5" * 160), 0.02)
+            seq[0] += 1
+    rtp(50)
+    via = f"Via: SIP/2.0/UDP {MS}:5060;branch=z9hG4bK-re2"
+    call.req(MS, DUT, "INVITE", call.a, via, 2, f"{checks.MARKER}: TC-EM-X-tcp-abc", CT, to_tag="cb",
+             body=sdp(1, MS, CALLER_PORT, pts=(0, 101)))
+    call.resp(DUT, MS, "200 OK", call.a, via, "2 INVITE", tag="cb", body=sdp(version, DUT, port, pts=(0, 101)))
+    if pause_s:
+        call.c._emit(Ether(src=MAC[MS], dst=MAC[DUT]) / IP(src=MS, dst=DUT, id=0) / UDP(sport=9, dport=9) / b"x",
+                     pause_s)
+    rtp(50)
+    return checks.reinvite_unchanged(call.trace(tmp_path), spec=_spec(MS, FAR))
+
+
+def test_unchanged_reinvite_answered_unchanged_passes(tmp_path):
+    found = _unchanged(tmp_path)
+    assert _bad(found) == [] and len(found) == 2, found
+
+
+def test_version_bumped_without_change_fails_rfc3264_04(tmp_path):
+    bad = _bad(_unchanged(tmp_path, version=2))
+    assert [f.rule for f in bad] == ["RFC3264-04"] and "o= version 1 -> 2" in bad[0].message, bad
+
+
+def test_port_changed_fails_rfc3264_04(tmp_path):
+    bad = _bad(_unchanged(tmp_path, port=DUT_TO_CALLER + 100))
+    assert [f.rule for f in bad] == ["RFC3264-04"] and f"m= port {DUT_TO_CALLER} -> " in bad[0].message, bad
+
+
+def test_media_pause_at_the_reinvite_fails_sig06(tmp_path):
+    bad = _bad(_unchanged(tmp_path, pause_s=0.5))
+    assert [f.rule for f in bad] == ["SIG-06"] and "no packet in the window" in bad[0].message, bad

@@ -135,7 +135,7 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite DTMF on the media agent (issue 13): digits as RFC 4733 events both ways
          "TC-DTMF-01", "TC-DTMF-02", "TC-DTMF-03", "TC-DTMF-05",
          # suite MED on the media agent (issue 13); TC-MED-04 lasts 12 s (RTCP intervals)
-         "TC-MED-02", "TC-MED-03", "TC-MED-04", "TC-MED-06", "TC-MED-08", "TC-MED-09")
+         "TC-MED-02", "TC-MED-03", "TC-MED-04", "TC-MED-06", "TC-MED-07", "TC-MED-08", "TC-MED-09")
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)
@@ -346,6 +346,7 @@ FAULTY = [
     # the reference before issue 11 (in-dialog offers without rtpengine) does not follow a re-INVITE moving the media
     ("faulty-indlg-unanchored.yaml", "TC-MED-08 and tcp", "TC-MED-08",
      "XFR-02: expected the DUT's RTP at our new port"),
+    ("faulty-indlg-unanchored.yaml", "TC-MED-07 and tcp", "TC-MED-07", "RFC3264-04: expected"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}

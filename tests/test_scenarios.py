@@ -16,7 +16,8 @@ RUNNER_KEYS = {"adv_host", "adv_port", "uri_transport", "via_transport", "test_i
                "called", "caller", "status", "cause", "codec_pt", "codec_name", "other_port",
                "hold_dir", "hold_addr", "media", "retrieve",
                "supported", "se", "se_answer", "min_se",  # suites REL and ST
-               "agent_port", "agent_proto", "agent_attr", "te_pt", "agent_port2"}  # the media agent
+               "agent_port", "agent_proto", "agent_attr", "te_pt", "agent_port2",
+               "reinv_version"}  # the media agent
 
 
 @pytest.mark.parametrize("path", sorted(SCEN.glob("*.xml")), ids=lambda p: p.name)

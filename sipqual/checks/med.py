@@ -409,3 +409,71 @@ def media_retargeted(trace: Trace, *, spec: CallSpec, old_port: int, new_port: i
     if first_new is None or first_new > deadline or (last_old is not None and last_old > deadline):
         return [violation("XFR-02", reqs, "M", what, seen, frame)]
     return [passed("XFR-02", reqs, "M", f"{what}: {seen}", frame)]
+
+
+GLITCH_WINDOW_S = 0.2         # TC-MED-07: the DUT's RTP must not pause this long around the re-INVITE
+GLITCH_SPAN_S = (0.6, 1.0)    # looked at from this long before our re-INVITE to this long after the DUT's 200
+
+
+def _sdp_facts(sdp) -> tuple:
+    a = sdp.audio
+    conn = a.effective_connection if a is not None else None
+    return (sdp.origin.sess_id if sdp.origin else None, sdp.origin.sess_version if sdp.origin else None,
+            conn.address if conn else None, a.port if a else None, tuple(a.formats) if a else ())
+
+
+@check
+def reinvite_unchanged(trace: Trace, *, spec: CallSpec) -> list[Finding]:
+    """TC-MED-07 (RFC3264-04, SIG-06): our Mediation-side caller re-INVITEs with its SDP unchanged (same o= version).
+    The DUT answers 200 with its own SDP unchanged too (same o= session id and version, address, port and formats
+    as its first answer: RFC 3264 section 8, nothing changed), and its RTP to our agent goes on without a pause of
+    :data:`GLITCH_WINDOW_S` around the exchange (no media glitch; continuity and SSRC: passive RFC3550-01/-02)."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, _theirs, _b = routed
+    ms, dut = spec.caller_ip, spec.dut_in_ip
+    invites = [p for p in a.requests("INVITE") if p.src == ms]
+    seqs = sorted({p.msg.cseq.seq for p in invites if p.msg.cseq})
+    if len(seqs) < 2:
+        raise_missing("our re-INVITE")
+    reinvite = next(p for p in invites if p.msg.cseq and p.msg.cseq.seq == seqs[1])
+
+    def ok_to(seq):
+        return next((p for p in a.responses() if p.src == dut and p.msg.status == 200 and p.msg.cseq
+                     and p.msg.cseq.seq == seq and sdp_of(p) is not None), None)
+    first, again = ok_to(seqs[0]), ok_to(seqs[1])
+    reqs = ["RFC3264-04", "SIG-06"]
+    found: list[Finding] = []
+    what = "the DUT's answer to our unchanged re-INVITE unchanged too (o= session id and version, c=, m= port, formats)"
+    if first is None or again is None:
+        return [violation("RFC3264-04", reqs, "M", what, "no 200 with SDP from the DUT to "
+                          + ("our INVITE" if first is None else "our re-INVITE"), reinvite.frame)]
+    f1, f2 = _sdp_facts(sdp_of(first)), _sdp_facts(sdp_of(again))
+    names = ("o= session id", "o= version", "c=", "m= port", "formats")
+    diff = [f"{n} {x} -> {y}" for n, x, y in zip(names, f1, f2) if x != y]
+    if diff:
+        found.append(violation("RFC3264-04", reqs, "M", what, "; ".join(diff) + f" (first answer frame {first.frame})",
+                               again.frame))
+    else:
+        found.append(passed("RFC3264-04", reqs, "M", f"{what}: o= version {f2[1]}, port {f2[3]} as in frame "
+                            f"{first.frame}", again.frame))
+    streams = [s for s in trace.rtp if s.src == dut and s.dst == ms and s.confirmed]
+    what = (f"the DUT's RTP to our agent going on around the re-INVITE (no {GLITCH_WINDOW_S * 1000:.0f} ms without a "
+            f"packet from {GLITCH_SPAN_S[0]:g} s before our re-INVITE to {GLITCH_SPAN_S[1]:g} s after its 200)")
+    if not streams:
+        found.append(violation("SIG-06", reqs, "M", what, "no RTP from the DUT to our agent", reinvite.frame))
+        return found
+    s = max(streams, key=lambda x: x.packets)
+    t, end = reinvite.time - GLITCH_SPAN_S[0], again.time + GLITCH_SPAN_S[1]
+    quiet = []
+    while t + GLITCH_WINDOW_S <= end and len(quiet) < 3:
+        if s.packets_between(t, t + GLITCH_WINDOW_S) == 0 and s.first_time <= t and s.last_time >= t:
+            quiet.append(t - reinvite.time)
+        t += GLITCH_WINDOW_S
+    if quiet:
+        found.append(violation("SIG-06", reqs, "M", what, "no packet in the window(s) starting at "
+                               + ", ".join(f"{q:+.1f} s" for q in quiet) + " from our re-INVITE", reinvite.frame))
+    else:
+        found.append(passed("SIG-06", reqs, "M", f"{what}: {s.packets} packets", s.first_frame))
+    return found

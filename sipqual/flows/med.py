@@ -113,7 +113,8 @@ def out_call_retarget(sq: CaseContext, *, media_ms: int = 1500) -> tuple[int, in
                                              {"kind": "audio", "seconds": 2 * s}], after="audio")
     far_run = sq.far_server("far-callee", "agent_uas_reinvite.xml", agent_keys(far), timeout_s=20)
     ms_run = sq.ms_client("ms-caller", "agent_retarget_uac.xml",
-                          {**outbound(sq), **agent_keys(ms), "agent_port2": ms2.port()}, timeout_s=20,
+                          {**outbound(sq), **agent_keys(ms), "agent_port2": ms2.port(), "reinv_version": 2},
+                          timeout_s=20,
                           extra=["-set", "media_ms", str(media_ms)])
     first_far = follow_sdp(far, far_run, "the DUT's INVITE to the far end")
     first_ms = follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
@@ -124,3 +125,19 @@ def out_call_retarget(sq: CaseContext, *, media_ms: int = 1500) -> tuple[int, in
         follow_sdp(far, far_run, "the DUT's relayed re-INVITE", after=first_far.index, wait_s=wait)
     sq.wait_all()
     return ms.port(), ms2.port()
+
+
+def out_call_reinvite_unchanged(sq: CaseContext, *, media_ms: int = 1500) -> None:
+    """Mediation side -> DUT -> far end with agents sending audio all along; after ``media_ms`` the Mediation side
+    re-INVITEs with its SDP unchanged (same port, same o= version, RFC 3264 section 8); ``media_ms`` later it hangs
+    up. The far end answers the relayed re-INVITE with its unchanged SDP."""
+    audio = [{"kind": "audio", "seconds": 3 * media_ms / 1000}]
+    ms = sq.media_agent("ms", "ms", plan=audio, after="audio")
+    far = sq.media_agent("far", "far", plan=audio, after="audio")
+    far_run = sq.far_server("far-callee", "agent_uas_reinvite.xml", agent_keys(far), timeout_s=20)
+    ms_run = sq.ms_client("ms-caller", "agent_retarget_uac.xml",
+                          {**outbound(sq), **agent_keys(ms), "agent_port2": ms.port(), "reinv_version": 1},
+                          timeout_s=20, extra=["-set", "media_ms", str(media_ms)])
+    follow_sdp(far, far_run, "the DUT's INVITE to the far end")
+    follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
+    sq.wait_all()
