@@ -60,7 +60,7 @@ def test_our_digits_missing_is_an_error(tmp_path):
         checks.dtmf_relayed(_call(tmp_path, sent=(1,)), spec=_spec(MS, FAR), digits="12#", from_caller=True)
 
 
-# ---- TC-DTMF-03: three end packets, a long press relayed as one growing event (RFC4733-03/04) ------------------------
+# ---- TC-DTMF-03: three end packets, a long press relayed as one growing event (RFC4733-03/04) ----------------------
 
 def _event(c, src, sport, dst, dport, code, ts, seq0, updates, ends, ssrc, step=160, start_dur=160):
     """One RFC 4733 event (PT 101): ``updates`` packets growing by ``step``, then ``ends`` end packets."""
@@ -122,7 +122,7 @@ def test_long_press_split_in_two_events_fails_rfc4733_03(tmp_path):
     assert [f.rule for f in bad] == ["RFC4733-03"], bad
 
 
-# ---- TC-MED-02: the DUT's RTP in 20 ms packets, timestamp +160 (MED-09) ---------------------------------------------
+# ---- TC-MED-02: the DUT's RTP in 20 ms packets, timestamp +160 (MED-09) --------------------------------------------
 
 def _timed_call(tmp_path, dut_to_callee_ms=20, dut_to_caller=True):
     """OUT call answered (Legs' own RTP: 20 ms both ways on both legs), then 40 more packets from the DUT to the
@@ -161,7 +161,7 @@ def test_no_rtp_from_the_dut_fails_med09(tmp_path):
     assert [f.rule for f in bad] == ["MED-09", "MED-09"] and "observed 0 RTP packets" in bad[0].message, bad
 
 
-# ---- TC-MED-04: the DUT's RTCP toward the Mediation side every 5-10 s (MED-05) ---------------------------------------
+# ---- TC-MED-04: the DUT's RTCP toward the Mediation side every 5-10 s (MED-05) -------------------------------------
 
 def _rtcp_call(tmp_path, rtcp_at=(1.0, 5.5, 10.0, 14.5)):
     """OUT call answered, then 15 s of the DUT's RTP to the caller (a packet per 100 ms) with an RTCP compound
@@ -201,7 +201,7 @@ def test_rtcp_twelve_seconds_apart_fails_med05(tmp_path):
     assert [f.rule for f in bad] == ["MED-05"] and "between two compounds" in bad[0].message, bad
 
 
-# ---- TC-DTMF-05: no DTMF tone in the audio beside the events (RFC4733-05) --------------------------------------------
+# ---- TC-DTMF-05: no DTMF tone in the audio beside the events (RFC4733-05) ------------------------------------------
 
 def test_no_tones_beside_events_passes(tmp_path):
     found = checks.no_inband_duplicates(_call(tmp_path), spec=_spec(MS, FAR), digits="12#", from_caller=True,
@@ -224,7 +224,7 @@ def test_no_events_from_us_is_an_error_not_a_duplicate(tmp_path):
                                     heard=[["1", 0.0]])
 
 
-# ---- TC-MED-03: comfort noise negotiated and passed on (MED-04) -------------------------------------------------------
+# ---- TC-MED-03: comfort noise negotiated and passed on (MED-04) ----------------------------------------------------
 
 def _cn_sdp(addr, port, cn=True):
     from test_checks_em import sdp
@@ -254,7 +254,8 @@ def _cn_call(tmp_path, relay_cn=True, dut_offer_cn=True):
             if cn and not send_cn:
                 continue
             pt, body = (13, b"\x40") if cn else (0, b"\xd5" * 160)
-            hdr = bytes([0x80, pt]) + i.to_bytes(2, "big") + (160 * i).to_bytes(4, "big") + (0x100 + n).to_bytes(4, "big")
+            hdr = bytes([0x80, pt]) + i.to_bytes(2, "big") + (160 * i).to_bytes(4, "big") + \
+                (0x100 + n).to_bytes(4, "big")
             call.c._emit(Ether(src=MAC[src], dst=MAC[dst]) / IP(src=src, dst=dst, id=0) /
                          UDP(sport=sport, dport=dport) / (hdr + body), 0.02 if n == 0 else 0.0001)
     return checks.comfort_noise_relayed(call.trace(tmp_path), spec=_spec(MS, FAR))
@@ -276,7 +277,7 @@ def test_cn_stripped_from_the_dut_offer_fails_med04(tmp_path):
     assert bad and bad[0].rule == "MED-04" and "without CN" in bad[0].message, bad
 
 
-# ---- TC-MED-06: media address = signalling address toward the Mediation side (MED-06) --------------------------------
+# ---- TC-MED-06: media address = signalling address toward the Mediation side (MED-06) ------------------------------
 
 def _addr_call(tmp_path, conn=None):
     """OUT call whose 200 to our caller names ``conn`` (default: the DUT's own address) as c=; RTP both ways."""
@@ -300,7 +301,7 @@ def test_media_elsewhere_fails_med06(tmp_path):
     assert bad[0].frames
 
 
-# ---- TC-MED-09: latching on the source of our RTP (MED-07) -----------------------------------------------------------
+# ---- TC-MED-09: latching on the source of our RTP (MED-07) ---------------------------------------------------------
 
 NAT_PORT = 31000
 
@@ -334,7 +335,7 @@ def test_latched_after_a_second_and_a_half_fails_med07(tmp_path):
     assert [f.rule for f in bad] == ["MED-07"] and f"RTP to {NAT_PORT} from +1.4" in bad[0].message, bad
 
 
-# ---- TC-MED-08: the DUT follows a re-INVITE moving our media within 1 s (XFR-02) --------------------------------------
+# ---- TC-MED-08: the DUT follows a re-INVITE moving our media within 1 s (XFR-02) -----------------------------------
 
 NEW_PORT = 30100
 
@@ -354,7 +355,8 @@ def _retarget(tmp_path, follow_after: float | None):
     call.resp(DUT, MS, "200 OK", call.a, via, "2 INVITE", tag="cb", body=sdp(2, DUT, DUT_TO_CALLER, pts=(0, 101)))
     for i in range(100):
         port = NEW_PORT if follow_after is not None and i * 0.02 >= follow_after else CALLER_PORT
-        hdr = bytes([0x80, 0]) + (2000 + i).to_bytes(2, "big") + (160 * i).to_bytes(4, "big") + (0x55).to_bytes(4, "big")
+        hdr = bytes([0x80, 0]) + (2000 + i).to_bytes(2, "big") + (160 * i).to_bytes(4, "big") + \
+            (0x55).to_bytes(4, "big")
         call.c._emit(Ether(src=MAC[DUT], dst=MAC[MS]) / IP(src=DUT, dst=MS, id=0) /
                      UDP(sport=DUT_TO_CALLER, dport=port) / (hdr + b"\xd5" * 160), 0.02)
     return checks.media_retargeted(call.trace(tmp_path), spec=_spec(MS, FAR), old_port=CALLER_PORT,
@@ -376,7 +378,7 @@ def test_media_never_following_fails_xfr02(tmp_path):
     assert [f.rule for f in bad] == ["XFR-02"] and f"to {CALLER_PORT} until +" in bad[0].message, bad
 
 
-# ---- TC-MED-07: re-INVITE with unchanged SDP, answer unchanged, no glitch (RFC3264-04, SIG-06) ------------------------
+# ---- TC-MED-07: re-INVITE with unchanged SDP, answer unchanged, no glitch (RFC3264-04, SIG-06) ---------------------
 
 def _unchanged(tmp_path, version=1, port=DUT_TO_CALLER, pause_s=0.0):
     """OUT call answered (the DUT's answer: version 1, port DUT_TO_CALLER); our caller re-INVITEs with its SDP

@@ -12,7 +12,10 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "reconnected", "framing_handled", "hold_resume", "hold_with_rtcp", "legacy_hold", "park_retrieve",
            "no_100rel_toward_mediation", "reliable_provisional", "update_in_dialog", "session_refreshed_by_dut",
            "session_expiry_bye", "session_timer_honoured", "session_too_small_retried", "long_call",
-           "dtmf_relayed", "dtmf_long_press", "dut_rtp_timing", "dut_rtcp", "no_inband_duplicates", "comfort_noise_relayed", "media_at_signalling_address", "rtp_latched", "media_retargeted", "reinvite_unchanged"]  # suites MED and DTMF (the media agent)
+           # suites MED and DTMF (the media agent)
+           "dtmf_relayed", "dtmf_long_press", "dut_rtp_timing", "dut_rtcp", "no_inband_duplicates",
+           "comfort_noise_relayed", "media_at_signalling_address", "rtp_latched", "media_retargeted",
+           "reinvite_unchanged"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)

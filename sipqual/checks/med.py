@@ -121,7 +121,8 @@ def dtmf_long_press(trace: Trace, *, spec: CallSpec, digits: str, long_digit: st
     if e.duration < MIN_DURATION_SHARE * ours_long.duration or updates < MIN_UPDATES_PER_S * want_s * \
             MIN_DURATION_SHARE or split:
         found.append(violation("RFC4733-03", ["RFC4733-03", "MED-03"], "M", what, seen + (
-            f"; split into {len(split) + 1} events" if split else ""), [e.first_frame] + [x.first_frame for x in split]))
+            f"; split into {len(split) + 1} events" if split else ""),
+            [e.first_frame] + [x.first_frame for x in split]))
     else:
         found.append(passed("RFC4733-03", ["RFC4733-03", "MED-03"], "M", f"{what}: {seen}", [e.first_frame]))
     return found
@@ -146,7 +147,8 @@ def dut_rtp_timing(trace: Trace, *, spec: CallSpec, agent_views: dict | None = N
         what = f"G.711 RTP from the DUT to our {who} {ours} in {PTIME_MS} ms packets, timestamp +{PTIME_MS * 8} each"
         if not streams or sum(s.packets for s in streams) < MIN_RTP_PACKETS:
             found.append(violation("MED-09", ["MED-09", "RFC3550-01"], "R", what,
-                                   f"{sum(s.packets for s in streams)} RTP packets", [s.first_frame for s in streams[:1]]
+                                   f"{sum(s.packets for s in streams)} RTP packets",
+                                   [s.first_frame for s in streams[:1]]
                                    or [routed[1].invite.frame]))
             continue
         s = max(streams, key=lambda x: x.packets)

@@ -101,7 +101,8 @@ class Receiver:
             events.sort(key=lambda e: e["time"])
             det = self.detectors.get(s.ssrc)
             streams.append({
-                "src": s.src, "sport": s.sport, "dport": s.dport, "ssrc": s.ssrc, "packets": s.packets, "expected": s.expected,
+                "src": s.src, "sport": s.sport, "dport": s.dport, "ssrc": s.ssrc, "packets": s.packets,
+                "expected": s.expected,
                 "lost": s.lost, "duplicates": s.duplicates, "late": s.late, "restarts": s.restarts,
                 "jitter_ms": round(s.jitter_ms, 3), "payload_types": {str(p): st.packets for p, st in s.by_pt.items()},
                 "markers": s.markers, "first_time": s.first_time, "last_time": s.last_time,
