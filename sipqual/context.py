@@ -97,6 +97,9 @@ class CaseContext:
                                self.topo.capture_netns, max_seconds=durations.case_bound(duration_profile)).start()
         self.front_events: list[Path] = []    # the Mediation front's TLS events during this case
         self._sip_reader: SipReader | None = None
+        self.media_agents: list = []          # sipqual.mediaagent.MediaAgent processes (media_agent())
+        self.media_reports: dict[str, dict] = {}
+        self.media_error: str | None = None
         try:
             v = self.verification
             self._sip_reader = SipReader(tshark_args(self.keylog if v["keylog"] else None, v["tls_ports"],
@@ -291,6 +294,30 @@ class CaseContext:
             self._pending.append(run)
         return run
 
+    # ---- media agents (sipqual.mediaagent) ----------------------------------------------------------------------
+    def media_agent(self, name: str, side: str, **stream):
+        """A media agent on the Mediation ("ms") or far ("far") side, bound to a port block of its own (SIPp binds
+        its -mp port and -mp + 2), its peer unknown until the case updates it from the SDP; started like SIPp (in the
+        side's namespace, recorded and killed by PID), stopped by :meth:`finish`, its ``report.json`` evidence.
+        ``stream``: :class:`~sipqual.mediaagent.StreamConfig` fields (plan, keys, rtcp, ...)."""
+        from .mediaagent import AgentConfig, MediaAgent, StreamConfig
+        end = self.topo.ms if side == "ms" else self.topo.far
+        port = self.ports.media() + 4000 + (0 if side == "ms" else 10000)    # clear of SIPp media and -cp ports
+        cfg = StreamConfig(**{"name": name, "bind": end.ip, "port": port, **stream})
+        agent = MediaAgent.start(self.lab.sup, self.dir / f"media-{name}", AgentConfig([cfg], max_seconds=
+                                 durations.case_bound(self.duration_profile)), name=name, netns=end.netns)
+        self.media_agents.append(agent)
+        return agent
+
+    def _stop_media(self) -> None:
+        """Stop every media agent (each writes its report); one that does not stop in time is killed and recorded
+        as this case's agent failure (an ERROR unless the capture shows a DUT fault, see :meth:`judge`)."""
+        for agent in self.media_agents:
+            try:
+                self.media_reports[agent.name] = agent.stop()
+            except AgentError as e:
+                self.media_error = self.media_error or str(e)
+
     def wait_all(self) -> None:
         self.ready()
         for run in self.runs[len(self.results):]:
@@ -302,6 +329,7 @@ class CaseContext:
         if self.trace is not None:
             return self.trace
         self.wait_all()
+        self._stop_media()
         self._stop_helpers()
         self.capture.stop()
         self.lab.assert_dut_alive()
@@ -349,6 +377,8 @@ class CaseContext:
         bad = capture_failures(self.active, self.passive)
         if bad:
             raise CheckFailed(bad)
+        if self.media_error:
+            raise AgentError(f"{self.media_error}; the capture shows no DUT fault, so this is a lab/tool problem")
         broken = [r for r in self.results if not r.ok and r.name not in self.probes]
         if broken:
             r = broken[0]
@@ -358,6 +388,9 @@ class CaseContext:
             raise LabError("; ".join(self.trace.findings))
 
     def _stop_helpers(self) -> None:
+        for agent in self.media_agents:
+            if agent.proc.alive():
+                agent.kill()
         for run in self.runs:
             run.stop()
         for e in self.edges + self.probe_edges:

@@ -44,7 +44,10 @@ PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "ear
                  "e911",
                  # fax: the device carries fax calls from its PSTN side: G.711 pass-through and T.38 re-INVITEs
                  # toward the trunk, which the Mediation Server refuses (TC-FAX-01, TC-FAX-02, informative)
-                 "fax"]
+                 "fax",
+                 # rtp_latching (issue 13, TC-MED-09): the DUT sends its RTP to where the Mediation side's RTP comes
+                 # from, not only to the SDP address (EnableRTPLatching, an SBC behind NAT; optional, MED-07)
+                 "rtp_latching"]
 
 _ports = {"type": "object", "additionalProperties": False, "required": ["tcp", "tls"],
           "properties": {"tcp": {"type": "integer", "minimum": 1, "maximum": 65535},

@@ -26,7 +26,7 @@ def test_dial_in_conference_pin(sq):
     flows.fea.dtmf_in_call(sq, flows.fea.PIN_DIGITS)
     trace = sq.finish()
     spec = flows.calls.in_call_spec(sq)
-    sq.judge(checks.dtmf_relayed(trace, spec=spec, digits=flows.fea.PIN_DIGITS)
+    sq.judge(checks.ivr_digits(trace, spec=spec, digits=flows.fea.PIN_DIGITS)
              + checks.basic_call(trace, spec=spec, hangup_by="callee"))
 
 
@@ -54,7 +54,7 @@ def test_voicemail_dtmf_menu(sq):
     flows.fea.dtmf_in_call(sq, flows.fea.MENU_DIGITS, voicemail=True)
     trace = sq.finish()
     spec = flows.calls.in_call_spec(sq)
-    sq.judge(checks.dtmf_relayed(trace, spec=spec, digits=flows.fea.MENU_DIGITS)
+    sq.judge(checks.ivr_digits(trace, spec=spec, digits=flows.fea.MENU_DIGITS)
              + checks.basic_call(trace, spec=spec, hangup_by="callee"))
 
 

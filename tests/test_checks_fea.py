@@ -59,7 +59,7 @@ def _dtmf_call(tmp_path, relayed=(2, 5, 8, 0, 11), end=True, dur=800, ours=(2, 5
     call = Legs(FAR, MS).invite().answered("t1")
     _dtmf(call.c, FAR, CALLER_PORT, DUT, DUT_TO_CALLER, ours, 0x5157D7F0)
     _dtmf(call.c, DUT, DUT_TO_CALLEE, MS, WON_PORT, relayed, 0x77, end=end, dur=dur)
-    return checks.dtmf_relayed(call.trace(tmp_path), spec=_spec(FAR, MS), digits="2580#")
+    return checks.ivr_digits(call.trace(tmp_path), spec=_spec(FAR, MS), digits="2580#")
 
 
 def test_pin_relayed_with_end_packets_and_durations_passes(tmp_path):
@@ -71,7 +71,7 @@ def test_pin_relayed_with_end_packets_and_durations_passes(tmp_path):
 
 def test_a_lost_digit_fails_med03(tmp_path):
     bad = _bad(_dtmf_call(tmp_path, relayed=(2, 5, 0, 11)))
-    assert bad[0].rule == "MED-03" and "observed 2 5 0 #" in bad[0].message and bad[0].frames
+    assert bad[0].rule == "MED-03" and "observed only 2 5 0 #" in bad[0].message and bad[0].frames
 
 
 def test_digits_without_end_packet_fail(tmp_path):

@@ -140,7 +140,11 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite XFR with REFER (pics.refer): the proxy passes REFER, 202 and NOTIFYs end to end
          "TC-XFR-01", "TC-XFR-03", "TC-XFR-06", "TC-XFR-08",
          # suites FEA, E911, FAX (issue 12; TC-FAX-02 is N/A on the reference: NA_ON_REFERENCE)
-         "TC-FEA-01", "TC-FEA-02", "TC-FEA-03", "TC-FEA-04", "TC-FEA-05", "TC-FEA-06", "TC-E911-01", "TC-FAX-01")
+         "TC-FEA-01", "TC-FEA-02", "TC-FEA-03", "TC-FEA-04", "TC-FEA-05", "TC-FEA-06", "TC-E911-01", "TC-FAX-01",
+         # suite DTMF on the media agent (issue 13): digits as RFC 4733 events both ways
+         "TC-DTMF-01", "TC-DTMF-02", "TC-DTMF-03", "TC-DTMF-05",
+         # suite MED on the media agent (issue 13); TC-MED-04 lasts 12 s (RTCP intervals)
+         "TC-MED-02", "TC-MED-03", "TC-MED-04", "TC-MED-06", "TC-MED-07", "TC-MED-08", "TC-MED-09")
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)
@@ -411,6 +415,20 @@ FAULTY = [
      "SRTP-04: expected SRTP from 192.0.2.1 to 192.0.2.10:"),
     ("faulty-srtp-on-tcp.yaml", "TC-SRTP-07 and tcp", "TC-SRTP-07",
      "RFC4568-03: expected no a=crypto and no RTP/SAVP in SDP sent over TCP"),
+    # suite DTMF (media agent): telephone-event stripped from the DUT's offers, so no RFC 4733 events either way
+    ("faulty-dtmf-stripped.yaml", "TC-DTMF-02 and tcp", "TC-DTMF-02",
+     "MED-03 (Lync profile): expected a=rtpmap:<pt> telephone-event/8000"),
+    # suite MED (media agent): the DUT repacketises into 30 ms toward the Mediation side
+    ("faulty-ptime-30.yaml", "TC-MED-02 and tcp", "TC-MED-02",
+     "MED-09: expected G.711 RTP from the DUT to our callee"),
+    ("faulty-cn-stripped.yaml", "TC-MED-03 and tcp", "TC-MED-03",
+     "MED-04: expected CN (PT 13) kept in the DUT's SDP"),
+    ("faulty-no-latching.yaml", "TC-MED-09 and tcp", "TC-MED-09",
+     "MED-07: expected the DUT's RTP to 192.0.2.10:"),
+    # the reference before issue 11 (in-dialog offers without rtpengine) does not follow a re-INVITE moving the media
+    ("faulty-indlg-unanchored.yaml", "TC-MED-08 and tcp", "TC-MED-08",
+     "XFR-02: expected the DUT's RTP at our new port"),
+    ("faulty-indlg-unanchored.yaml", "TC-MED-07 and tcp", "TC-MED-07", "RFC3264-04: expected"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}

@@ -19,7 +19,9 @@ RUNNER_KEYS = {"adv_host", "adv_port", "uri_transport", "via_transport", "test_i
                "uri_params", "from_hdr", "hdr_a", "hdr_b", "hdr_c",  # suites ID and NUM (call_uac_ident.xml)
                "retarget", "new_port", "target", "referred_by", "frag",  # suite XFR
                "diverter",  # suite FEA: the forwarding Lync user's number in History-Info/Diversion
-               "proto", "crypto", "crypto_key"}  # suite SRTP
+               "proto", "crypto", "crypto_key",  # suite SRTP
+               "agent_port", "agent_proto", "agent_attr", "te_pt", "agent_port2",
+               "reinv_version"}  # the media agent
 
 
 @pytest.mark.parametrize("path", sorted(SCEN.glob("*.xml")), ids=lambda p: p.name)

@@ -15,8 +15,12 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "numbers_sent", "to_kept_toward_caller", "withheld_caller", "asserted_caller",
            "restricted_presentation", "history_mapped", "redirect_syntax", "formats_recorded",
            "media_retarget", "refer_transfer",
-           "dtmf_relayed", "conference_escalation", "call_history_passed", "pidf_unchanged", "t38_refused", "g711_passthrough",
-           "srtp_call", "srtp_optional_call", "unsupported_suite_refused", "no_crypto_on_tcp", "dut_srtp_offer"]
+           "ivr_digits", "conference_escalation", "call_history_passed", "pidf_unchanged", "t38_refused", "g711_passthrough",
+           "srtp_call", "srtp_optional_call", "unsupported_suite_refused", "no_crypto_on_tcp", "dut_srtp_offer",
+           # suites MED and DTMF (the media agent)
+           "dtmf_relayed", "dtmf_long_press", "dut_rtp_timing", "dut_rtcp", "no_inband_duplicates",
+           "comfort_noise_relayed", "media_at_signalling_address", "rtp_latched", "media_retargeted",
+           "reinvite_unchanged"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -35,5 +39,8 @@ from .longcall import long_call
 from .ident import (asserted_caller, formats_recorded, history_mapped, numbers_sent, redirect_syntax,
                     restricted_presentation, to_kept_toward_caller, withheld_caller)
 from .xfr import media_retarget, refer_transfer
-from .fea import call_history_passed, conference_escalation, dtmf_relayed, g711_passthrough, pidf_unchanged, t38_refused
+from .fea import call_history_passed, conference_escalation, g711_passthrough, ivr_digits, pidf_unchanged, t38_refused
 from .srtp import dut_srtp_offer, no_crypto_on_tcp, srtp_call, srtp_optional_call, unsupported_suite_refused
+from .med import (comfort_noise_relayed, dtmf_long_press, dtmf_relayed, dut_rtcp, dut_rtp_timing,
+                  media_at_signalling_address, media_retargeted, no_inband_duplicates, reinvite_unchanged,
+                  rtp_latched)

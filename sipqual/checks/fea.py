@@ -14,6 +14,7 @@ from ..verdict import Finding, passed, violation
 from .common import CallSpec, number_matches, raise_missing, route, sdp_of
 from .em import _DTMF, _digits, _in_order
 from .hld import _final, park_retrieve, reinvites
+from .med import dtmf_relayed
 
 #: a relayed digit must last at least this long (RTP clock units at 8 kHz: 40 ms, the shortest digit a DTMF receiver
 #: must recognise, ITU-T Q.24) and at least half what our caller keyed
@@ -76,37 +77,20 @@ def call_history_passed(trace: Trace, *, spec: CallSpec, diverter: str, caller: 
 # ---- TC-FEA-04 / TC-FEA-06: DTMF after the answer (MED-03) -------------------------------------------------------------
 
 @check
-def dtmf_relayed(trace: Trace, *, spec: CallSpec, digits: str) -> list[Finding]:
+def ivr_digits(trace: Trace, *, spec: CallSpec, digits: str) -> list[Finding]:
     """TC-FEA-04, TC-FEA-06 (MED-03): once the call is answered the caller keys ``digits`` (a conference PIN, a
-    voicemail menu choice) as RFC 4733 events. The DUT must hand every digit on to the callee, in order, as RFC 4733
-    events (not in-band tones, not lost): each with its end packet (E bit, RFC 4733 2.5.1.3; without it the receiver
-    only guesses when the digit ended) and a duration of at least 40 ms and half what the caller sent (a digit cut
-    short is missed by Exchange UM and the conferencing IVR)."""
-    routed = route(trace, spec)
-    if isinstance(routed, Finding):
-        return [routed]
-    _ours, _a, _theirs, b = routed
+    voicemail menu choice) as RFC 4733 events. Delivered as TC-DTMF-01 judges it (:func:`~sipqual.checks.med.
+    dtmf_relayed`: every digit, in order, as RFC 4733 events), and, because an IVR has to recognise them, each
+    relayed digit with its end packet (E bit, RFC 4733 2.5.1.3; without it the receiver only guesses when the
+    digit ended) and a duration of at least 40 ms and half what the caller sent (a digit cut short is missed by
+    Exchange UM and the conferencing IVR)."""
+    out = dtmf_relayed.__wrapped__(trace, spec=spec, digits=digits, from_caller=True)
+    if not (out and out[0].ok):
+        return out
     want = [_DTMF[d] for d in digits.upper()]
     events = trace.media.events()
     sent = [e for e in events if e.stream.src == spec.caller_ip and e.stream.dst == spec.dut_in_ip]
-    if not _in_order(want, [e.code for e in sent]):
-        raise_missing(f"our DTMF {_digits(want)} (RFC 4733 events from {spec.caller_ip}; the capture shows "
-                      f"{_digits([e.code for e in sent])})")
     got = [e for e in events if e.stream.src == spec.dut_out_ip and e.stream.dst == spec.callee_ip]
-    what = (f"the caller's DTMF {_digits(want)} (RFC 4733 events from frame {sent[0].first_frame}) relayed to the "
-            f"callee as RFC 4733 events, in order")
-    if not _in_order(want, [e.code for e in got]):
-        if got:
-            seen = f"{_digits([e.code for e in got])} (from frame {got[0].first_frame})"
-            frames = [e.first_frame for e in got[:4]]
-        else:
-            rtp = [s for s in trace.rtp if s.src == spec.dut_out_ip and s.dst == spec.callee_ip]
-            seen = ("no telephone-event from the DUT to the callee" + (
-                f" (its RTP carries PT {sorted({pt for s in rtp for pt in s.payload_types})} only)" if rtp else ""))
-            frames = [sent[0].first_frame]
-        return [violation("MED-03", "MED-03", "M", what, seen, frames)]
-    out = [passed("MED-03", "MED-03", "M", f"{what}: {_digits([e.code for e in got])} in PT {got[0].pt}",
-                  [e.first_frame for e in got[:len(want)]])]
     # pair each wanted digit with its relayed event and ours, in order
     mine, theirs, it_s, it_g = [], [], iter(sent), iter(got)
     for w in want:
