@@ -37,8 +37,14 @@ PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "ear
                                         # then requires the mapping (else only acceptance is judged)
                  "remove_plus",         # the trunk runs with Lync's RemovePlusFromUri=True: no "+" in URI user parts
                                         # either way (TC-NUM-02 needs it; TC-ID-01 then expects numbers without "+")
-                 "number_translation"]  # Lync's outbound (calling) number translation rules are in use on this trunk:
+                 "number_translation",  # Lync's outbound (calling) number translation rules are in use on this trunk:
                                         # local formats must be routed unchanged (TC-NUM-03 needs it)
+                 # suite XFR (issue 12):
+                 "replaces"]            # attended transfer: an INVITE with Replaces (RFC 3891) reaches the replaced
+                                        # call's far leg with a Replaces that matches that leg's dialog; a B2BUA or
+                                        # topology-hiding device must map it (Lync's Refer-To names its own leg). It
+                                        # exists because a device may relay REFER (pics.refer) yet be unable to map
+                                        # Replaces (Kamailio topoh masks the far Call-ID): TC-XFR-02 needs it
 
 _ports = {"type": "object", "additionalProperties": False, "required": ["tcp", "tls"],
           "properties": {"tcp": {"type": "integer", "minimum": 1, "maximum": 65535},

@@ -14,7 +14,7 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "session_expiry_bye", "session_timer_honoured", "session_too_small_retried", "long_call",
            "numbers_sent", "to_kept_toward_caller", "withheld_caller", "asserted_caller",
            "restricted_presentation", "history_mapped", "redirect_syntax", "formats_recorded",
-           "media_retarget", "refer_transfer"]
+           "media_retarget", "refer_transfer", "attended_transfer", "replaces_unmatched"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -32,4 +32,4 @@ from .st import session_expiry_bye, session_refreshed_by_dut, session_timer_hono
 from .longcall import long_call
 from .ident import (asserted_caller, formats_recorded, history_mapped, numbers_sent, redirect_syntax,
                     restricted_presentation, to_kept_toward_caller, withheld_caller)
-from .xfr import media_retarget, refer_transfer
+from .xfr import attended_transfer, media_retarget, refer_transfer, replaces_unmatched
