@@ -247,12 +247,15 @@ class CaseContext:
                            media_port=self.ports.media() + 10000, ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent, server=True)
 
-    def far_client(self, name: str, scenario: str, keys: dict, **kw) -> sipp.SippRun:
+    def far_client(self, name: str, scenario: str, keys: dict, *, local_ip: str | None = None,
+                   **kw) -> sipp.SippRun:
+        """A SIPp client on the far side; ``local_ip``: another address of the far side than its own, for a second
+        far-side party while a far server holds the far port (TC-XFR-02: party 1's PBX beside the far parties)."""
         t, far = self.topo, self.pixit["far"]
-        local = far["port"]
-        all_keys = {**self._sip_keys(t.far.ip, local, far["transport"]), "ruri_host": t.far.peer_ip,
+        local, ip = far["port"], local_ip or t.far.ip
+        all_keys = {**self._sip_keys(ip, local, far["transport"]), "ruri_host": t.far.peer_ip,
                     "ruri_port": far["port"], **keys}
-        agent = sipp.Agent(name, scenario, t.far.netns, t.far.ip, local, far["transport"],
+        agent = sipp.Agent(name, scenario, t.far.netns, ip, local, far["transport"],
                            remote=f"{t.far.peer_ip}:{far['port']}", keys=all_keys,
                            media_port=self.ports.media() + 10000, ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent)

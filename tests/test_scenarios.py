@@ -17,7 +17,8 @@ RUNNER_KEYS = {"adv_host", "adv_port", "uri_transport", "via_transport", "test_i
                "hold_dir", "hold_addr", "media", "retrieve",
                "supported", "se", "se_answer", "min_se",  # suites REL and ST
                "uri_params", "from_hdr", "hdr_a", "hdr_b", "hdr_c",  # suites ID and NUM (call_uac_ident.xml)
-               "retarget", "new_port", "target", "referred_by", "frag"}  # suite XFR
+               "retarget", "new_port", "target", "referred_by", "frag",  # suite XFR
+               "party1", "replaces"}  # TC-XFR-02 (attended transfer)
 
 
 @pytest.mark.parametrize("path", sorted(SCEN.glob("*.xml")), ids=lambda p: p.name)

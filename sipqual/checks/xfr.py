@@ -505,8 +505,9 @@ def attended_transfer(trace: Trace, *, spec: CallSpec, spec_b: CallSpec, severit
         return out
     c_inv = with_r[0]
     c_far = leg_of(trace, c_inv)
-    from_p1 = [p for p in trace.requests("INVITE") if p.src == spec.callee_ip and p.dst == spec.dut_out_ip
-               and p.time >= after and p.time <= c_inv.time and p.msg.get("Replaces") is not None]
+    from_p1 = [p for p in trace.requests("INVITE") if p.dst == spec.dut_out_ip and p.time >= after
+               and p.src not in (spec.dut_in_ip, spec.dut_out_ip, spec.caller_ip)
+               and p.time <= c_inv.time and p.msg.get("Replaces") is not None]
     who = (f"relayed from party 1's INVITE, frame {from_p1[0].frame}" if from_p1 else "the DUT's own INVITE")
     why = replaces_matches(c_inv.msg.get("Replaces"), b_far)
     want = (f"the INVITE with Replaces reaching party 2 ({who}) naming party 2's leg of call B (INVITE frame "
