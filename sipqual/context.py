@@ -253,15 +253,17 @@ class CaseContext:
                            media_port=self.ports.media() + 10000, ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent, server=True)
 
-    def far_client(self, name: str, scenario: str, keys: dict, *, local_port: int | None = None, **kw) -> sipp.SippRun:
+    def far_client(self, name: str, scenario: str, keys: dict, *, local_port: int | None = None,
+                   local_ip: str | None = None, **kw) -> sipp.SippRun:
         """A SIPp client on the far side calling the DUT's far port, from the far port (PIXIT) or ``local_port``:
         another port, for a far caller while a far server already holds the far port (a call the Mediation side
-        forwards back out to the PSTN: TC-FEA-01, -02)."""
+        forwards back out to the PSTN: TC-FEA-01, -02); ``local_ip``: another address of the far side than its own,
+        for a second far-side party (TC-XFR-02: party 1's PBX beside the far parties)."""
         t, far = self.topo, self.pixit["far"]
-        local = local_port or far["port"]
-        all_keys = {**self._sip_keys(t.far.ip, local, far["transport"]), "ruri_host": t.far.peer_ip,
+        local, ip = local_port or far["port"], local_ip or t.far.ip
+        all_keys = {**self._sip_keys(ip, local, far["transport"]), "ruri_host": t.far.peer_ip,
                     "ruri_port": far["port"], **keys}
-        agent = sipp.Agent(name, scenario, t.far.netns, t.far.ip, local, far["transport"],
+        agent = sipp.Agent(name, scenario, t.far.netns, ip, local, far["transport"],
                            remote=f"{t.far.peer_ip}:{far['port']}", keys=all_keys,
                            media_port=self.ports.media() + 10000, ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent)

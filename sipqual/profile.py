@@ -47,7 +47,13 @@ PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "ear
                  "fax",
                  # rtp_latching (issue 13, TC-MED-09): the DUT sends its RTP to where the Mediation side's RTP comes
                  # from, not only to the SDP address (EnableRTPLatching, an SBC behind NAT; optional, MED-07)
-                 "rtp_latching"]
+                 "rtp_latching",
+                 # suite XFR (issue 12):
+                 "replaces"]            # attended transfer: an INVITE with Replaces (RFC 3891) reaches the replaced
+                                        # call's far leg with a Replaces that matches that leg's dialog; a B2BUA or
+                                        # topology-hiding device must map it (Lync's Refer-To names its own leg). It
+                                        # exists because a device may relay REFER (pics.refer) yet be unable to map
+                                        # Replaces (Kamailio topoh masks the far Call-ID): TC-XFR-02 needs it
 
 _ports = {"type": "object", "additionalProperties": False, "required": ["tcp", "tls"],
           "properties": {"tcp": {"type": "integer", "minimum": 1, "maximum": 65535},

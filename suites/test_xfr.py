@@ -106,3 +106,24 @@ def test_inbound_call_transferred_to_pstn(sq):
     trace = sq.finish()
     sq.judge(checks.refer_transfer(trace, spec=flows.calls.in_call_spec(sq), target=flows.xfr.transfer_target(sq),
                                    referred_by=True, outcome=200, severity="R", by="callee"))
+
+
+@case("TC-XFR-02", "EnableReferSupport: attended transfer by REFER with Replaces; an unmatched Replaces gets 481",
+      requirements=["XFR-01", "RFC3891-01", "RFC3515-01", "RFC3515-02"], severity="O", needs=["refer", "replaces"],
+      procedure="Mediation side calls party 1 (outbound number, call A) and party 2 (the transfer target, call B), "
+                "both on the far side; after 1 s of RTP it REFERs party 1 on A with Refer-To <party 2?Replaces=call "
+                "B's dialog as Lync sees it> and Referred-By. Party 1's PBX carries a REFER passed on out: an "
+                "INVITE with the Refer-To's Replaces to party 2 through the DUT, 1.5 s of RTP, BYE; party 2 accepts "
+                "it and ends its call B with a BYE; party 1 NOTIFYs 100, then 200. Meanwhile the Mediation side "
+                "sends an INVITE with a Replaces matching no dialog to a third number.",
+      expected="202 to the REFER (own or relayed); the Replaces that reaches party 2's side (in a Refer-To passed on, "
+               "and in the INVITE to party 2, the DUT's own or relayed) names party 2's leg of call B by RFC 3891 "
+               "rules (Call-ID, to-tag = party 2's tag, from-tag the other end's); call B ended toward Lync too; RTP "
+               "between party 1 and party 2 through the DUT; NOTIFYs ending with 200; our BYE answered. The "
+               "unmatched Replaces answered 481 (the DUT's own or relayed: recorded) and no call set up.")
+def test_attended_transfer_with_replaces(sq):
+    flows.xfr.lync_attended(sq)
+    trace = sq.finish()
+    spec_a, spec_b, spec_481 = flows.xfr.attended_specs(sq)
+    sq.judge(checks.attended_transfer(trace, spec=spec_a, spec_b=spec_b)
+             + checks.replaces_unmatched(trace, spec=spec_481))

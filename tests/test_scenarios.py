@@ -21,7 +21,8 @@ RUNNER_KEYS = {"adv_host", "adv_port", "uri_transport", "via_transport", "test_i
                "diverter",  # suite FEA: the forwarding Lync user's number in History-Info/Diversion
                "proto", "crypto", "crypto_key",  # suite SRTP
                "agent_port", "agent_proto", "agent_attr", "te_pt", "agent_port2",
-               "reinv_version"}  # the media agent
+               "reinv_version",  # the media agent
+               "party1", "replaces"}  # TC-XFR-02 (attended transfer)
 
 
 @pytest.mark.parametrize("path", sorted(SCEN.glob("*.xml")), ids=lambda p: p.name)

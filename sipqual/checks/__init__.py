@@ -14,7 +14,7 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "session_expiry_bye", "session_timer_honoured", "session_too_small_retried", "long_call",
            "numbers_sent", "to_kept_toward_caller", "withheld_caller", "asserted_caller",
            "restricted_presentation", "history_mapped", "redirect_syntax", "formats_recorded",
-           "media_retarget", "refer_transfer",
+           "media_retarget", "refer_transfer", "attended_transfer", "replaces_unmatched",
            "ivr_digits", "conference_escalation", "call_history_passed", "pidf_unchanged", "t38_refused", "g711_passthrough",
            "srtp_call", "srtp_optional_call", "unsupported_suite_refused", "no_crypto_on_tcp", "dut_srtp_offer",
            # suites MED and DTMF (the media agent)
@@ -38,7 +38,7 @@ from .st import session_expiry_bye, session_refreshed_by_dut, session_timer_hono
 from .longcall import long_call
 from .ident import (asserted_caller, formats_recorded, history_mapped, numbers_sent, redirect_syntax,
                     restricted_presentation, to_kept_toward_caller, withheld_caller)
-from .xfr import media_retarget, refer_transfer
+from .xfr import attended_transfer, media_retarget, refer_transfer, replaces_unmatched
 from .fea import call_history_passed, conference_escalation, g711_passthrough, ivr_digits, pidf_unchanged, t38_refused
 from .srtp import dut_srtp_offer, no_crypto_on_tcp, srtp_call, srtp_optional_call, unsupported_suite_refused
 from .med import (comfort_noise_relayed, dtmf_long_press, dtmf_relayed, dut_rtcp, dut_rtp_timing,

@@ -18,7 +18,8 @@ from ..recording import check
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
 from .calls import _cleared
-from .common import CallSpec, Leg, raise_missing, route, route_held, sdp_of, status_text, stop_unless_explained
+from .common import (CallSpec, Leg, dut_invite_toward, leg_of, raise_missing, route, route_held, sdp_of, status_text,
+                     stimulus, stop_unless_explained)
 from .hld import MIN_RESUME_RTP, _final, reinvites, trace_end
 
 FOLLOW_S = 1.0          # the DUT's media must reach the new endpoint within this (TC-MED-08, XFR-02)
@@ -361,3 +362,237 @@ def _notifies(t_leg: Leg, e_leg: Leg, refer: SipPacket, t_dut: str, e_ip: str, o
                           f"{want_txt}", f"SIP/2.0 {code}" if code else "no status line", last.frame)]
     return [passed("RFC3515-02", reqs, severity, f"NOTIFY sipfrag {seq}, the last terminating the subscription with "
                    f"{code}{how}", last.frame)]
+
+
+# ---- TC-XFR-02: attended transfer, REFER with Replaces (RFC 3891) -------------------------------------------------
+#
+# Lync has two calls through the DUT: A with party 1 (the transferee) and B with party 2 (the transfer target). It
+# REFERs party 1 on A with Refer-To <party 2?Replaces=B's dialog as Lync sees it>. Whatever carries the transfer out
+# (the DUT itself, or party 1's PBX behind it), the Replaces that reaches party 2 must name party 2's own leg of B:
+# its Call-ID, to-tag = party 2's tag (the recipient's local tag), from-tag = the DUT's tag on that leg (RFC 3891
+# section 3). A proxy keeps one dialog end to end; a B2BUA or topology-hiding device must map Lync's dialog to it.
+
+def parse_replaces(value: str | None) -> tuple[str, dict[str, str | None]] | None:
+    """RFC 3891 section 6.1: ``callid *(; to-tag / from-tag / early-only / generic-param)``, parameter names
+    case-insensitive, values as written. ``None`` when there is no Call-ID."""
+    from ..sipvalues import _parse_params
+    if not value:
+        return None
+    callid, _, params = value.strip().partition(";")
+    if not callid.strip():
+        return None
+    return callid.strip(), _parse_params(params)
+
+
+def _refer_to_replaces(value: str | None) -> str | None:
+    """The Replaces of a Refer-To URI's headers (``?Replaces=...``, escaped as RFC 3261 section 19.1.1 wants), the
+    header name compared case-insensitively, its value unescaped."""
+    from ..sipvalues import parse_name_addr
+    na = parse_name_addr(value) if value else None
+    if na is None or na.uri is None:
+        return None
+    for k, v in na.uri.headers.items():
+        if k.lower() == "replaces":
+            return v
+    return None
+
+
+def _dialog_of(leg: Leg) -> tuple[str, str | None, str | None]:
+    """(Call-ID, the callee's tag, the caller's tag) of a leg's confirmed dialog (tags from its 2xx)."""
+    ok = [p for p in leg.responses("INVITE") if p.msg.status and 200 <= p.msg.status < 300]
+    to_tag = ok[0].msg.to.tag if ok and ok[0].msg.to else None
+    from_tag = leg.invite.msg.from_.tag if leg.invite.msg.from_ else None
+    return leg.call_id, to_tag, from_tag
+
+
+def replaces_matches(value: str | None, leg: Leg) -> str | None:
+    """``None`` when the Replaces ``value`` identifies ``leg``'s dialog for the leg's callee (the recipient) by RFC
+    3891 rules: Call-ID equal octet by octet (RFC 3261 section 20.8), to-tag = the recipient's (the callee's) tag,
+    from-tag = the other end's, tags compared as tokens, case-sensitively; else what differs."""
+    parsed = parse_replaces(value)
+    if parsed is None:
+        return f"no Call-ID in Replaces {value!r}"
+    callid, params = parsed
+    cid, callee_tag, caller_tag = _dialog_of(leg)
+    to_tag, from_tag = params.get("to-tag"), params.get("from-tag")
+    if callid != cid:
+        return f"Call-ID {callid!r} is not that leg's {cid!r}"
+    if (to_tag, from_tag) == (caller_tag, callee_tag) and to_tag != from_tag:
+        return f"tags swapped (to-tag={to_tag}, from-tag={from_tag}; the recipient's tag is {callee_tag})"
+    if to_tag != callee_tag:
+        return f"to-tag={to_tag} is not the recipient's tag {callee_tag}"
+    if from_tag != caller_tag:
+        return f"from-tag={from_tag} is not the other end's tag {caller_tag}"
+    return None
+
+
+@check
+def attended_transfer(trace: Trace, *, spec: CallSpec, spec_b: CallSpec, severity: str = "O") -> list[Finding]:
+    """TC-XFR-02. ``spec``: call A (Lync -> party 1, our REFER on it); ``spec_b``: call B (Lync -> party 2, the
+    transfer target, whose dialog our Refer-To names in ?Replaces=). Judged: 202 to the REFER (own or relayed);
+    the Replaces that reaches party 2's side (the DUT's INVITE to party 2, own or relayed from party 1's PBX; and
+    the Refer-To of a REFER passed on to party 1) names party 2's leg of B (RFC3891-01); party 2 answers it and its
+    original leg B ends with a BYE that reaches Lync; RTP between party 1 and party 2 through the DUT after it;
+    NOTIFYs with the outcome; our BYE on A answered."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours_a, a, theirs_a, a_far = routed
+    routed_b = route(trace, spec_b)
+    if isinstance(routed_b, Finding):
+        return [route_held(theirs_a, spec), routed_b]
+    ours_b, b, theirs_b, b_far = routed_b
+    out = [route_held(theirs_a, spec), route_held(theirs_b, spec_b)]
+    for leg, inv in ((a, ours_a), (b, ours_b)):
+        ok = leg.final()
+        if ok is None or ok.msg.status != 200:
+            return out + [violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {inv.frame})",
+                                    status_text(ok), ok.frame if ok else None)]
+    refers = [p for p in a.requests("REFER") if p.src == spec.caller_ip]
+    if not refers:
+        stop_unless_explained(out, "our REFER with Replaces")
+        return out
+    refer = refers[0]
+    reqs = ["XFR-01", "RFC3891-01"]
+    lync_repl = _refer_to_replaces(refer.msg.get("Refer-To"))
+    if lync_repl is None or replaces_matches(lync_repl, b) is not None:
+        raise_missing(f"our REFER's Refer-To naming call B's dialog in ?Replaces= (frame {refer.frame})")
+    relays = [p for p in _first_of_each(a_far.requests("REFER")) if p.src == spec.dut_out_ip
+              and p.time >= refer.time]
+    relay = relays[0] if relays else None
+    far_202 = _final_to(a_far, relay, spec.callee_ip) if relay is not None else None
+    f = _final_to(a, refer, spec.dut_in_ip)
+    if f is None or f.msg.status != 202:
+        out.append(violation("RFC3515-01", ["XFR-01", "RFC3515-01"], severity, f"202 Accepted to our REFER (frame "
+                             f"{refer.frame})", status_text(f), f.frame if f else refer.frame))
+        if f is None or f.msg.status >= 300:
+            return out
+    else:
+        how = f" (relayed from the far end's 202, frame {far_202.frame})" if far_202 is not None else ""
+        out.append(passed("RFC3515-01", ["XFR-01", "RFC3515-01"], severity, f"our REFER accepted with 202{how}",
+                          f.frame))
+    # the Refer-To passed on to party 1's PBX: its Replaces must name party 2's leg already
+    if relay is not None:
+        rt = relay.msg.get("Refer-To")
+        repl = _refer_to_replaces(rt)
+        if repl is None:
+            out.append(violation("RFC3891-01", reqs, severity, f"the REFER passed on to {spec.callee_ip} keeping "
+                                 f"?Replaces= in its Refer-To", f"Refer-To: {rt}", relay.frame))
+        else:
+            why = replaces_matches(repl, b_far)
+            want = (f"the Replaces in the Refer-To passed on to {spec.callee_ip} naming party 2's leg of call B "
+                    f"(INVITE frame {b_far.invite.frame})")
+            out.append(violation("RFC3891-01", reqs, severity, want, why, relay.frame) if why else
+                       passed("RFC3891-01", reqs, severity, f"{want}: Replaces={repl}", relay.frame))
+    # the INVITE with Replaces that reaches party 2
+    after = refer.time
+    to_p2 = [p for p in trace.requests("INVITE") if p.src == spec_b.dut_out_ip and p.dst == spec_b.callee_ip
+             and p.time >= after and p.msg.call_id not in (a_far.call_id, b_far.call_id)]
+    with_r = [p for p in to_p2 if p.msg.get("Replaces") is not None]
+    if not with_r:
+        if to_p2:
+            out.append(violation("RFC3891-01", reqs, severity, f"the INVITE to party 2 ({spec_b.callee_ip}) after our "
+                                 f"REFER (frame {refer.frame}) carrying Replaces for its call B", "an INVITE "
+                                 "without Replaces: party 2 gets a new call instead of a replacement", to_p2[0].frame))
+        elif relay is None:
+            out.append(violation("XFR-01", reqs, severity, f"the transfer carried out after our REFER (frame "
+                                 f"{refer.frame}): an INVITE with Replaces to party 2, or the REFER passed on to "
+                                 f"{spec.callee_ip}", "neither", f.frame if f else refer.frame))
+        else:
+            stop_unless_explained(out, f"party 1's INVITE with Replaces after the REFER passed on (frame "
+                                  f"{relay.frame})")
+        out.extend(_notifies(a, a_far, refer, spec.dut_in_ip, spec.callee_ip, 200, severity))
+        return out
+    c_inv = with_r[0]
+    c_far = leg_of(trace, c_inv)
+    from_p1 = [p for p in trace.requests("INVITE") if p.dst == spec.dut_out_ip and p.time >= after
+               and p.src not in (spec.dut_in_ip, spec.dut_out_ip, spec.caller_ip)
+               and p.time <= c_inv.time and p.msg.get("Replaces") is not None]
+    who = (f"relayed from party 1's INVITE, frame {from_p1[0].frame}" if from_p1 else "the DUT's own INVITE")
+    why = replaces_matches(c_inv.msg.get("Replaces"), b_far)
+    want = (f"the INVITE with Replaces reaching party 2 ({who}) naming party 2's leg of call B (INVITE frame "
+            f"{b_far.invite.frame}: Call-ID, to-tag = party 2's tag, from-tag = the other end's)")
+    if why:
+        out.append(violation("RFC3891-01", reqs, severity, want, why, c_inv.frame))
+        return out + _notifies(a, a_far, refer, spec.dut_in_ip, spec.callee_ip, 200, severity)
+    out.append(passed("RFC3891-01", reqs, severity, f"{want}: Replaces: {c_inv.msg.get('Replaces')}", c_inv.frame))
+    c_ok = c_far.final()
+    if c_ok is None or c_ok.msg.status != 200:
+        raise_missing(f"party 2's 200 to the INVITE with Replaces (frame {c_inv.frame}): {status_text(c_ok)}")
+    # party 2's original leg ends, and Lync's leg of B with it
+    byes_far = [p for p in b_far.requests("BYE") if p.time >= c_inv.time]
+    byes_ms = [p for p in b.requests("BYE") if p.src == spec_b.dut_in_ip and p.time >= c_inv.time]
+    if not byes_far:
+        stop_unless_explained(out, f"party 2's BYE on its replaced leg after frame {c_inv.frame}")
+    elif not byes_ms:
+        out.append(violation("XFR-01", reqs + ["RFC3261-14"], severity, f"a BYE from the DUT to Lync ending call B "
+                             f"once party 2's leg of it ended (BYE frame {byes_far[0].frame})", "none: Lync's call B "
+                             "stays up", byes_far[0].frame))
+    else:
+        out.append(passed("XFR-01", reqs + ["RFC3261-14"], severity, f"call B ended on both legs after the "
+                          f"replacement: party 2's leg (frame {byes_far[0].frame}), Lync's (frame "
+                          f"{byes_ms[0].frame})", byes_ms[0].frame))
+    out.extend(_joined(trace, spec, c_far, c_ok, from_p1[0] if from_p1 else None, a_far, severity))
+    out.extend(_notifies(a, a_far, refer, spec.dut_in_ip, spec.callee_ip, 200, severity))
+    byes = [p for p in a.requests("BYE") if p.src == spec.caller_ip and p.time >= refer.time]
+    ok = [p for p in a.responses("BYE") if p.dst == spec.caller_ip and p.msg.status == 200]
+    if byes and not ok:
+        out.append(violation("RFC3261-14", "RFC3261-14", "M", f"200 OK to our BYE on call A (frame "
+                             f"{byes[0].frame})", "no 200", byes[0].frame))
+    return out
+
+
+def _joined(trace: Trace, spec: CallSpec, c_far: Leg, c_ok: SipPacket, p1_inv: SipPacket | None, a_far: Leg,
+            severity: str) -> list[Finding]:
+    """RTP between party 1 and party 2 through the DUT once party 2 answered the replacing INVITE: the DUT's toward
+    party 2 (the port of its answer) and toward party 1 (the port of party 1's offer when the DUT relayed its
+    INVITE, else of party 1's answer on call A); judged only where our other party sent what the DUT relays."""
+    p2 = _endpoint(c_ok)
+    p1 = _endpoint(p1_inv) if p1_inv is not None else _endpoint(a_far.final())
+    if p1 is None or p2 is None:
+        raise_missing("the media endpoints of party 1 and party 2 after the replacement")
+    byes = [p.time for p in trace.requests("BYE") if p.time >= c_ok.time]
+    end = max(byes) if byes else trace_end(trace)
+    start = c_ok.time
+    fed = {name: sum(s.packets_between(start, end) for s in trace.rtp if s.src == ip and (s.sport == port)
+                     and s.dst == spec.dut_out_ip) for name, (ip, port) in (("party 1", p1), ("party 2", p2))}
+    if any(v < MIN_RESUME_RTP for v in fed.values()):
+        stop_unless_explained([], "our parties' RTP after the replacement (" +
+                              ", ".join(f"{k}: {v} packets" for k, v in fed.items()) + ")")
+    got = {name: _rtp(trace, spec.dut_out_ip, ip, start, end, port)
+           for name, (ip, port) in (("DUT -> party 1", p1), ("DUT -> party 2", p2))}
+    reqs = ["XFR-01", "MED-02"]
+    if any(v < MIN_RESUME_RTP for v in got.values()):
+        return [violation("XFR-01", reqs, severity, "RTP between party 1 and party 2 through the DUT after the "
+                          f"replacement (frame {c_ok.frame})", ", ".join(f"{k}: {v} packets" for k, v in got.items()),
+                          c_ok.frame)]
+    return [passed("XFR-01", reqs, severity, "party 1 and party 2 joined: " +
+                   ", ".join(f"{k}: {v} packets" for k, v in got.items()), c_ok.frame)]
+
+
+@check
+def replaces_unmatched(trace: Trace, *, spec: CallSpec, severity: str = "O") -> list[Finding]:
+    """The 481 half of RFC3891-01: our INVITE with a Replaces that matches no dialog is answered 481 (by the DUT, or
+    relayed from the far end that got it with the Replaces kept), and no call is set up: no 2xx to us, and no call
+    answered on the far leg (a DUT that drops the Replaces sets a new call up instead)."""
+    ours = stimulus(trace, "INVITE", spec.test_id, spec.caller_ip)
+    if ours is None or ours.msg.get("Replaces") is None:
+        raise_missing("our INVITE with an unmatched Replaces")
+    a = leg_of(trace, ours)
+    fin = a.final(src=spec.dut_in_ip)
+    reqs = ["RFC3891-01"]
+    want = f"481 Call/Transaction Does Not Exist to our INVITE with a Replaces matching no dialog (frame {ours.frame})"
+    far = dut_invite_toward(trace, spec.dut_out_ip, spec.callee_ip, spec.called, ours.time)
+    far_fin = leg_of(trace, far).final(src=spec.callee_ip) if far is not None else None
+    if far is not None and far.msg.get("Replaces") is None and far_fin is not None and far_fin.msg.status == 200:
+        return [violation("RFC3891-01", reqs, severity, f"{want}; no call set up",
+                          f"the INVITE passed on to {spec.callee_ip} without its Replaces and answered 200 there: a "
+                          f"new call instead", far.frame)]
+    if fin is None or fin.msg.status != 481:
+        return [violation("RFC3891-01", reqs, severity, f"{want}; no call set up", status_text(fin),
+                          fin.frame if fin else ours.frame)]
+    how = (f" (relayed from the far end's 481, frame {far_fin.frame}, to the INVITE the DUT passed on with the "
+           f"Replaces kept)" if far is not None and far_fin is not None and far_fin.msg.status == 481
+           else " (the DUT's own)")
+    return [passed("RFC3891-01", reqs, severity, f"481 to our INVITE with a Replaces matching no dialog{how}; no call "
+                   "set up", fin.frame)]

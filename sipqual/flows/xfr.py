@@ -9,8 +9,13 @@ re-INVITE, with an offer when it came without one, and streams all call long."""
 
 from __future__ import annotations
 
+import subprocess
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
+from ..errors import LabError
 from .calls import inbound, outbound
 from .hld import _with_rtcp
 
@@ -95,3 +100,73 @@ def lync_refers_in_call(sq: CaseContext, referred_by: bool = True, frag: str = "
     sq.far_client("far-transferee", "xfr_refer_in_uac.xml", {**inbound(sq), "frag": frag}, timeout_s=timeout,
                   pause_ms=outcome_ms)
     sq.wait_all()
+
+
+# ---- TC-XFR-02: attended transfer (REFER with Replaces) and an INVITE with a Replaces matching nothing ------------
+
+def stray_number(sq: CaseContext) -> str:
+    """A PSTN number with no call at all (the transfer target's, last digit changed): the 481 half of TC-XFR-02."""
+    t = transfer_target(sq)
+    return t[:-1] + str((int(t[-1]) + 1) % 10)
+
+
+def lync_attended(sq: CaseContext, media_ms: int = 1000, talk_ms: int = 1500, after_ms: int = 200) -> Path | None:
+    """Lync (Mediation side) calls party 1 (``outbound_called``: call A) and party 2 (the transfer target: call B),
+    both on the far side (``xfr_attended_uas.xml``, one address, a role per call), and after ``media_ms`` REFERs
+    party 1 on A with Refer-To <party 2?Replaces=B> (``xfr_attended_uac.xml``). Party 1 takes the REFER the DUT
+    passes on and writes its Replaces; sipqual then starts party 1's PBX leg (``xfr_replacing_uac.xml``, another
+    far port), which INVITEs party 2 through the DUT with that Replaces and talks ``talk_ms``. Meanwhile the
+    Mediation side sends an INVITE with a Replaces matching no dialog to a third number
+    (``xfr_replaces_stray_uac.xml``, marker ``<test_id>-481``). Returns the Replaces file (None: no REFER came)."""
+    n = sq.pixit["numbers"]
+    timeout = int(20 + (media_ms + talk_ms) / 1000)
+    far = sq.far_server("far-parties", "xfr_attended_uas.xml", {"party1": n["outbound_called"],
+                                                                "target": transfer_target(sq)},
+                        timeout_s=timeout, calls=4)
+    sq.ms_client("ms-stray", "xfr_replaces_stray_uac.xml", {**outbound(sq), "called": stray_number(sq),
+                                                            "test_id": f"{sq.test_id}-481"}, timeout_s=timeout)
+    sq.ms_client("ms-transferor", "xfr_attended_uac.xml", {**outbound(sq), "target": transfer_target(sq)},
+                 timeout_s=timeout, calls=2,
+                 extra=["-cid_str", "%u-%p-%s", "-set", "media_ms", str(media_ms), "-set", "after_ms", str(after_ms)])
+    path = far.workdir / "refer-replaces.txt"
+    deadline = time.monotonic() + media_ms / 1000 + 10
+    while time.monotonic() < deadline and not _replaces_written(path):      # bounded: 50 ms steps
+        time.sleep(0.05)
+    if _replaces_written(path):
+        sq.far_client("far-party1-pbx", "xfr_replacing_uac.xml",
+                      {"target": transfer_target(sq), "caller": n["outbound_called"],
+                       "replaces": unquote(path.read_text().strip())},
+                      local_ip=party1_pbx_address(sq), timeout_s=timeout, extra=["-set", "media_ms", str(talk_ms)])
+    sq.wait_all()
+    return path if path.exists() else None
+
+
+def party1_pbx_address(sq: CaseContext) -> str:
+    """Party 1's PBX sends its INVITE with Replaces from a second far-side address (the far address + 1, added to
+    the far namespace of the managed lab; documentation range, on-link for the DUT). From the far parties' own
+    address it would share Call-ID, tags and address pair with the hop the DUT hairpins to party 2 (a proxy keeps
+    them), and the rule library, which tells a dialog's legs by address pair, would read both hops as one."""
+    t = sq.topo
+    if t.far.netns is None:
+        raise LabError("TC-XFR-02 needs a second far-side address for party 1's PBX (managed lab only)")
+    head, last = t.far.ip.rsplit(".", 1)
+    addr = f"{head}.{int(last) + 1}"
+    subprocess.run(["ip", "-n", t.far.netns, "addr", "replace", f"{addr}/24", "dev", t.far.interface], check=True,
+                   capture_output=True, timeout=10)
+    return addr
+
+
+def _replaces_written(path: Path) -> bool:
+    try:
+        return path.read_text().endswith("\n") and bool(path.read_text().strip())
+    except OSError:
+        return False
+
+
+def attended_specs(sq: CaseContext):
+    """Call A (to party 1), call B (to party 2, marker ``-b``) and the unmatched-Replaces INVITE (marker ``-481``)."""
+    from dataclasses import replace
+    from .calls import out_call_spec
+    a = out_call_spec(sq)
+    return (a, replace(a, test_id=f"{sq.test_id}-b", called=transfer_target(sq)),
+            replace(a, test_id=f"{sq.test_id}-481", called=stray_number(sq)))
