@@ -199,8 +199,10 @@ class CaseContext:
                 self.probe_edges.append(self.edges.pop())
             remote = f"{t.ms.ip}:{edge_port}"
             adv = (self.pixit["mediation"]["server_fqdn"], self.ms_port)
-            if self._front is not None and front_backend:  # in-dialog requests the DUT sends to our Contact (the Mediation TLS port,
-                self._front.backend(t.ms.ip, local)  # e.g. the far end's BYE) reach this agent through the front
+            # in-dialog requests the DUT sends to our Contact (the Mediation TLS port, e.g. the far end's BYE) reach
+            # this agent through the front
+            if self._front is not None and front_backend:
+                self._front.backend(t.ms.ip, local)
         else:
             remote = f"{t.ms.peer_ip}:{self.dut_port}"
             adv = (t.ms.ip, local)

@@ -15,7 +15,8 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "numbers_sent", "to_kept_toward_caller", "withheld_caller", "asserted_caller",
            "restricted_presentation", "history_mapped", "redirect_syntax", "formats_recorded",
            "media_retarget", "refer_transfer", "attended_transfer", "replaces_unmatched",
-           "ivr_digits", "conference_escalation", "call_history_passed", "pidf_unchanged", "t38_refused", "g711_passthrough",
+           "ivr_digits", "conference_escalation", "call_history_passed", "pidf_unchanged", "t38_refused",
+           "g711_passthrough",
            "srtp_call", "srtp_optional_call", "unsupported_suite_refused", "no_crypto_on_tcp", "dut_srtp_offer",
            # suites MED and DTMF (the media agent)
            "dtmf_relayed", "dtmf_long_press", "dut_rtp_timing", "dut_rtcp", "no_inband_duplicates",

@@ -147,3 +147,20 @@ def route_held(theirs: SipPacket, spec: CallSpec) -> Finding:
 
 def status_text(p: SipPacket | None) -> str:
     return f"{p.msg.status} {p.msg.reason}" if p is not None else "no final response"
+
+
+def answered_call(trace: Trace, spec: CallSpec):
+    """Our call through the DUT (:func:`route`) and the DUT's 200 to our INVITE: ``(ours, a, theirs, b, ok, out)``
+    with ``out`` the findings so far, or a list of findings to return as they are when the call was not routed or
+    not answered 200."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, theirs, b = routed
+    out = [route_held(theirs, spec)]
+    ok = a.final(src=spec.dut_in_ip)
+    if ok is None or ok.msg.status != 200:
+        out.append(violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours.frame}) once the "
+                             "far end answered", status_text(ok), ok.frame if ok else None))
+        return out
+    return ours, a, theirs, b, ok, out

@@ -12,7 +12,7 @@ from ..sipvalues import _parse_params, parse_name_addr, split_unquoted
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
 from .common import CallSpec, number_matches, raise_missing, route, sdp_of
-from .em import _DTMF, _digits, _in_order
+from .em import _DTMF, _digits
 from .hld import _final, park_retrieve, reinvites
 from .med import dtmf_relayed
 

@@ -17,7 +17,7 @@ from ..recording import check
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
 from .calls import _cleared
-from .common import (CallSpec, Leg, raise_missing, route, route_held, sdp_of, status_text,
+from .common import (CallSpec, Leg, answered_call, raise_missing, route, route_held, sdp_of, status_text,
                      stop_unless_explained)
 
 #: the answer RFC 3264 section 6.1 allows to each offered direction
@@ -203,15 +203,10 @@ def _hold_resume(trace: Trace, spec: CallSpec, hold_dir: str, cycles: int, lync_
     the caller is the Mediation side, the DUT's answers are judged (HLD-01, HLD-02); otherwise the caller is the far
     end and the DUT's re-INVITEs toward the Mediation side are judged (HLD-03), its answers to the far end only for
     a 2xx. Then RTP both ways after every resume and our BYE answered and relayed."""
-    routed = route(trace, spec)
-    if isinstance(routed, Finding):
-        return [routed]
-    ours_inv, a, theirs, b = routed
-    out = [route_held(theirs, spec)]
-    ok_a = a.final()
-    if ok_a is None or ok_a.msg.status != 200:
-        return out + [violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours_inv.frame})",
-                                status_text(ok_a), ok_a.frame if ok_a else None)]
+    got = answered_call(trace, spec)
+    if isinstance(got, list):
+        return got
+    ours_inv, a, theirs, b, ok_a, out = got
     ours = reinvites(a, spec.caller_ip)
     if lync_holds:
         out.extend(_answers(a, ours, spec, "M"))

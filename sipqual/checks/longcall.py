@@ -20,9 +20,9 @@ from ..rtp import TIME_BUCKET, RtpStream
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
 from .calls import _cleared
-from .common import CallSpec, Leg, raise_missing, status_text
+from .common import CallSpec, Leg, answered_call, raise_missing, status_text
 from .hld import RTCP_MAX_GAP_S, _rtcp_times
-from .st import REFRESH, REFRESH_SLACK, _in_dialog, _se_text, _timer_answer, answered_call, session_expires
+from .st import REFRESH, REFRESH_SLACK, _in_dialog, _se_text, _timer_answer, session_expires
 
 MAX_MEDIA_GAP_S = 1.0     # longest silence tolerated in a direction of a talking call (the brief's 1 s)
 SETTLE_S = 1.0            # media is judged from this long after the 200 (both agents start on the ACK) ...

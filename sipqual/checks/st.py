@@ -15,7 +15,7 @@ from ..recording import check
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
 from .calls import _cleared, _early_release
-from .common import CallSpec, Leg, raise_missing, route, route_held, status_text
+from .common import CallSpec, Leg, answered_call, raise_missing, route, route_held, status_text
 
 REFRESH = ("INVITE", "UPDATE")
 REFRESH_SLACK = 10.0      # the refresh may come up to SE/2 + 10 s after the 2xx (as the passive RFC4028-04)
@@ -113,23 +113,6 @@ def _refresh_judged(trace: Trace, leg: Leg, ok: SipPacket, interval: int, dut_ip
     out.append(passed("RFC4028-05", "RFC4028-04", "R", f"{_se_text(first)} in the refresh", first.frame)
                if se is not None else violation("RFC4028-05", "RFC4028-04", "R", want, "none", first.frame))
     return out
-
-
-def answered_call(trace: Trace, spec: CallSpec):
-    """Our Mediation-side call through the DUT and the DUT's 200 to our INVITE: ``(ours, a, theirs, b, ok, out)``
-    with ``out`` the findings so far, or a list of findings to return as they are when the call was not routed or
-    not answered 200."""
-    routed = route(trace, spec)
-    if isinstance(routed, Finding):
-        return [routed]
-    ours, a, theirs, b = routed
-    out = [route_held(theirs, spec)]
-    ok = a.final(src=spec.dut_in_ip)
-    if ok is None or ok.msg.status != 200:
-        out.append(violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours.frame}) once the "
-                             "far end answered", status_text(ok), ok.frame if ok else None))
-        return out
-    return ours, a, theirs, b, ok, out
 
 
 @check

@@ -18,7 +18,7 @@ from ..recording import check
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
 from .calls import _cleared
-from .common import (CallSpec, Leg, dut_invite_toward, leg_of, raise_missing, route, route_held, sdp_of, status_text,
+from .common import (CallSpec, Leg, answered_call, dut_invite_toward, leg_of, raise_missing, route, route_held, sdp_of, status_text,
                      stimulus, stop_unless_explained)
 from .hld import MIN_RESUME_RTP, _final, reinvites, trace_end
 
@@ -56,15 +56,10 @@ def media_retarget(trace: Trace, *, spec: CallSpec, mode: str, severity: str = "
     DUT-side PBX, transfers; then no REFER may reach the Mediation side, SIG-09). Our caller moves its media by
     re-INVITE; see the module docstring for what the DUT must do."""
     rule, reqs = ("XFR-02", ["XFR-02"]) if lync_side else ("SIG-09", ["SIG-09", "XFR-02"])
-    routed = route(trace, spec)
-    if isinstance(routed, Finding):
-        return [routed]
-    ours_inv, a, theirs, b = routed
-    out = [route_held(theirs, spec)]
-    ok_a = a.final()
-    if ok_a is None or ok_a.msg.status != 200:
-        return out + [violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours_inv.frame})",
-                                status_text(ok_a), ok_a.frame if ok_a else None)]
+    got = answered_call(trace, spec)
+    if isinstance(got, list):
+        return got
+    ours_inv, a, theirs, b, ok_a, out = got
     if not lync_side:
         out.append(_no_refer(trace, spec, severity, ours_inv.time))
     ours = reinvites(a, spec.caller_ip)
@@ -236,15 +231,10 @@ def refer_transfer(trace: Trace, *, spec: CallSpec, target: str, referred_by: bo
     goes on until it. ``by``: which of our agents transfers, the caller (Lync on an OUT call) or the callee (Lync
     on an IN call, TC-XFR-08: the PSTN caller transferred back to the PSTN); the other one is the transferee."""
     from .common import dut_invite_toward, number_matches
-    routed = route(trace, spec)
-    if isinstance(routed, Finding):
-        return [routed]
-    ours_inv, a, theirs, b = routed
-    out = [route_held(theirs, spec)]
-    ok_a = a.final()
-    if ok_a is None or ok_a.msg.status != 200:
-        return out + [violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours_inv.frame})",
-                                status_text(ok_a), ok_a.frame if ok_a else None)]
+    got = answered_call(trace, spec)
+    if isinstance(got, list):
+        return got
+    ours_inv, a, theirs, b, ok_a, out = got
     if by == "caller":
         t_leg, t_ip, t_dut, e_leg, e_ip, e_dut = a, spec.caller_ip, spec.dut_in_ip, b, spec.callee_ip, spec.dut_out_ip
     else:
