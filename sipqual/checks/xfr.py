@@ -20,7 +20,7 @@ from ..verdict import Finding, passed, violation
 from .calls import _cleared
 from .common import (CallSpec, Leg, answered_call, dut_invite_toward, leg_of, raise_missing, route, route_held, sdp_of, status_text,
                      stimulus, stop_unless_explained)
-from .hld import MIN_RESUME_RTP, _final, reinvites, trace_end
+from .hld import MIN_RESUME_RTP, _dedup, _final, reinvites, trace_end
 
 FOLLOW_S = 1.0          # the DUT's media must reach the new endpoint within this (TC-MED-08, XFR-02)
 SLACK_S = 0.1           # one packet time and the capture's timestamps
@@ -195,16 +195,6 @@ def _terminated(p: SipPacket) -> bool:
     return (p.msg.get("Subscription-State") or "").split(";")[0].strip().lower() == "terminated"
 
 
-def _first_of_each(packets: list[SipPacket]) -> list[SipPacket]:
-    seen, out = set(), []
-    for p in packets:
-        key = (p.msg.cseq.seq if p.msg.cseq else None, p.msg.method)
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return out
-
-
 def _uri_user(value: str | None) -> str | None:
     from ..sipvalues import parse_name_addr
     na = parse_name_addr(value) if value else None
@@ -244,7 +234,7 @@ def refer_transfer(trace: Trace, *, spec: CallSpec, target: str, referred_by: bo
         stop_unless_explained(out, "our REFER")
         return out
     refer = refers[0]
-    passed_on = [p for p in _first_of_each(e_leg.requests("REFER")) if p.src == e_dut and p.time >= refer.time]
+    passed_on = [p for p in _dedup(e_leg.requests("REFER")) if p.src == e_dut and p.time >= refer.time]
     relay = passed_on[0] if passed_on else None
     far_202 = _final_to(e_leg, relay, e_ip) if relay is not None else None
     # the 202 half of RFC3515-01
@@ -283,7 +273,7 @@ def refer_transfer(trace: Trace, *, spec: CallSpec, target: str, referred_by: bo
     if referred_by and carrier is not None:
         out.append(_referred_by(refer, carrier, label, severity))
     out.extend(_notifies(t_leg, e_leg, refer, t_dut, e_ip, outcome, severity))
-    finals = [p for p in _first_of_each(t_leg.requests("NOTIFY")) if p.src == t_dut and p.time >= refer.time
+    finals = [p for p in _dedup(t_leg.requests("NOTIFY")) if p.src == t_dut and p.time >= refer.time
               and _terminated(p)]
     byes = [p for p in t_leg.requests("BYE") if p.src == t_ip and p.time >= refer.time]
     if outcome >= 300 and finals and byes:
@@ -328,8 +318,8 @@ def _notifies(t_leg: Leg, e_leg: Leg, refer: SipPacket, t_dut: str, e_ip: str, o
     the subscription with the transfer's outcome (our agent answered each 200). The passive RFC3515-02 rule judges
     their Event and Subscription-State headers."""
     reqs = ["XFR-01", "RFC3515-02"]
-    mine = [p for p in _first_of_each(t_leg.requests("NOTIFY")) if p.src == t_dut and p.time >= refer.time]
-    far = [p for p in _first_of_each(e_leg.requests("NOTIFY")) if p.src == e_ip and p.time >= refer.time]
+    mine = [p for p in _dedup(t_leg.requests("NOTIFY")) if p.src == t_dut and p.time >= refer.time]
+    far = [p for p in _dedup(e_leg.requests("NOTIFY")) if p.src == e_ip and p.time >= refer.time]
     if not mine:
         why = f" (the far end's NOTIFY, frame {far[0].frame}, never passed on)" if far else ""
         return [violation("RFC3515-02", reqs, severity, f"NOTIFYs with message/sipfrag to us after our REFER (frame "
@@ -447,7 +437,7 @@ def attended_transfer(trace: Trace, *, spec: CallSpec, spec_b: CallSpec, severit
     lync_repl = _refer_to_replaces(refer.msg.get("Refer-To"))
     if lync_repl is None or replaces_matches(lync_repl, b) is not None:
         raise_missing(f"our REFER's Refer-To naming call B's dialog in ?Replaces= (frame {refer.frame})")
-    relays = [p for p in _first_of_each(a_far.requests("REFER")) if p.src == spec.dut_out_ip
+    relays = [p for p in _dedup(a_far.requests("REFER")) if p.src == spec.dut_out_ip
               and p.time >= refer.time]
     relay = relays[0] if relays else None
     far_202 = _final_to(a_far, relay, spec.callee_ip) if relay is not None else None
