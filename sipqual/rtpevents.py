@@ -42,12 +42,27 @@ class DtmfEvent:
         return [self.frames[i] for i in range(1, len(self.durations)) if self.durations[i] < self.durations[i - 1]]
 
 
+def in_sequence_order(packets: list[tuple]) -> list[tuple]:
+    """Event packets ``(frame, when, seq, ...)`` in RTP sequence-number order (wrap-aware), as a receiver's jitter
+    buffer plays them: a network element that swaps two packets sent back to back (a relay's threads, a loaded
+    sender's burst) changes nothing a receiver sees, so durations and markers are judged in this order."""
+    out, ext, last = [], 0, None
+    for p in packets:
+        seq = p[2]
+        if last is not None:
+            delta = (seq - last) & 0xFFFF
+            ext += delta - 0x10000 if delta >= 0x8000 else delta
+        last = seq
+        out.append((ext, len(out), p))
+    return [p for _ext, _i, p in sorted(out)]
+
+
 def build_events(stream: RtpStream, pt: int) -> list[DtmfEvent]:
-    """Group a stream's candidate packets of ``pt`` into RFC 4733 events by their shared timestamp."""
+    """Group a stream's candidate packets of ``pt`` into RFC 4733 events by their shared timestamp, each event's
+    packets in sequence-number order (:func:`in_sequence_order`)."""
     events: dict[int, DtmfEvent] = {}
-    for frame, when, _seq, ts, marker, p, body in stream.event_packets:
-        if p != pt:
-            continue
+    for frame, when, _seq, ts, marker, p, body in in_sequence_order([q for q in stream.event_packets
+                                                                     if q[5] == pt]):
         code, flags, duration = body[0], body[1], int.from_bytes(body[2:4], "big")
         end = bool(flags & 0x80)
         ev = events.get(ts)

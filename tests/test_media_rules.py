@@ -231,3 +231,37 @@ def test_the_peers_own_stream_on_the_same_leg_never_excuses_the_dut(peer_port):
     assert ctx.relay_input(stream) is None
     (outcome,) = static_payload_types(stream, ctx)
     assert outcome.observed.startswith("+320 per 160-byte payload in 39 of 39 steps, a 16000 Hz clock")
+
+
+def _event_stream(seqs_durations_markers):
+    """A stream whose RFC 4733 packets (PT 101, digit 2, one timestamp) arrive in the order given:
+    ``(seq, duration, marker, end)`` per packet, frames numbered in arrival order."""
+    import struct
+    from types import SimpleNamespace
+
+    packets = [(frame, 1.0 + frame * 0.001, seq, 8000, marker, 101,
+                struct.pack(">BBH", 2, (0x80 if end else 0) | 10, duration))
+               for frame, (seq, duration, marker, end) in enumerate(seqs_durations_markers, start=1)]
+    return SimpleNamespace(event_packets=packets)
+
+
+def test_event_packets_swapped_in_transit_are_judged_in_sequence_order():
+    """A relay that swaps two event packets our agent sent back to back (rtpengine under load: 445, 447, 446 on
+    the wire) changes nothing a receiver plays: no duration regression, the marker still on the first packet."""
+    from sipqual.rtpevents import build_events
+
+    (e,) = build_events(_event_stream([(445, 160, True, False), (447, 480, False, False), (446, 320, False, False),
+                                       (448, 480, False, True)]), 101)
+    assert e.durations == [160, 320, 480, 480] and e.marker_first and e.first_frame == 1
+    assert e.duration_regressions == []
+    (e,) = build_events(_event_stream([(65535, 160, False, False), (0, 320, True, False), (1, 480, False, True)]), 101)
+    assert e.durations == [160, 320, 480] and not e.marker_first       # across the wrap: 65535 comes first
+    assert e.markers_later == [2]
+
+
+def test_a_duration_that_shrinks_in_sequence_order_is_still_a_regression():
+    from sipqual.rtpevents import build_events
+
+    (e,) = build_events(_event_stream([(10, 160, True, False), (11, 480, False, False), (12, 320, False, False)]),
+                        101)
+    assert e.duration_regressions == [3]
