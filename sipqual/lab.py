@@ -364,6 +364,20 @@ class Lab:
             raise DutDied(f"DUT process died during the test: {what}")
 
 
+def extra_address(side: Side, offset: int, purpose: str) -> str:
+    """A further address of ours on ``side`` of the managed lab: ``side.ip`` + ``offset`` in its last octet (a
+    documentation range, on-link for the DUT), added to our namespace there if missing and gone with the namespace.
+    For agents that must not share our main address: a second far party, a Lync client beside the Mediation Server
+    (media bypass), a second pool member, an untrusted source. External gear has no such address: LabError naming
+    ``purpose``."""
+    if side.netns is None:
+        raise LabError(f"{purpose} needs a second address on the {side.name} side (managed lab only)")
+    head, last = side.ip.rsplit(".", 1)
+    addr = f"{head}.{int(last) + offset}"
+    run(["ip", "-n", side.netns, "addr", "replace", f"{addr}/24", "dev", side.interface])
+    return addr
+
+
 # ---- external gear ------------------------------------------------------------------------------------------------
 def local_addresses() -> dict[str, str]:
     """Addresses configured on this machine (in this namespace): address -> interface."""

@@ -49,7 +49,7 @@ def test_opt03_well_formed_pings_pass_with_their_interval(tmp_path):
     for n in range(3):
         _ping(c, n)
     found = checks.options_pings(_trace(c, tmp_path), dut_ip=DUT, ms_ip=MS, ms_port=5060)
-    assert not bad(found) and "interval 2.0-2.0 s over 3 pings" in found[-1].message
+    assert not bad(found) and "interval median 2.0 s, range 2.0-2.0 s over 3 pings" in found[-1].message
 
 
 def test_opt03_malformed_ping_fails_naming_each_defect(tmp_path):

@@ -311,7 +311,7 @@ def test_pinging_dut_keeps_its_trunk_up_because_the_front_answers_its_options(tm
     assert summary["count"] == len(pings) and summary["answered"] == len(pings)
     for t, s in summary["transports"].items():   # the interval the device pings at: 2 s (OPTIONS_PING_INTERVAL)
         if s["count"] > 1:
-            assert 1.5 <= s["interval_s"]["median"] <= 2.5, s
+            assert 1.0 <= s["interval_s"]["median"] <= 3.0, s   # its own timer; jitters on a loaded machine
     again = [r for r in reverify_run(tmp_path / "latest") if r.id == "TC-TRN-02"]
     assert [r.recomputed for r in again] == ["PASS", "PASS"], [r.line() for r in again]
 
@@ -323,9 +323,10 @@ def test_pinging_dut_passes_opt03_with_its_interval_recorded(tmp_path):
     v = verdicts(results(tmp_path))
     assert {t: v[("TC-OPT-03", t)]["verdict"] for t in ("tcp", "tls")} == {"tcp": "PASS", "tls": "PASS"}, \
         cp.stdout[-3000:]
-    for t in ("tcp", "tls"):
-        assert any(f["rule"] == "OPT-03" and f["ok"] and "interval 2.0-2.0 s" in f["message"]
-                   for f in v[("TC-OPT-03", t)]["findings"]), v[("TC-OPT-03", t)]["findings"]
+    for t in ("tcp", "tls"):   # the device's own timer: its median near 2 s; single gaps jitter on a loaded machine
+        found = [re.search(r"interval median ([\d.]+) s, range [\d.]+-[\d.]+ s over \d+ pings", f["message"])
+                 for f in v[("TC-OPT-03", t)]["findings"] if f["rule"] == "OPT-03" and f["ok"]]
+        assert any(m and 1.0 <= float(m[1]) <= 3.0 for m in found), v[("TC-OPT-03", t)]["findings"]
     assert [r.recomputed for r in reverify_run(tmp_path / "latest") if r.id == "TC-OPT-03"] == ["PASS", "PASS"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 from ..recording import check
 from ..trace import Trace
 from ..verdict import Finding, passed, violation
@@ -78,8 +80,8 @@ def options_pings(trace: Trace, *, dut_ip: str, ms_ip: str, ms_port: int) -> lis
             seen.add(key)
             firsts.append(p)
     gaps = [b.time - a.time for a, b in zip(firsts, firsts[1:])]
-    interval = (f"interval {min(gaps):.1f}-{max(gaps):.1f} s over {len(firsts)} pings" if gaps else
-                "one ping in the window, interval not measured")
+    interval = (f"interval median {statistics.median(gaps):.1f} s, range {min(gaps):.1f}-{max(gaps):.1f} s over "
+                f"{len(firsts)} pings" if gaps else "one ping in the window, interval not measured")
     if not any(not f.ok for f in out):
         m = firsts[0].msg
         out.append(passed("OPT-03", "OPT-03", "R", f"DUT pinged {ms_ip}:{ms_port} with well-formed OPTIONS "

@@ -9,13 +9,12 @@ re-INVITE, with an offer when it came without one, and streams all call long."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from ..errors import LabError
+from ..lab import extra_address
 from .calls import inbound, outbound
 from .hld import _with_rtcp
 
@@ -142,18 +141,11 @@ def lync_attended(sq: CaseContext, media_ms: int = 1000, talk_ms: int = 1500, af
 
 
 def party1_pbx_address(sq: CaseContext) -> str:
-    """Party 1's PBX sends its INVITE with Replaces from a second far-side address (the far address + 1, added to
-    the far namespace of the managed lab; documentation range, on-link for the DUT). From the far parties' own
-    address it would share Call-ID, tags and address pair with the hop the DUT hairpins to party 2 (a proxy keeps
-    them), and the rule library, which tells a dialog's legs by address pair, would read both hops as one."""
-    t = sq.topo
-    if t.far.netns is None:
-        raise LabError("TC-XFR-02 needs a second far-side address for party 1's PBX (managed lab only)")
-    head, last = t.far.ip.rsplit(".", 1)
-    addr = f"{head}.{int(last) + 1}"
-    subprocess.run(["ip", "-n", t.far.netns, "addr", "replace", f"{addr}/24", "dev", t.far.interface], check=True,
-                   capture_output=True, timeout=10)
-    return addr
+    """Party 1's PBX sends its INVITE with Replaces from a second far-side address (the far address + 1). From the
+    far parties' own address it would share Call-ID, tags and address pair with the hop the DUT hairpins to party 2
+    (a proxy keeps them), and the rule library, which tells a dialog's legs by address pair, would read both hops as
+    one."""
+    return extra_address(sq.topo.far, 1, "TC-XFR-02 (party 1's PBX)")
 
 
 def _replaces_written(path: Path) -> bool:
