@@ -312,6 +312,27 @@ def _prepare_ca(root: Path, which: str, stem: str) -> Path:
     return work
 
 
+#: the project's own tests only (tests/conftest.py): a directory of RSA keys that every lab of one test session
+#: reuses by file name (ca.key, dut.key ...), because key generation is most of a lab's PKI time (1-3 s on a loaded
+#: 2-core machine, ~50 labs a session). Certificates stay fresh per lab; a qualification run never sets it.
+KEY_POOL_ENV = "SIPQUAL_KEY_POOL"
+
+
+def _pooled_key(key: Path) -> Path | None:
+    """The pool's copy of ``key`` (made now if missing), or None without a pool."""
+    pool = os.environ.get(KEY_POOL_ENV)
+    if not pool:
+        return None
+    pooled = Path(pool) / key.name
+    if not pooled.exists():
+        Path(pool).mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = pooled.with_name(f".{key.name}.{os.getpid()}.{threading.get_ident()}")
+        _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{RSA_BITS}", "-out", str(tmp))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, pooled)   # atomic: a lab starting meanwhile reads a whole key or makes its own
+    return pooled
+
+
 def _new_key_and_csr(work: Path, key: Path, csr: Path, cn: str) -> None:
     """A new RSA key (file mode 0600 from the moment it exists) and a certificate request for ``CN=cn``."""
     try:
@@ -319,8 +340,14 @@ def _new_key_and_csr(work: Path, key: Path, csr: Path, cn: str) -> None:
     except FileNotFoundError:
         pass
     os.close(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    _openssl("req", "-config", str(work / "openssl.cnf"), "-new", "-newkey", f"rsa:{RSA_BITS}", "-noenc",
-             "-keyout", str(key), "-subj", _subj(cn), "-out", str(csr))
+    pooled = _pooled_key(key)
+    if pooled is not None:
+        key.write_bytes(pooled.read_bytes())
+        _openssl("req", "-config", str(work / "openssl.cnf"), "-new", "-key", str(key), "-subj", _subj(cn),
+                 "-out", str(csr))
+    else:
+        _openssl("req", "-config", str(work / "openssl.cnf"), "-new", "-newkey", f"rsa:{RSA_BITS}", "-noenc",
+                 "-keyout", str(key), "-subj", _subj(cn), "-out", str(csr))
     os.chmod(key, 0o600)  # whatever openssl did with the file
     if "PRIVATE KEY" not in key.read_text():
         raise PkiError(f"openssl req wrote no private key to {key}")

@@ -20,6 +20,16 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "alone: no other test of this project runs meanwhile (exclusive lab lock)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _key_pool(tmp_path_factory):
+    """One pool of RSA keys for every lab of this test session (sipqual.pki.KEY_POOL_ENV), shared by both xdist
+    workers (their base temp directories have one parent) and the qualification runs they start."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    os.environ["SIPQUAL_KEY_POOL"] = str(root / "key-pool")
+    yield
+
+
 def pytest_collection_modifyitems(items):
     def rank(item):
         name = item.path.name

@@ -151,3 +151,20 @@ def test_errors_are_one_line(pki, tmp_path):
     with pytest.raises(PkiError, match="unknown CA"):
         pki.issue("bad-ca", "x.lab.example", ca="other")
     assert isinstance(e.value, RuntimeError)
+
+
+def test_key_pool_reuses_keys_but_not_certificates(tmp_path, monkeypatch):
+    """With the test session's key pool (tests/conftest.py) two labs get the same keys and fresh certificates, each
+    still verifying against its own CA; without a pool every key is new (a qualification run)."""
+    monkeypatch.setenv("SIPQUAL_KEY_POOL", str(tmp_path / "pool"))
+    hosts = {"dut": {"dns": ["sbc.lab.example"]}}
+    a, b = create_pki(tmp_path / "a", hosts), create_pki(tmp_path / "b", hosts)
+    assert a.certs["dut"].key.read_bytes() == b.certs["dut"].key.read_bytes()
+    assert a.ca.key.read_bytes() == b.ca.key.read_bytes() != b.certs["dut"].key.read_bytes()
+    assert a.certs["dut"].cert.read_bytes() != b.certs["dut"].cert.read_bytes()     # new serial and validity
+    assert stat.S_IMODE(b.certs["dut"].key.stat().st_mode) == 0o600
+    subprocess.run(["openssl", "verify", "-CAfile", str(b.ca.cert), str(b.certs["dut"].cert)], check=True,
+                   capture_output=True)
+    monkeypatch.delenv("SIPQUAL_KEY_POOL")
+    c = create_pki(tmp_path / "c", hosts)
+    assert c.certs["dut"].key.read_bytes() != b.certs["dut"].key.read_bytes()
