@@ -162,6 +162,10 @@ TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",    # pics.options_ping: passes on reference-sbc-pinging.yaml
                    "TC-NUM-02",    # pics.remove_plus: passes on reference-sbc-remove-plus.yaml
                    "TC-FAX-02")    # pics.media_bypass (fax with bypass): its check on crafted captures
+# suite BYP (media bypass, issue 13): pics.media_bypass is false on the reference (N/A there); the same Kamailio +
+# rtpengine claiming it (reference-sbc-bypass.yaml) passes them: test_bypass_profile_passes_the_byp_cases
+BYP_CASES = ("TC-BYP-01", "TC-BYP-02", "TC-BYP-04", "TC-BYP-06", "TC-BYP-07")
+NA_ON_REFERENCE += BYP_CASES
 # suite SRTP (issue 13): the TLS-only cases need pics.srtp (N/A on the reference, PASS on reference-sbc-srtp.yaml:
 # test_srtp_reference_passes_the_srtp_cases); TC-SRTP-07 (no a=crypto on a TCP trunk) has a TCP instance only
 SRTP_TLS_NA_ON_REFERENCE = ("TC-SRTP-01", "TC-SRTP-02", "TC-SRTP-03", "TC-SRTP-04", "TC-SRTP-05", "TC-SRTP-08")
@@ -265,6 +269,20 @@ def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_p
     ms_ids = {p.msg.call_id for p in tr.sip if "192.0.2.10" in (p.src, p.dst)}
     far_ids = {p.msg.call_id for p in tr.sip if "198.51.100.10" in (p.src, p.dst)}
     assert ms_ids and far_ids and not ms_ids & far_ids  # legs share no Call-ID: correlation did not rely on it
+
+
+def test_bypass_profile_passes_the_byp_cases(tmp_path):
+    """Suite BYP on reference-sbc-bypass.yaml (the reference claiming media bypass): every case PASS on TCP and
+    TC-BYP-01 on TLS too (CI's budget: all of them pass on TLS as well, README), its RTP judged at the Lync client's
+    address (192.0.2.20/.21), which the saved capture re-judges."""
+    cp = suite(tmp_path, "reference-sbc-bypass.yaml", "TC-BYP and (tcp or TC-BYP-01)")
+    v = verdicts(results(tmp_path))
+    ran = {k: c["verdict"] for k, c in v.items() if c["verdict"] != "NOT_RUN"}
+    want = {(i, "tcp"): "PASS" for i in BYP_CASES} | {("TC-BYP-01", "tls"): "PASS"}
+    assert ran == want, cp.stdout[-3000:]
+    assert all(any(f["ok"] and "192.0.2.2" in f["message"] for f in v[k]["findings"]) for k in ran)
+    again = reverify_run(tmp_path / "latest")
+    assert all(r.recomputed == "PASS" for r in again if (r.id, r.transport) in ran), [r.line() for r in again]
 
 
 def test_srtp_reference_passes_the_srtp_cases(tmp_path):
@@ -461,6 +479,10 @@ FAULTY = [
     ("faulty-indlg-unanchored.yaml", "TC-MED-08 and tcp", "TC-MED-08",
      "XFR-02: expected the DUT's RTP at our new port"),
     ("faulty-indlg-unanchored.yaml", "TC-MED-07 and tcp", "TC-MED-07", "RFC3264-04: expected"),
+    # suite BYP (media bypass): the DUT sends its media to the Mediation Server it signals with, not to the Lync
+    # client its SDP names; the other BYP faults on crafted captures (tests/test_checks_byp.py)
+    ("faulty-bypass-to-source.yaml", "TC-BYP-01 and tcp", "TC-BYP-01",
+     "BYP-02: expected the DUT's RTP to the Lync client 192.0.2.20:"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}

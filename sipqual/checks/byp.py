@@ -205,12 +205,13 @@ def bypass_left(trace: Trace, *, spec: CallSpec, client: str, port: int, mediati
         found.append(passed("BYP-04", reqs, "M", f"{what}: {seen}", frame))
     ours = _to(trace, mediation, dut_ms, after=ok.time)
     if ours and _count(ours, after=ok.time) >= MIN_RTP_PACKETS:
-        relayed = _to(trace, dut_far, far, after=deadline)
-        n = _count(relayed, after=deadline)
+        start = max(ok.time, min(s.first_time for s in ours))
+        relayed = _to(trace, dut_far, far, after=start)
+        n = _count(relayed, after=start)
         what = f"the Mediation Server's RTP (from {mediation}) passed on by the DUT to the far end {far}"
         if n < MIN_RTP_PACKETS:
-            found.append(violation("BYP-04", reqs, "M", what, f"{n} RTP packets to {far} after the 200",
-                                   ours[0].first_frame))
+            found.append(violation("BYP-04", reqs, "M", what, f"{n} RTP packets to {far} after the 200 and our "
+                                   "first packet from there", ours[0].first_frame))
         else:
             found.append(passed("BYP-04", reqs, "M", f"{what}: {n} packets", relayed[0].first_frame))
     return found
