@@ -21,6 +21,22 @@ def test_out_bypass(sq):
     sq.judge(checks.bypass_media(trace, spec=flows.calls.out_call_spec(sq), client=byp.client, port=byp.port))
 
 
+@case("TC-BYP-03", "Bypass with REFER and client RTCP disabled: the call stays up without RTCP from the client",
+      requirements=["BYP-03", "XFR-03"], needs=["media_bypass"],
+      procedure="The Mediation side calls the outbound number in bypass (SDP at a Lync client's address); the "
+                "client's media agent sends RTP but never RTCP (RTCPActiveCalls and RTCPCallsOnHold off, as bypass "
+                "with EnableReferSupport off requires); both sides send audio for 2.5 s (quick; 40 s full: past "
+                "the 30 s a media watchdog waits); the Mediation side hangs up.",
+      expected="The DUT keeps the call: no BYE of its own on either leg, its RTP to the client and its relay of the "
+               "client's RTP to the far end go on until our BYE.")
+def test_bypass_without_client_rtcp(sq):
+    seconds = sq.seconds(quick=2.5, full=40)
+    audio = [{"kind": "audio", "seconds": seconds}]
+    byp = flows.byp.out_call(sq, client_plan=audio, far_plan=audio, hold_ms=int(seconds * 1000), rtcp=False)
+    trace = sq.finish()
+    sq.judge(checks.bypass_without_rtcp(trace, spec=flows.calls.out_call_spec(sq), client=byp.client, port=byp.port))
+
+
 @case("TC-BYP-02", "IN bypass: forked clients answer with early dialogs; media with the answering client only",
       requirements=["BYP-01", "SIG-04"], needs=["media_bypass"],
       procedure="The far end calls the inbound number; the Mediation side forks like Lync's simultaneous ring: "

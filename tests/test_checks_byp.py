@@ -102,6 +102,50 @@ def test_no_rtp_from_our_client_is_an_error(tmp_path):
         checks.bypass_media(_out(tmp_path, src=(MS, CALLER_PORT)), spec=_spec_out(), client=CLIENT, port=CPORT)
 
 
+# ---- TC-BYP-03: the call stays up without RTCP from the client (BYP-03) ---------------------------------------------
+
+def _no_rtcp(tmp_path, dut_bye=False, media_stops=False, client_rtcp=False):
+    call = Bypass(MS, FAR).out_answered().answer().media(packets=60)
+    if client_rtcp:
+        from scapy.layers.inet import IP, UDP
+        from scapy.layers.l2 import Ether
+        rr = bytes([0x80, 201, 0, 1]) + (0x1234).to_bytes(4, "big")
+        call.c._emit(Ether(src=MAC[CLIENT], dst=MAC[DUT]) / IP(src=CLIENT, dst=DUT, id=0) /
+                     UDP(sport=CPORT + 1, dport=DUT_TO_CALLER + 1) / rr, 0.02)
+    if media_stops:
+        _rtp(call.c, [(CLIENT, CPORT, DUT, DUT_TO_CALLER), (FAR, WON_PORT, DUT, DUT_TO_CALLEE)], packets=60,
+             first_seq=call.seq)
+    else:
+        call.media(packets=10)
+    via = f"Via: SIP/2.0/UDP {MS}:5060;branch=z9hG4bK-bye1"
+    if dut_bye:
+        call.req(DUT, MS, "BYE", call.a, f"Via: SIP/2.0/UDP {DUT}:5060;branch=z9hG4bK-dbye", 2, to_tag="cb")
+    else:
+        call.req(MS, DUT, "BYE", call.a, via, 2, to_tag="cb")
+    return checks.bypass_without_rtcp(call.trace(tmp_path), spec=_spec_out(), client=CLIENT, port=CPORT)
+
+
+def test_call_kept_without_client_rtcp_passes(tmp_path):
+    found = _no_rtcp(tmp_path)
+    assert _bad(found) == [] and [f.rule for f in found] == ["BYP-03", "BYP-03"], found
+
+
+def test_dut_hanging_up_fails_byp03(tmp_path):
+    bad = _bad(_no_rtcp(tmp_path, dut_bye=True))
+    assert [f.rule for f in bad] == ["BYP-03"] and "a BYE from the DUT" in bad[0].message and bad[0].frames, bad
+
+
+def test_dut_media_stopping_before_our_bye_fails_byp03(tmp_path):
+    bad = _bad(_no_rtcp(tmp_path, media_stops=True))
+    assert [f.rule for f in bad] == ["BYP-03", "BYP-03"], bad
+    assert "the last packet 1.2 s before our BYE" in bad[0].message
+
+
+def test_our_client_sending_rtcp_is_an_error(tmp_path):
+    with pytest.raises(checks.StimulusMissing):
+        _no_rtcp(tmp_path, client_rtcp=True)
+
+
 # ---- TC-BYP-02: forked clients, media with the answering one only (BYP-01, SIG-04) ----------------------------------
 
 def _forked(tmp_path, stray=False, to=(CLIENT2, CPORT2), relay=True):

@@ -95,6 +95,49 @@ def bypass_media(trace: Trace, *, spec: CallSpec, client: str, port: int, mediat
     return found
 
 
+END_SLACK_S = 0.5             # TC-BYP-03: the DUT's media reaches this close to our BYE
+
+
+@check
+def bypass_without_rtcp(trace: Trace, *, spec: CallSpec, client: str, port: int) -> list[Finding]:
+    """TC-BYP-03 (BYP-03, XFR-03): a bypass call whose client sends RTP but never RTCP (Lync's RTCPActiveCalls and
+    RTCPCallsOnHold off, as bypass with REFER disabled requires). The call stays up until our BYE: the DUT sends no
+    BYE of its own on either leg, and its RTP to the client and its relay of the client's RTP to the far end go on
+    until within :data:`END_SLACK_S` of our BYE."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    _ours, a, _theirs, b = routed
+    ms, dut_ms, dut_far, far = _sides(spec, True)
+    mine = [f for f in trace.media.rtcp_flows if f.src == client and f.dst == dut_ms]
+    if mine:
+        raise_missing(f"our client's RTCP withheld (it sent {sum(f.compounds for f in mine)} compounds from frame "
+                      f"{mine[0].first_frame}); the call without client RTCP")
+    bye = next((p for p in a.requests("BYE") if p.src == ms), None)
+    theirs = [p for p in a.requests("BYE") if p.src == dut_ms] + [p for p in b.requests("BYE") if p.src == dut_far]
+    reqs = ["BYP-03", "XFR-03"]
+    if theirs and (bye is None or theirs[0].time < bye.time):
+        return [violation("BYP-03", reqs, "M", "the call without RTCP from the client kept up until our BYE",
+                          f"a BYE from the DUT (frame {theirs[0].frame}) "
+                          + (f"{bye.time - theirs[0].time:.1f} s before ours" if bye is not None else
+                             "and none from us"), theirs[0].frame)]
+    if bye is None:
+        raise_missing("our BYE")
+    found: list[Finding] = []
+    for what, streams in ((f"the DUT's RTP to the client {client}:{port}", _to(trace, dut_ms, client, port)),
+                          (f"the client's RTP passed on by the DUT to the far end {far}", _to(trace, dut_far, far))):
+        last = max((s.last_time for s in streams if s.first_time < bye.time), default=None)
+        what = f"{what} going on until our BYE (frame {bye.frame}) with no RTCP from the client"
+        if last is None or bye.time - last > END_SLACK_S:
+            seen = "no RTP" if last is None else f"the last packet {bye.time - last:.1f} s before our BYE"
+            found.append(violation("BYP-03", reqs, "M", what, seen, [s.first_frame for s in streams[:1]] or bye.frame))
+        else:
+            n = _count(streams, before=bye.time)
+            found.append(passed("BYP-03", reqs, "M", f"{what}: {n} packets, the last {bye.time - last:.2f} s before it",
+                                max(streams, key=lambda s: s.last_time).first_frame))
+    return found
+
+
 @check
 def bypass_fork_answered(trace: Trace, *, spec: CallSpec, client: str, port: int, other: str, other_port: int
                          ) -> list[Finding]:
