@@ -68,6 +68,23 @@ def test_bypass_leaves(sq):
                                 mediation=byp.other, new_port=byp.other_port))
 
 
+@case("TC-BYP-05", "Bypass with SRTP required: SRTP with the client, with the client's keys",
+      requirements=["SRTP-06", "SRTP-04"], needs=["srtp", "media_bypass"], transports=["tls"],
+      procedure="Over TLS (SRTPMode Required) the Mediation side calls the outbound number in bypass: its SDP names "
+                "a Lync client's address and offers m=audio RTP/SAVP with the client's own SDES key "
+                "(AES_CM_128_HMAC_SHA1_80); the client's media agent sends SRTP with that key and decrypts what it "
+                "receives with the key of the DUT's answer; both sides send 1.5 s of audio; the Mediation side "
+                "hangs up.",
+      expected="The DUT answers RTP/SAVP with one a=crypto of the offered tag and suite; its RTP to the client's "
+               "address is SRTP that authenticates with the key of its answer (libsrtp), never cleartext; it "
+               "decrypts the client's SRTP and passes it on to the far end.")
+def test_bypass_srtp(sq):
+    audio = [{"kind": "audio", "seconds": 1.5}]
+    byp = flows.byp.out_call(sq, client_plan=audio, far_plan=audio, hold_ms=1500, srtp=True)
+    trace = sq.finish()
+    sq.judge(checks.bypass_srtp(trace, spec=flows.calls.out_call_spec(sq), client=byp.client, port=byp.port))
+
+
 @case("TC-BYP-06", "Bypass hold/resume: the client holds and resumes; media with the client again",
       requirements=["HLD-05"], needs=["media_bypass"],
       procedure="The Mediation side calls the outbound number in bypass (SDP at a Lync client's address); after 1 s "

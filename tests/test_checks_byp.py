@@ -284,3 +284,62 @@ def test_early_media_sent_to_the_mediation_server_fails_sig03(tmp_path):
 def test_client_digit_lost_fails_med03(tmp_path):
     bad = _bad(_early_dtmf(tmp_path, relayed=(1, 11)))
     assert [f.rule for f in bad] == ["MED-03"] and "observed 1 #" in bad[0].message and bad[0].frames, bad
+
+
+# ---- TC-BYP-05: SRTP with the client, with the client's keys (SRTP-06) ----------------------------------------------
+
+def _srtp(tmp_path, fault: str | None = None):
+    """Our client's RTP/SAVP offer (OUR_KEY) from MS naming CLIENT:CPORT, the DUT's RTP/SAVP answer (DUT_KEY); then
+    the client's SRTP to the DUT, the DUT's SRTP to the client and its plain RTP to the far end. ``fault``: clear
+    (the DUT's RTP to the client in clear), to-ms (its SRTP to the Mediation Server instead), no-relay (nothing to
+    the far end), our-key (the client's SRTP under another key than its offer's: our fault)."""
+    from make_fixtures import Capture
+    from sipqual.trace import read_trace
+    from test_srtp_checks import (CT as CT_, DUT_KEY, DUT_PORT, OTHER_KEY, OUR_KEY, SUITE, _dgram, _far, _ours,
+                                  _rtp as _plain, _sender, _to_ms, b64)
+    c = Capture()
+    _ours(c, "INVITE", 1, CT_, body=sdp(1, MS, CPORT, conn=CLIENT, proto="RTP/SAVP",
+                                        extra=(f"a=crypto:1 {SUITE} inline:{b64(OUR_KEY)}|2^31",)))
+    _to_ms(c, "100 Trying")
+    _far(c, "INVITE", 1, body=sdp(1, DUT, 50000))
+    _far(c, "INVITE", 1, "200 OK", body=sdp(1, FAR, 26000, pts=(0,)), tag=True)
+    _to_ms(c, "200 OK", "1 INVITE", CT_, body=sdp(1, DUT, DUT_PORT, pts=(0,), proto="RTP/SAVP",
+                                                  extra=(f"a=crypto:1 {SUITE} inline:{b64(DUT_KEY)}",)))
+    _ours(c, "ACK", 1, to_tag=";tag=dut1")
+    mine, dut = _sender(OTHER_KEY if fault == "our-key" else OUR_KEY), _sender(DUT_KEY)
+    for i in range(30):
+        _dgram(c, CLIENT, CPORT, DUT, DUT_PORT, mine.protect(_plain(i + 1)))
+        pkt = _plain(i + 1) if fault == "clear" else dut.protect(_plain(i + 1))
+        _dgram(c, DUT, DUT_PORT, MS if fault == "to-ms" else CLIENT, CPORT, pkt, dt=0.0001)
+        if fault != "no-relay":
+            _dgram(c, DUT, 50000, FAR, 26000, _plain(i + 1), dt=0.0001)
+    path = tmp_path / "srtp.pcapng"
+    c.write(path)
+    from test_srtp_checks import SPEC
+    return checks.bypass_srtp(read_trace(path), spec=SPEC, client=CLIENT, port=CPORT)
+
+
+def test_srtp_with_the_client_passes(tmp_path):
+    found = _srtp(tmp_path)
+    assert _bad(found) == [] and [f.rule for f in found] == ["SRTP-06", "RFC4568-02", "SRTP-06", "SRTP-06"], found
+    assert "192.0.2.20:20000" in found[2].message and "30 of 30 packets authenticated" in found[2].message
+
+
+def test_cleartext_to_the_client_fails_srtp06(tmp_path):
+    bad = _bad(_srtp(tmp_path, "clear"))
+    assert [f.rule for f in bad] == ["SRTP-06"] and "to 192.0.2.20:20000" in bad[0].message and bad[0].frames, bad
+
+
+def test_srtp_sent_to_the_mediation_server_instead_of_the_client_fails_srtp06(tmp_path):
+    bad = _bad(_srtp(tmp_path, "to-ms"))
+    assert [f.rule for f in bad] == ["SRTP-06"] and "observed no packets" in bad[0].message, bad
+
+
+def test_client_srtp_not_passed_on_fails_srtp06(tmp_path):
+    bad = _bad(_srtp(tmp_path, "no-relay"))
+    assert [f.rule for f in bad] == ["SRTP-06"] and "passed on to the far end" in bad[0].message, bad
+
+
+def test_our_client_srtp_under_another_key_is_an_error(tmp_path):
+    with pytest.raises(checks.StimulusMissing):
+        _srtp(tmp_path, "our-key")

@@ -162,14 +162,16 @@ TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",    # pics.options_ping: passes on reference-sbc-pinging.yaml
                    "TC-NUM-02",    # pics.remove_plus: passes on reference-sbc-remove-plus.yaml
                    "TC-FAX-02")    # pics.media_bypass (fax with bypass): its check on crafted captures
-# suite BYP (media bypass, issue 13): pics.media_bypass is false on the reference (N/A there); the same Kamailio +
-# rtpengine claiming it (reference-sbc-bypass.yaml) passes them: test_bypass_profile_passes_the_byp_cases
-BYP_CASES = ("TC-BYP-01", "TC-BYP-02", "TC-BYP-03", "TC-BYP-04", "TC-BYP-06", "TC-BYP-07")
-NA_ON_REFERENCE += BYP_CASES
 # suite SRTP (issue 13): the TLS-only cases need pics.srtp (N/A on the reference, PASS on reference-sbc-srtp.yaml:
 # test_srtp_reference_passes_the_srtp_cases); TC-SRTP-07 (no a=crypto on a TCP trunk) has a TCP instance only
 SRTP_TLS_NA_ON_REFERENCE = ("TC-SRTP-01", "TC-SRTP-02", "TC-SRTP-03", "TC-SRTP-04", "TC-SRTP-05", "TC-SRTP-08")
 TCP_ONLY = ("TC-SRTP-07",)
+# suite BYP (media bypass, issue 13): pics.media_bypass is false on the reference (N/A there); the same Kamailio +
+# rtpengine claiming it (reference-sbc-bypass.yaml) passes them: test_bypass_profile_passes_the_byp_cases
+BYP_CASES = ("TC-BYP-01", "TC-BYP-02", "TC-BYP-03", "TC-BYP-04", "TC-BYP-06", "TC-BYP-07")
+NA_ON_REFERENCE += BYP_CASES
+# TC-BYP-05 (bypass with SRTP required, TLS only) needs pics.srtp and pics.media_bypass: reference-sbc-srtp-bypass.yaml
+SRTP_TLS_NA_ON_REFERENCE += ("TC-BYP-05",)
 #: cases N/A on the topology-hiding variant (PICS it does not claim): TC-XFR-02, pics.replaces false there (topoh
 #: masks the far leg's Call-ID and cannot map Replaces to it)
 NA_ON_TOPOH = ("TC-XFR-02",)
@@ -283,6 +285,17 @@ def test_bypass_profile_passes_the_byp_cases(tmp_path):
     assert all(any(f["ok"] and "192.0.2.2" in f["message"] for f in v[k]["findings"]) for k in ran)
     again = reverify_run(tmp_path / "latest")
     assert all(r.recomputed == "PASS" for r in again if (r.id, r.transport) in ran), [r.line() for r in again]
+
+
+def test_srtp_bypass_profile_passes_byp05(tmp_path):
+    """TC-BYP-05 on reference-sbc-srtp-bypass.yaml (SRTP required over TLS and media bypass claimed): the DUT's
+    SRTP to the Lync client authenticates with its answer's key and the client's SRTP reaches the far end."""
+    cp = suite(tmp_path, "reference-sbc-srtp-bypass.yaml", "TC-BYP-05")
+    v = verdicts(results(tmp_path))
+    assert {k: c["verdict"] for k, c in v.items() if c["verdict"] != "NOT_RUN"} == {("TC-BYP-05", "tls"): "PASS"}, \
+        cp.stdout[-3000:]
+    assert any(f["ok"] and "192.0.2.20" in f["message"] and "authenticated" in f["message"]
+               for f in v[("TC-BYP-05", "tls")]["findings"])
 
 
 def test_srtp_reference_passes_the_srtp_cases(tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..recording import check
 from ..trace import Trace
 from ..verdict import Finding, passed, violation
+from ..srtpauth import SrtpUnavailable, verify_flow
 from .common import MIN_RTP_PACKETS, CallSpec, raise_missing, route, sdp_of
 from .em import _DTMF, _digits, _in_order
 
@@ -135,6 +136,56 @@ def bypass_without_rtcp(trace: Trace, *, spec: CallSpec, client: str, port: int)
             n = _count(streams, before=bye.time)
             found.append(passed("BYP-03", reqs, "M", f"{what}: {n} packets, the last {bye.time - last:.2f} s before it",
                                 max(streams, key=lambda s: s.last_time).first_frame))
+    return found
+
+
+@check
+def bypass_srtp(trace: Trace, *, spec: CallSpec, client: str, port: int) -> list[Finding]:
+    """TC-BYP-05 (SRTP-06): a bypass call with SRTP required (TLS trunk): our client offers RTP/SAVP with a key of its
+    own from its address. The DUT answers RTP/SAVP with one a=crypto of the offered tag and suite (RFC4568-02), its
+    RTP to the client is SRTP that authenticates with the key of that answer (libsrtp, SRTP-04), and it decrypts the
+    client's SRTP (sent with the key of our offer) and passes it on to the far end as plain RTP."""
+    from .srtp import _answered_crypto, srtp_media
+
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, _theirs, _b = routed
+    ms, dut_ms, dut_far, far = _sides(spec, True)
+    reqs = ["SRTP-06", "SRTP-04"]
+    ok = a.final(src=dut_ms)
+    offer = sdp_of(ours).audio if sdp_of(ours) is not None else None
+    answer = sdp_of(ok).audio if ok is not None and sdp_of(ok) is not None else None
+    what = f"an RTP/SAVP answer to our client's RTP/SAVP offer (frame {ours.frame}, media at {client}:{port})"
+    if ok is None or ok.msg.status != 200 or answer is None or answer.proto.upper() != "RTP/SAVP":
+        seen = "no 200" if ok is None or ok.msg.status != 200 else \
+            (f"m=audio {answer.proto}" if answer is not None else "no audio")
+        return [violation("SRTP-06", reqs, "M", what, seen, ok.frame if ok is not None else ours.frame)]
+    if offer is None or not offer.crypto:
+        raise_missing("our client's a=crypto offer")
+    found = [passed("SRTP-06", reqs, "M", f"{what}: 200 with m=audio RTP/SAVP", ok.frame)]
+    crypto, more = _answered_crypto(offer, answer, ok.frame)
+    found += more
+    if crypto is None:
+        return found
+    found += srtp_media(trace, ok, ours, crypto, rtcp=False, req="SRTP-06")
+    try:
+        mine = verify_flow(trace.path, client, dut_ms, answer.port, offer.crypto[0])
+    except SrtpUnavailable as e:
+        raise_missing(str(e))
+    if mine is None or mine.authenticated < MIN_RTP_PACKETS:
+        raise_missing(f"our client's SRTP from {client} with the key of its offer")
+    start = min(s.first_time for s in _to(trace, client, dut_ms))
+    relayed = _to(trace, dut_far, far, after=start)
+    n = _count(relayed, after=start)
+    what = (f"the client's SRTP ({mine.authenticated} packets from {client} that authenticate with the key of our "
+            f"offer, from frame {mine.first_frame}) decrypted by the DUT and passed on to the far end {far}")
+    if n < MIN_RTP_PACKETS:
+        found.append(violation("SRTP-06", reqs, "M", what, f"{n} RTP packets from the DUT to {far}",
+                               mine.first_frame))
+    else:
+        found.append(passed("SRTP-06", reqs, "M", f"{what}: {n} packets",
+                            min(relayed, key=lambda s: s.first_time).first_frame))
     return found
 
 

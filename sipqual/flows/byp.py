@@ -6,10 +6,11 @@ client and take the client's media, as with Lync's media bypass (EnableBypass, B
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from ..lab import extra_address
+from ..mediaagent import SdesKey
 from .calls import inbound, outbound
 from .med import SDP_WAIT_S, agent_keys, follow_sdp
 
@@ -42,12 +43,15 @@ def _client_agent(sq: CaseContext, name: str, client: str, **stream):
 
 
 def out_call(sq: CaseContext, *, client_plan: list[dict], far_plan: list[dict], hold_ms: int = 2000,
-             early_ms: int = 0, rtcp: bool = True) -> Bypass:
+             early_ms: int = 0, rtcp: bool = True, srtp: bool = False) -> Bypass:
     """Mediation side -> DUT -> far end in bypass: the INVITE's SDP names the client's address and its agent's port;
     the far end answers (``early_ms`` > 0: first 183 with its SDP and early media for that long, TC-BYP-07); the
-    Mediation side hangs up ``hold_ms`` after the answer. ``rtcp=False``: the client's agent withholds RTCP."""
+    Mediation side hangs up ``hold_ms`` after the answer. ``rtcp=False``: the client's agent withholds RTCP.
+    ``srtp``: the client offers RTP/SAVP with an SDES key of its own (AES_CM_128_HMAC_SHA1_80) and sends SRTP with
+    it, decrypting the DUT's with the key of its answer (TC-BYP-05)."""
     client = client_address(sq)
-    ms = _client_agent(sq, "client", client, plan=client_plan, after="audio", rtcp=rtcp)
+    keys = {"send_key": asdict(SdesKey.make())} if srtp else {}
+    ms = _client_agent(sq, "client", client, plan=client_plan, after="audio", rtcp=rtcp, **keys)
     far = sq.media_agent("far", "far", plan=far_plan, after="audio")
     if early_ms:
         far_run = sq.far_server("far-callee", "agent_uas_early.xml", agent_keys(far), timeout_s=20,
