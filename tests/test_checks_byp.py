@@ -43,7 +43,8 @@ class Bypass(Legs):
     def media(self, dut_to=(CLIENT, CPORT), relay=True, packets=30, src=(CLIENT, CPORT)):
         """RTP both ways: ``src`` -> DUT, DUT -> ``dut_to``, the far end's both ways (DUT -> FAR only when
         ``relay``, the DUT passing on what the client sent)."""
-        flows = [(src[0], src[1], DUT, DUT_TO_CALLER), (DUT, DUT_TO_CALLER, *dut_to), (FAR, WON_PORT, DUT, DUT_TO_CALLEE)]
+        flows = [(src[0], src[1], DUT, DUT_TO_CALLER), (DUT, DUT_TO_CALLER, *dut_to),
+                 (FAR, WON_PORT, DUT, DUT_TO_CALLEE)]
         if relay:
             flows.append((DUT, DUT_TO_CALLEE, FAR, WON_PORT))
         _rtp(self.c, flows, packets=packets, first_seq=self.seq)
@@ -254,7 +255,7 @@ def test_media_after_the_resume_sent_to_the_mediation_server_fails_hld05(tmp_pat
     assert "30 to 192.0.2.10" in bad[0].message, bad
 
 
-# ---- TC-BYP-07: early media and DTMF with the client (SIG-03, MED-03) -------------------------------------------------
+# ---- TC-BYP-07: early media and DTMF with the client (SIG-03, MED-03) ------------------------------------------------
 
 def _early_dtmf(tmp_path, early_to=(CLIENT, CPORT), relayed=(1, 2, 11)):
     call = Bypass(MS, FAR).out_answered()
