@@ -167,6 +167,12 @@ NA_ON_REFERENCE = ("TC-OPT-03",    # pics.options_ping: passes on reference-sbc-
 # test_srtp_reference_passes_the_srtp_cases); TC-SRTP-07 (no a=crypto on a TCP trunk) has a TCP instance only
 SRTP_TLS_NA_ON_REFERENCE = ("TC-SRTP-01", "TC-SRTP-02", "TC-SRTP-03", "TC-SRTP-04", "TC-SRTP-05", "TC-SRTP-08")
 TCP_ONLY = ("TC-SRTP-07",)
+# suite BYP (media bypass, issue 13): pics.media_bypass is false on the reference (N/A there); the same Kamailio +
+# rtpengine claiming it (reference-sbc-bypass.yaml) passes them: test_bypass_profile_passes_the_byp_cases
+BYP_CASES = ("TC-BYP-01", "TC-BYP-02", "TC-BYP-03", "TC-BYP-04", "TC-BYP-06", "TC-BYP-07")
+NA_ON_REFERENCE += BYP_CASES
+# TC-BYP-05 (bypass with SRTP required, TLS only) needs pics.srtp and pics.media_bypass: reference-sbc-srtp-bypass.yaml
+SRTP_TLS_NA_ON_REFERENCE += ("TC-BYP-05",)
 #: cases N/A on the topology-hiding variant (PICS it does not claim): TC-XFR-02, pics.replaces false there (topoh
 #: masks the far leg's Call-ID and cannot map Replaces to it)
 NA_ON_TOPOH = ("TC-XFR-02",)
@@ -279,6 +285,31 @@ def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_p
     ms_ids = {p.msg.call_id for p in tr.sip if "192.0.2.10" in (p.src, p.dst)}
     far_ids = {p.msg.call_id for p in tr.sip if "198.51.100.10" in (p.src, p.dst)}
     assert ms_ids and far_ids and not ms_ids & far_ids  # legs share no Call-ID: correlation did not rely on it
+
+
+def test_bypass_profile_passes_the_byp_cases(tmp_path):
+    """Suite BYP on reference-sbc-bypass.yaml (the reference claiming media bypass): every case PASS on TCP and
+    TC-BYP-01 on TLS too (CI's budget: all of them pass on TLS as well, README), its RTP judged at the Lync client's
+    address (192.0.2.20/.21), which the saved capture re-judges."""
+    cp = suite(tmp_path, "reference-sbc-bypass.yaml", "TC-BYP and (not tls or TC-BYP-01)")   # not "tcp": in "rtcp"
+    v = verdicts(results(tmp_path))
+    ran = {k: c["verdict"] for k, c in v.items() if c["verdict"] != "NOT_RUN"}
+    want = {(i, "tcp"): "PASS" for i in BYP_CASES} | {("TC-BYP-01", "tls"): "PASS"}
+    assert ran == want, cp.stdout[-3000:]
+    assert all(any(f["ok"] and "192.0.2.2" in f["message"] for f in v[k]["findings"]) for k in ran)
+    again = reverify_run(tmp_path / "latest")
+    assert all(r.recomputed == "PASS" for r in again if (r.id, r.transport) in ran), [r.line() for r in again]
+
+
+def test_srtp_bypass_profile_passes_byp05(tmp_path):
+    """TC-BYP-05 on reference-sbc-srtp-bypass.yaml (SRTP required over TLS and media bypass claimed): the DUT's
+    SRTP to the Lync client authenticates with its answer's key and the client's SRTP reaches the far end."""
+    cp = suite(tmp_path, "reference-sbc-srtp-bypass.yaml", "TC-BYP-05")
+    v = verdicts(results(tmp_path))
+    assert {k: c["verdict"] for k, c in v.items() if c["verdict"] != "NOT_RUN"} == {("TC-BYP-05", "tls"): "PASS"}, \
+        cp.stdout[-3000:]
+    assert any(f["ok"] and "192.0.2.20" in f["message"] and "authenticated" in f["message"]
+               for f in v[("TC-BYP-05", "tls")]["findings"])
 
 
 def test_srtp_reference_passes_the_srtp_cases(tmp_path):
@@ -475,6 +506,10 @@ FAULTY = [
     ("faulty-indlg-unanchored.yaml", "TC-MED-08 and tcp", "TC-MED-08",
      "XFR-02: expected the DUT's RTP at our new port"),
     ("faulty-indlg-unanchored.yaml", "TC-MED-07 and tcp", "TC-MED-07", "RFC3264-04: expected"),
+    # suite BYP (media bypass): the DUT sends its media to the Mediation Server it signals with, not to the Lync
+    # client its SDP names; the other BYP faults on crafted captures (tests/test_checks_byp.py)
+    ("faulty-bypass-to-source.yaml", "TC-BYP-01 and tcp", "TC-BYP-01",
+     "BYP-02: expected the DUT's RTP to the Lync client 192.0.2.20:"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}
