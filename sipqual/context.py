@@ -227,22 +227,41 @@ class CaseContext:
         front.begin(self.test_id, self.keylog if events else None, events)
         if events:
             self.front_events.append(events)
+        pool = getattr(self.topo, "pool", None)   # the fronts of the pool's other members (sipqual.pool)
+        self._member_fronts = dict(pool.fronts) if pool is not None else {}
+        for name, member_front in self._member_fronts.items():
+            member_events = self.dir / f"tls-edge-front-{name}.events.jsonl" if events else None
+            member_front.begin(f"{self.test_id}-{name}", self.keylog if events else None, member_events)
+            if member_events:
+                self.front_events.append(member_events)
 
     def _front_end(self) -> None:
         front, self._front = self._front, None
         if front is not None:
             front.end()
+        fronts, self._member_fronts = getattr(self, "_member_fronts", {}), {}
+        for member_front in fronts.values():
+            member_front.end()
 
-    def ms_server(self, name: str, scenario: str, keys: dict | None = None, **kw) -> sipp.SippRun:
+    def ms_server(self, name: str, scenario: str, keys: dict | None = None, *, member: int = 1,
+                  **kw) -> sipp.SippRun:
         """A SIPp server on the Mediation side behind the run's Mediation front, which owns the Mediation port and
-        hands this case everything but the OPTIONS it answers itself; SIPp advertises the Mediation port."""
+        hands this case everything but the OPTIONS it answers itself; SIPp advertises the Mediation port.
+        ``member``: the pool member it plays (sipqual.pool; 2 = ms2 behind its own front, pool labs only)."""
         t = self.topo
-        if self._front is None:
+        front, fqdn, ip = self._front, self.pixit["mediation"]["server_fqdn"], t.ms.ip
+        if member != 1:
+            pool = getattr(t, "pool", None)
+            if pool is None or member > len(pool.members):
+                raise LabError(f"no Mediation pool member {member}: the lab has no pool (pics.dns_load_balancing)")
+            m = pool.member(member)
+            front, fqdn, ip = getattr(self, "_member_fronts", {}).get(m.name), m.fqdn, m.ip
+        if front is None:
             raise LabError("no Mediation front: the lab did not start one (sipqual.msfront)")
         local = self.ports.sip()
-        adv = (self.pixit["mediation"]["server_fqdn"] if self.transport == "tls" else t.ms.ip, self.ms_port)
-        self._front.backend(t.ms.ip, local)
-        agent = sipp.Agent(name, scenario, t.ms.netns, t.ms.ip, local, "tcp",
+        adv = (fqdn if self.transport == "tls" else ip, self.ms_port)
+        front.backend(ip, local)
+        agent = sipp.Agent(name, scenario, t.ms.netns, ip, local, "tcp",
                            keys={**self._sip_keys(adv[0], adv[1], self.transport), **(keys or {})},
                            media_port=self.ports.media(), ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent, server=True)
