@@ -1,0 +1,57 @@
+"""Stimuli of the Mediation pool cases (issue 14; the lab's pool: :mod:`sipqual.pool`): IN calls that meet a pool
+member out of service, so the DUT must try the pool's next member. Failure injection is bounded by the case: a
+blocked member is unblocked when the call is over (and with the lab's namespace at the latest)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING
+
+from ..checks import CallSpec
+from ..procs import run
+from . import calls
+
+if TYPE_CHECKING:
+    from ..context import CaseContext
+
+FAILURES = ("503", "unreachable")
+
+
+@contextmanager
+def unreachable(sq: CaseContext, member: int):
+    """Pool member ``member`` does not answer the DUT's TCP connection attempts (its SYNs to the Mediation port of
+    this transport are dropped in our namespace: no SYN-ACK, no RST) until the block ends."""
+    ip, port = sq.topo.pool.member(member).ip, sq.ms_port
+    rule = ["INPUT", "-d", ip, "-p", "tcp", "--dport", str(port), "--syn", "-j", "DROP"]
+    run(["iptables", "-w", "2", "-I", *rule], netns=sq.topo.ms.netns)
+    try:
+        yield
+    finally:
+        run(["iptables", "-w", "2", "-D", *rule], netns=sq.topo.ms.netns, check=False)
+
+
+def in_call_failover(sq: CaseContext, failure: str, hold_ms: int = 1000) -> None:
+    """An IN call while pool member 1 (the first A record) is out of service (``failure``: "503", it answers 503
+    Service Unavailable; "unreachable", it never accepts the connection); member 2 answers, streams G.711 for
+    ``hold_ms`` and hangs up. Our agents wait for a DUT's failover as long as Lync's community timers allow (TCP
+    connect 4 s), plus the call: a DUT that never fails over costs the case about 12 s."""
+    if failure not in FAILURES:
+        raise ValueError(f"failure {failure!r}: one of {FAILURES}")
+    if failure == "503":
+        sq.ms_server("ms1-503", "pool_uas_503.xml", member=1, timeout_s=10)
+    sq.ms_server("ms2-callee", "call_uas_hangup.xml", member=2, timeout_s=10, pause_ms=hold_ms)
+    with unreachable(sq, 1) if failure == "unreachable" else nullcontext():
+        sq.far_client("far-caller", "call_uac_wait_bye.xml", calls.inbound(sq), timeout_s=12)
+        sq.wait_all()
+
+
+def in_call_spec(sq: CaseContext, member: int) -> CallSpec:
+    """The IN call as answered by pool member ``member`` (its own address, the case's transport and port)."""
+    t = sq.topo
+    return CallSpec(sq.test_id, caller_ip=t.far.ip, callee_ip=t.pool.member(member).ip, dut_in_ip=t.far.peer_ip,
+                    dut_out_ip=t.ms.peer_ip, called=sq.pixit["numbers"]["inbound_called"], callee_port=sq.ms_port,
+                    callee_transports=(sq.transport.upper(),))
+
+
+def member_ip(sq: CaseContext, member: int) -> str:
+    return sq.topo.pool.member(member).ip

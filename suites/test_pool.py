@@ -1,0 +1,34 @@
+"""The Mediation pool (issue 14): a DUT resolving the pool FQDN to several Mediation Servers (one A record each,
+the lab's DNS server) fails over to the next member when one is out of service. N/A unless the profile claims DNS
+load balancing (pics.dns_load_balancing: the lab then starts ms2 and the DNS server, sipqual/pool.py)."""
+
+from sipqual import case, checks, flows
+
+
+@case("TC-FO-07", "IN: Mediation A unreachable (no SYN-ACK/RST) -> retry on B; time to connect measured",
+      requirements=["FO-06", "TRN-05"], needs=["dns_load_balancing"],
+      procedure="The pool FQDN resolves to ms1 and ms2 (two A records, ms1 first). ms1's Mediation port drops the "
+                "DUT's connection attempts (no SYN-ACK, no RST); the far end calls the inbound number; ms2 answers, "
+                "streams G.711 for 1 s and hangs up.",
+      expected="The DUT gives up on ms1 and sends the INVITE to ms2; the far caller gets 200 (no failure shown); "
+               "RTP both ways; BYE relayed. The time from the far INVITE to the INVITE to ms2 is recorded.")
+def test_pool_member_unreachable(sq):
+    flows.pool.in_call_failover(sq, "unreachable")
+    trace = sq.finish()
+    spec = flows.pool.in_call_spec(sq, 2)
+    sq.judge(checks.pool_failover(trace, spec=spec, first_ip=flows.pool.member_ip(sq, 1), failure="unreachable")
+             + checks.basic_call(trace, spec=spec, hangup_by="callee"))
+
+
+@case("TC-FO-08", "IN: Mediation A answers 503 -> retry on B",
+      requirements=["FO-06"], needs=["dns_load_balancing"],
+      procedure="The pool FQDN resolves to ms1 and ms2 (two A records, ms1 first). ms1 answers the DUT's INVITE "
+                "503 Service Unavailable (no Retry-After); ms2 answers, streams G.711 for 1 s and hangs up.",
+      expected="The DUT ACKs the 503 and sends the INVITE to ms2; the far caller gets 200, never the 503; RTP both "
+               "ways; BYE relayed. The time from the 503 to the INVITE to ms2 is recorded.")
+def test_pool_member_503(sq):
+    flows.pool.in_call_failover(sq, "503")
+    trace = sq.finish()
+    spec = flows.pool.in_call_spec(sq, 2)
+    sq.judge(checks.pool_failover(trace, spec=spec, first_ip=flows.pool.member_ip(sq, 1), failure="503")
+             + checks.basic_call(trace, spec=spec, hangup_by="callee"))
