@@ -32,3 +32,21 @@ def test_pool_member_503(sq):
     spec = flows.pool.in_call_spec(sq, 2)
     sq.judge(checks.pool_failover(trace, spec=spec, first_ip=flows.pool.member_ip(sq, 1), failure="503")
              + checks.basic_call(trace, spec=spec, hangup_by="callee"))
+
+
+@case("TC-FO-10", "OUT: INVITEs from both pool members accepted (any-member acceptance)",
+      requirements=["TRN-05"], needs=["dns_load_balancing"],
+      procedure="ms1 (192.0.2.10) and ms2 (192.0.2.11), the pool's two members, each place an OUT call at the "
+                "same time from their own address (to the outbound number and to another PSTN number); the far end "
+                "answers both; each streams G.711 for 1 s and hangs up.",
+      expected="The DUT accepts both INVITEs (200 OK), relays each call to the far end with RTP both ways, and "
+               "clears both.")
+def test_pool_members_both_accepted(sq):
+    flows.pool.out_calls_from_members(sq)
+    trace = sq.finish()
+    found = []
+    for member in (1, 2):
+        spec = flows.pool.out_call_spec(sq, member)
+        found += checks.member_accepted(trace, spec=spec, member=f"ms{member}")
+        found += checks.basic_call(trace, spec=spec, hangup_by="caller")
+    sq.judge(found)

@@ -110,3 +110,37 @@ def test_no_invite_to_any_member_is_a_routing_finding(tmp_path):
 def test_an_unknown_failure_kind_is_a_programming_error(tmp_path):
     with pytest.raises(ValueError):
         _judge(_capture(tmp_path, first="503", retry=True, caller_gets="200 OK"), "slow")
+
+
+# ---- TC-FO-10: INVITEs from either pool member accepted -------------------------------------------------------------
+OUT2 = checks.CallSpec(TEST_ID, caller_ip=MS2, callee_ip=FAR, dut_in_ip=DUT, dut_out_ip=DUT, called="+15550003000")
+
+
+def _member_call(tmp_path, answer: str | None):
+    """ms2 sends an INVITE with our marker; the DUT answers ``answer`` (None: nothing)."""
+    c = Capture()
+    _msg(c, MS2, DUT, "INVITE sip:+15550003000@sbc.lab.example SIP/2.0", "m2", "1 INVITE", "Max-Forwards: 70",
+         f"{checks.MARKER}: {TEST_ID}", CT, body=sdp(1, MS2, 30000))
+    if answer:
+        _msg(c, DUT, MS2, f"SIP/2.0 {answer}", "m2", "1 INVITE", to_tag=";tag=d")
+    path = tmp_path / "m.pcapng"
+    c.write(path)
+    return read_trace(path)
+
+
+def test_second_member_answered_200_passes(tmp_path):
+    found = checks.member_accepted(_member_call(tmp_path, "200 OK"), spec=OUT2, member="ms2")
+    assert [(f.rule, f.ok) for f in found] == [("TRN-05", True)] and "ms2 (192.0.2.11" in found[0].message
+
+
+@pytest.mark.parametrize("answer", ["403 Forbidden", None])
+def test_second_member_refused_or_ignored_is_a_trn05_finding(tmp_path, answer):
+    found = checks.member_accepted(_member_call(tmp_path, answer), spec=OUT2, member="ms2")
+    assert [(f.rule, f.ok) for f in found] == [("TRN-05", False)] and found[0].frames
+    assert (answer or "no final response") in found[0].message
+
+
+def test_no_invite_from_the_second_member_is_an_error(tmp_path):
+    with pytest.raises(checks.StimulusMissing, match="pool member ms2"):
+        checks.member_accepted(_member_call(tmp_path, "200 OK"), spec=checks.CallSpec(
+            "other-test", caller_ip=MS2, callee_ip=FAR, dut_in_ip=DUT, dut_out_ip=DUT, called="+1"), member="ms2")

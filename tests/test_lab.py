@@ -165,7 +165,7 @@ NA_ON_REFERENCE = ("TC-OPT-03",    # pics.options_ping: passes on reference-sbc-
 # the Mediation pool (issue 14): pics.dns_load_balancing, N/A on the reference; PASS on reference-sbc-pool.yaml (ms1
 # and ms2 behind the lab's DNS server): test_pool_reference_fails_over_to_the_next_member (TCP; the faults on
 # crafted captures, tests/test_checks_pool.py, and faulty-no-pool-failover in FAULTY)
-POOL_CASES = ("TC-FO-07", "TC-FO-08")
+POOL_CASES = ("TC-FO-07", "TC-FO-08", "TC-FO-10")
 NA_ON_REFERENCE += POOL_CASES
 # suite SRTP (issue 13): the TLS-only cases need pics.srtp (N/A on the reference, PASS on reference-sbc-srtp.yaml:
 # test_srtp_reference_passes_the_srtp_cases); TC-SRTP-07 (no a=crypto on a TCP trunk) has a TCP instance only
@@ -307,8 +307,10 @@ def test_pool_reference_fails_over_to_the_next_member(tmp_path):
     asked = [json.loads(x) for x in (tmp_path / "latest/lab/dns/lab-dns.queries.jsonl").read_text().splitlines()]
     assert any(q["client"] == "192.0.2.1" and q["name"] == "mspool.lab.example" and
                q["answers"] == ["192.0.2.10", "192.0.2.11"] for q in asked), asked
+    assert any(f["rule"] == "TRN-05" and f["ok"] and "ms2 (192.0.2.11" in f["message"]
+               for f in v[("TC-FO-10", "tcp")]["findings"]), v[("TC-FO-10", "tcp")]["findings"]
     again = [r for r in reverify_run(tmp_path / "latest") if r.recorded != "NOT_RUN"]
-    assert len(again) == 2 and all(r.agrees for r in again), [r.line() for r in again]
+    assert len(again) == len(POOL_CASES) and all(r.agrees for r in again), [r.line() for r in again]
 
 
 @pytest.mark.parametrize("options", ["answer", "drop"])

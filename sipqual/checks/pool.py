@@ -57,3 +57,20 @@ def pool_failover(trace: Trace, *, spec: CallSpec, first_ip: str, failure: str) 
     after = f", {second.time - since.time:.2f} s after that 503" if failure == "503" else ""
     return [passed("FO-06", reqs, "M", f"{what}; the DUT sent the call to {spec.callee_ip} (frame {second.frame}) "
                    f"{waited:.2f} s after our INVITE (frame {ours.frame}){after}", [since.frame, second.frame])]
+
+
+@check
+def member_accepted(trace: Trace, *, spec: CallSpec, member: str) -> list[Finding]:
+    """TRN-05, any-member acceptance: the INVITE pool member ``member`` (at ``spec.caller_ip``) sent is answered
+    200 like ms1's, not refused because it comes from another address than the first member's. The rest of the
+    call is :func:`.calls.basic_call`'s."""
+    ours = stimulus(trace, "INVITE", spec.test_id, spec.caller_ip)
+    if ours is None:
+        raise_missing(f"the INVITE from pool member {member} ({spec.caller_ip})")
+    final = leg_of(trace, ours).final(src=spec.dut_in_ip)
+    if final is None or final.msg.status != 200:
+        return [violation("TRN-05", ["TRN-05"], "M", f"the INVITE from pool member {member} ({spec.caller_ip}, "
+                          f"frame {ours.frame}) accepted like any pool member's (200 OK)", status_text(final),
+                          final.frame if final else ours.frame)]
+    return [passed("TRN-05", ["TRN-05"], "M", f"the INVITE from pool member {member} ({spec.caller_ip}, frame "
+                   f"{ours.frame}) answered 200 OK", final.frame)]

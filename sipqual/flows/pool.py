@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..checks import CallSpec
 from ..procs import run
 from . import calls
+from .xfr import transfer_target
 
 if TYPE_CHECKING:
     from ..context import CaseContext
@@ -55,3 +56,26 @@ def in_call_spec(sq: CaseContext, member: int) -> CallSpec:
 
 def member_ip(sq: CaseContext, member: int) -> str:
     return sq.topo.pool.member(member).ip
+
+
+def out_calls_from_members(sq: CaseContext, hold_ms: int = 1000) -> None:
+    """TC-FO-10: each pool member places an OUT call at the same time, from its own address (ms1 to the outbound
+    number, ms2 to another PSTN number of the profile, so that the DUT's far legs are told apart by number); the far
+    end answers both; each caller streams G.711 for ``hold_ms`` and hangs up."""
+    sq.far_server("far-callee", "call_uas.xml", timeout_s=15, calls=2)
+    for member, keys in member_numbers(sq).items():
+        sq.ms_client(f"ms{member}-caller", "call_uac.xml", keys, member=member, timeout_s=15, pause_ms=hold_ms)
+    sq.wait_all()
+
+
+def member_numbers(sq: CaseContext) -> dict[int, dict]:
+    """The SIPp keys of each member's OUT call (:func:`out_calls_from_members`)."""
+    first = calls.outbound(sq)
+    return {1: first, 2: {**first, "called": transfer_target(sq)}}
+
+
+def out_call_spec(sq: CaseContext, member: int) -> CallSpec:
+    """The OUT call pool member ``member`` places (:func:`out_calls_from_members`)."""
+    t = sq.topo
+    return CallSpec(sq.test_id, caller_ip=member_ip(sq, member), callee_ip=t.far.ip, dut_in_ip=t.ms.peer_ip,
+                    dut_out_ip=t.far.peer_ip, called=member_numbers(sq)[member]["called"])
