@@ -13,6 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "sip"))
 from make_fixtures import DUT, FAR, MAC, MS, Capture, sdp, sip  # noqa: E402
+from scapy.layers.inet import IP, TCP  # noqa: E402
+from scapy.layers.l2 import Ether  # noqa: E402
 
 from sipqual import checks  # noqa: E402
 from sipqual.trace import read_trace  # noqa: E402
@@ -21,7 +23,8 @@ MS2 = "192.0.2.11"
 MAC.setdefault(MS2, "02:00:00:00:00:0c")
 TEST_ID = "TC-FO-XX-tcp-abc"
 IN_NUM = "+14255550123"
-SPEC = checks.CallSpec(TEST_ID, caller_ip=FAR, callee_ip=MS2, dut_in_ip=DUT, dut_out_ip=DUT, called=IN_NUM)
+SPEC = checks.CallSpec(TEST_ID, caller_ip=FAR, callee_ip=MS2, dut_in_ip=DUT, dut_out_ip=DUT, called=IN_NUM,
+                       callee_port=5068)
 CT = "Content-Type: application/sdp"
 
 
@@ -33,15 +36,23 @@ def _msg(c: Capture, src: str, dst: str, start: str, leg: str, cseq: str, *extra
                         *extra, body=body), dt=dt)
 
 
-def _capture(tmp_path, *, first: str | None, retry: bool, caller_gets: str, retry_dt: float = 0.05):
+def _syn(c: Capture, src: str, dst: str, dport: int, dt: float):
+    c._emit(Ether(src=MAC[src], dst=MAC[dst]) / IP(src=src, dst=dst, id=0) /
+            TCP(sport=41000, dport=dport, flags="S", seq=1, window=65535), dt)
+
+
+def _capture(tmp_path, *, first: str | None, retry: bool, caller_gets: str, retry_dt: float = 0.05, syns: int = 0):
     """Far caller -> DUT; ``first``: what member 1 does ("503": the DUT's INVITE reaches it and it answers 503,
-    "answers": it gets the INVITE (no 503), None: nothing reaches it); ``retry``: the DUT then sends the INVITE to
-    member 2 (``retry_dt`` s later), which answers 200; ``caller_gets``: the DUT's final response to the caller."""
+    "answers": it gets the INVITE (no 503), None: nothing reaches it); ``syns``: the DUT's unanswered SYNs to member
+    1's port 5068 (an unreachable member), 1 s apart; ``retry``: the DUT then sends the INVITE to member 2
+    (``retry_dt`` s later), which answers 200; ``caller_gets``: the DUT's final response to the caller."""
     c = Capture()
     ruri = f"INVITE sip:{IN_NUM}@example.net SIP/2.0"
     _msg(c, FAR, DUT, ruri, "a", "1 INVITE", "Max-Forwards: 70", f"{checks.MARKER}: {TEST_ID}", CT,
          body=sdp(1, FAR, 30000))
     _msg(c, DUT, FAR, "SIP/2.0 100 Trying", "a", "1 INVITE")
+    for n in range(syns):
+        _syn(c, DUT, MS, 5068, 0.01 if n == 0 else 1.0)
     if first is not None:
         _msg(c, DUT, MS, ruri, "b1", "1 INVITE", "Max-Forwards: 69", CT, body=sdp(1, DUT, 40000))
         if first == "503":
@@ -76,15 +87,31 @@ def test_a_503_never_followed_by_the_next_member_is_an_fo06_finding(tmp_path):
     assert found[0].frames   # the frame of what the caller got
 
 
-def test_an_unreachable_member_skipped_passes_with_the_time_to_the_next_member(tmp_path):
-    found = _judge(_capture(tmp_path, first=None, retry=True, caller_gets="200 OK", retry_dt=3.0), "unreachable")
+def test_an_unreachable_member_given_up_passes_with_the_time_to_the_next_member(tmp_path):
+    found = _judge(_capture(tmp_path, first=None, syns=3, retry=True, caller_gets="200 OK", retry_dt=1.0),
+                   "unreachable")
     assert [f.ok for f in found] == [True]
-    assert "did not accept the DUT's connection" in found[0].message and " s after our INVITE" in found[0].message
+    msg = found[0].message
+    assert "did not accept the DUT's connection (3 SYN(s) unanswered" in msg and " s after our INVITE" in msg
+    assert "s after its first SYN to 192.0.2.10" in msg and len(found[0].frames) == 3
 
 
 def test_an_unreachable_member_never_followed_by_the_next_is_an_fo06_finding(tmp_path):
-    found = _judge(_capture(tmp_path, first=None, retry=False, caller_gets="408 Request Timeout"), "unreachable")
+    found = _judge(_capture(tmp_path, first=None, syns=2, retry=False, caller_gets="408 Request Timeout"),
+                   "unreachable")
     assert [(f.rule, f.ok) for f in found] == [("FO-06", False)] and "408 Request Timeout" in found[0].message
+
+
+def test_a_dut_that_never_tried_the_unreachable_member_could_not_be_tested(tmp_path):
+    with pytest.raises(checks.StimulusMissing, match="without trying to connect"):
+        _judge(_capture(tmp_path, first=None, retry=True, caller_gets="200 OK"), "unreachable")
+
+
+def test_syns_to_another_port_are_not_attempts_on_the_member(tmp_path):
+    c_path = _capture(tmp_path, first=None, syns=1, retry=False, caller_gets="408 Request Timeout")
+    from sipqual.checks.pool import connection_attempts
+    assert len(connection_attempts(c_path, DUT, MS, 5068)) == 1 and connection_attempts(c_path, DUT, MS, 5067) == []
+    assert connection_attempts(c_path, MS, DUT, None) == []
 
 
 def test_a_member_that_was_to_be_unreachable_but_got_the_invite_is_an_error_not_a_verdict(tmp_path):

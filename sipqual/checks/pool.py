@@ -8,12 +8,43 @@ the dialled number and time; the members are told apart by their addresses.
 
 from __future__ import annotations
 
+from ..pcapread import CaptureFormatError, Truncated, _ip_offset, read_blocks
 from ..recording import check
 from ..trace import Trace
 from ..verdict import Finding, passed, violation
 from .common import CallSpec, StimulusMissing, dut_invite_toward, leg_of, raise_missing, status_text, stimulus
 
 FAILURES = ("503", "unreachable")
+TCP = 6
+
+
+def _ip(raw: bytes) -> str:
+    return ".".join(map(str, raw))
+
+
+def connection_attempts(trace: Trace, src: str, dst: str, dport: int | None) -> list[tuple[int, float]]:
+    """(frame, time) of every TCP SYN (without ACK) from ``src`` to ``dst`` (port ``dport`` when given) in the
+    capture: the DUT's attempts to connect to a member that never answers them, which no SIP message shows."""
+    out = []
+    try:
+        with open(trace.path, "rb") as f:
+            for block in read_blocks(f):
+                fr = block.frame
+                if fr is None:
+                    continue
+                data = fr.data
+                off = _ip_offset(fr.linktype, data)
+                if off is None or len(data) < off + 20 or data[off] >> 4 != 4 or data[off + 9] != TCP:
+                    continue
+                tcp = off + (data[off] & 0x0F) * 4
+                if len(data) < tcp + 14 or _ip(data[off + 12:off + 16]) != src or _ip(data[off + 16:off + 20]) != dst:
+                    continue
+                port, flags = int.from_bytes(data[tcp + 2:tcp + 4], "big"), data[tcp + 13]
+                if flags & 0x02 and not flags & 0x10 and (dport is None or port == dport):
+                    out.append((fr.number, fr.time))
+    except (OSError, CaptureFormatError, Truncated):
+        pass     # an unreadable or cut capture: the reader's own findings say so (ERROR "incomplete")
+    return out
 
 
 @check
@@ -48,15 +79,28 @@ def pool_failover(trace: Trace, *, spec: CallSpec, first_ip: str, failure: str) 
         if first is not None:
             raise StimulusMissing(f"an INVITE reached pool member {first_ip} (frame {first.frame}), which was to "
                                   f"be unreachable: the failure was never injected")
-        since, what = ours, f"pool member {first_ip} did not accept the DUT's connection"
+        tried = [a for a in connection_attempts(trace, spec.dut_out_ip, first_ip, spec.callee_port)
+                 if a[1] >= ours.time and (second is None or a[1] <= second.time)]
+        if not tried:
+            if second is not None:
+                raise StimulusMissing(f"the DUT sent the call to pool member {spec.callee_ip} (frame {second.frame}) "
+                                      f"without trying to connect to {first_ip}, the unreachable member: the "
+                                      f"failover could not be tried (the DUT picks the member itself)")
+            return [violation("CALL-ROUTE", ["TRN-01", *reqs], "M", f"an INVITE from the DUT to a Mediation pool "
+                              f"member for {spec.called} after frame {ours.frame}", status_text(caller_final))]
+        since = ours
+        what = (f"pool member {first_ip} did not accept the DUT's connection ({len(tried)} SYN(s) unanswered, "
+                f"first at frame {tried[0][0]})")
     if second is None or second.time < since.time:
         return [violation("FO-06", reqs, "M", f"{what}: an INVITE from the DUT to the pool's next member "
                           f"{spec.callee_ip} for {spec.called}", f"none; our INVITE (frame {ours.frame}) got "
                           f"{status_text(caller_final)}", caller_final.frame if caller_final else since.frame)]
     waited = second.time - ours.time
-    after = f", {second.time - since.time:.2f} s after that 503" if failure == "503" else ""
+    after = (f", {second.time - since.time:.2f} s after that 503" if failure == "503" else
+             f", {second.time - tried[0][1]:.2f} s after its first SYN to {first_ip}")
     return [passed("FO-06", reqs, "M", f"{what}; the DUT sent the call to {spec.callee_ip} (frame {second.frame}) "
-                   f"{waited:.2f} s after our INVITE (frame {ours.frame}){after}", [since.frame, second.frame])]
+                   f"{waited:.2f} s after our INVITE (frame {ours.frame}){after}",
+                   [since.frame, *([tried[0][0]] if failure == "unreachable" else []), second.frame])]
 
 
 @check
