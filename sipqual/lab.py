@@ -8,6 +8,9 @@ Picture (documentation address ranges only)::
     ms-eth0 192.0.2.10  <-- veth -->  dut-ms 192.0.2.1
                                       dut-far 198.51.100.1  <-- veth -->  far-eth0 198.51.100.10
 
+A DUT claiming DNS load balancing also gets a Mediation pool: ms2 (192.0.2.11) with its own Mediation front, and a
+DNS server (192.0.2.53) that the DUT's namespace resolves the pool FQDN through (:mod:`sipqual.pool`).
+
 For an *external* DUT (real gear) none of this is created: :class:`ExternalLab` uses the addresses and interfaces
 named in the profile and refuses every other target.
 """
