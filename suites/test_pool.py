@@ -50,3 +50,16 @@ def test_pool_members_both_accepted(sq):
         found += checks.member_accepted(trace, spec=spec, member=f"ms{member}")
         found += checks.basic_call(trace, spec=spec, hangup_by="caller")
     sq.judge(found)
+
+
+@case("TC-OPT-04", "Mediation A stops answering OPTIONS -> DUT stops routing to A, resumes after recovery",
+      requirements=["OPT-04", "FO-06"], needs=["dns_load_balancing", "options_ping"],
+      procedure="ms1, the pool FQDN's first A record, leaves the DUT's OPTIONS unanswered; 2.5 s after the DUT's next "
+                "ping to it went unanswered the far end calls (ms2 answers). Then ms1 answers OPTIONS again; after "
+                "the DUT's next ping to it was answered, the far end calls again (ms1 answers).",
+      expected="The first call goes to ms2, never to the silent ms1; the second goes to ms1 again.")
+def test_silent_member_avoided_then_used(sq):
+    flows.pool.silent_member_avoided_then_used(sq)
+    trace = sq.finish()
+    sq.judge(checks.silent_member_avoided(trace, spec=flows.pool.in_call_spec(sq, 2),
+                                          silent_ip=flows.pool.member_ip(sq, 1), other_ip=flows.pool.member_ip(sq, 2)))

@@ -171,3 +171,59 @@ def test_no_invite_from_the_second_member_is_an_error(tmp_path):
     with pytest.raises(checks.StimulusMissing, match="pool member ms2"):
         checks.member_accepted(_member_call(tmp_path, "200 OK"), spec=checks.CallSpec(
             "other-test", caller_ip=MS2, callee_ip=FAR, dut_in_ip=DUT, dut_out_ip=DUT, called="+1"), member="ms2")
+
+
+# ---- TC-OPT-04: a silent member avoided, used again once it answers ------------------------------------------------
+def _ping(c: Capture, n: int, answered: bool):
+    _msg(c, DUT, MS, "OPTIONS sip:192.0.2.10:5068;transport=tcp SIP/2.0", f"ka{n}", f"{n} OPTIONS",
+         "Max-Forwards: 70")
+    if answered:
+        _msg(c, MS, DUT, "SIP/2.0 200 OK", f"ka{n}", f"{n} OPTIONS", to_tag=";tag=ms")
+
+
+def _call(c: Capture, n: int, to: str):
+    ruri = f"INVITE sip:{IN_NUM}@example.net SIP/2.0"
+    _msg(c, FAR, DUT, ruri, f"a{n}", "1 INVITE", "Max-Forwards: 70", f"{checks.MARKER}: {TEST_ID}", CT,
+         body=sdp(1, FAR, 30000))
+    _msg(c, DUT, to, ruri, f"b{n}", "1 INVITE", "Max-Forwards: 69", CT, body=sdp(1, DUT, 40000))
+    _msg(c, to, DUT, "SIP/2.0 200 OK", f"b{n}", "1 INVITE", CT, to_tag=";tag=m", body=sdp(1, to, 20000))
+    _msg(c, DUT, FAR, "SIP/2.0 200 OK", f"a{n}", "1 INVITE", CT, to_tag=";tag=d", body=sdp(1, DUT, 40004))
+
+
+def _silence(tmp_path, first_to=MS2, second_to=MS, silent_ping=True, recovered_ping=True, calls=2):
+    c = Capture()
+    _ping(c, 1, answered=True)
+    _ping(c, 2, answered=not silent_ping)
+    _call(c, 1, first_to)
+    _ping(c, 3, answered=recovered_ping)
+    if calls > 1:
+        _call(c, 2, second_to)
+    path = tmp_path / "s.pcapng"
+    c.write(path)
+    return checks.silent_member_avoided(read_trace(path), spec=SPEC, silent_ip=MS, other_ip=MS2)
+
+
+def test_silent_member_avoided_and_used_again_passes(tmp_path):
+    found = _silence(tmp_path)
+    assert [(f.rule, f.ok) for f in found] == [("OPT-04", True), ("OPT-04", True)]
+    assert "avoided 192.0.2.10" in found[0].message and "sent to 192.0.2.10 again" in found[1].message
+
+
+def test_a_call_sent_to_the_silent_member_is_an_opt04_finding(tmp_path):
+    found = _silence(tmp_path, first_to=MS)
+    assert [(f.rule, f.ok) for f in found] == [("OPT-04", False), ("OPT-04", True)]
+    assert "the DUT's INVITE went to 192.0.2.10" in found[0].message and found[0].frames
+
+
+def test_a_recovered_member_kept_down_is_an_opt04_finding(tmp_path):
+    found = _silence(tmp_path, second_to=MS2)
+    assert [(f.rule, f.ok) for f in found] == [("OPT-04", True), ("OPT-04", False)]
+    assert "the recovered member kept down" in found[1].message
+
+
+@pytest.mark.parametrize("kw, match", [({"silent_ping": False}, "never shown to the DUT"),
+                                       ({"recovered_ping": False}, "recovery was never shown"),
+                                       ({"calls": 1}, "two IN calls")])
+def test_silence_or_recovery_not_shown_is_an_error(tmp_path, kw, match):
+    with pytest.raises(checks.StimulusMissing, match=match):
+        _silence(tmp_path, **kw)

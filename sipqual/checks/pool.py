@@ -12,7 +12,8 @@ from ..pcapread import CaptureFormatError, Truncated, _ip_offset, read_blocks
 from ..recording import check
 from ..trace import Trace
 from ..verdict import Finding, passed, violation
-from .common import CallSpec, StimulusMissing, dut_invite_toward, leg_of, raise_missing, status_text, stimulus
+from .common import (MARKER, CallSpec, StimulusMissing, dut_invite_toward, leg_of, number_matches, raise_missing,
+                     status_text, stimulus)
 
 FAILURES = ("503", "unreachable")
 TCP = 6
@@ -118,3 +119,79 @@ def member_accepted(trace: Trace, *, spec: CallSpec, member: str) -> list[Findin
                           final.frame if final else ours.frame)]
     return [passed("TRN-05", ["TRN-05"], "M", f"the INVITE from pool member {member} ({spec.caller_ip}, frame "
                    f"{ours.frame}) answered 200 OK", final.frame)]
+
+
+def _our_invites(trace: Trace, test_id: str, src: str) -> list:
+    """Every call our agent at ``src`` placed in this case (first transmission of each Call-ID), in time order."""
+    seen, out = set(), []
+    for p in trace.requests("INVITE"):
+        if p.src == src and p.msg.get(MARKER) == test_id and p.msg.call_id not in seen:
+            seen.add(p.msg.call_id)
+            out.append(p)
+    return out
+
+
+def _pings(trace: Trace, dut_ip: str, member_ip: str, before: float, after: float = 0.0) -> tuple[list, list]:
+    """The DUT's OPTIONS to a member in (after, before): (answered with 2xx, unanswered)."""
+    answered, unanswered = [], []
+    for p in trace.requests("OPTIONS"):
+        if p.src != dut_ip or p.dst != member_ip or not after <= p.time < before:
+            continue
+        ok = [r for r in trace.responses("OPTIONS") if r.msg.call_id == p.msg.call_id and r.src == member_ip
+              and r.msg.status and 200 <= r.msg.status < 300]
+        (answered if ok else unanswered).append(p)
+    return answered, unanswered
+
+
+@check
+def silent_member_avoided(trace: Trace, *, spec: CallSpec, silent_ip: str, other_ip: str) -> list[Finding]:
+    """TC-OPT-04. ``spec`` is the IN call (its callee_ip unused); our far agent calls twice. Call 1 follows an OPTIONS
+    ping of the DUT to ``silent_ip`` that went unanswered: the DUT must send it to ``other_ip``, not to the silent
+    member. Call 2 follows a ping to ``silent_ip`` answered 200: the DUT must send it to ``silent_ip`` again (it is the
+    first A record, so a DUT that uses it no more keeps a recovered member down)."""
+    reqs = ["OPT-04", "FO-06"]
+    ours = _our_invites(trace, spec.test_id, spec.caller_ip)
+    if len(ours) < 2:
+        raise_missing(f"our two IN calls (found {len(ours)})")
+    first, second = ours[0], ours[1]
+    _, silent = _pings(trace, spec.dut_out_ip, silent_ip, first.time)
+    if not silent:
+        raise StimulusMissing(f"no OPTIONS from the DUT to {silent_ip} went unanswered before our first call (frame "
+                              f"{first.frame}): the silence was never shown to the DUT")
+    answered, _ = _pings(trace, spec.dut_out_ip, silent_ip, second.time, after=silent[-1].time)
+    if not answered:
+        raise StimulusMissing(f"no OPTIONS from the DUT to {silent_ip} was answered 200 between the silence and our "
+                              f"second call (frame {second.frame}): the recovery was never shown to the DUT")
+    out = []
+    for n, (call, until, want, avoid, why) in enumerate((
+            (first, second.time, other_ip, silent_ip, f"its OPTIONS went unanswered (frame {silent[-1].frame})"),
+            (second, float("inf"), silent_ip, other_ip, f"its OPTIONS were answered again (frame "
+                                                        f"{answered[0].frame})")), start=1):
+        to = [p for p in trace.requests("INVITE") if p.src == spec.dut_out_ip and p.dst in (silent_ip, other_ip)
+              and call.time <= p.time < until and _is_call(p, spec.called)]
+        final = leg_of(trace, call).final(src=spec.dut_in_ip)
+        if not to:
+            out.append(violation("CALL-ROUTE", ["TRN-01", *reqs], "M", f"call {n} (frame {call.frame}) sent to a "
+                                 f"Mediation pool member", status_text(final), final.frame if final else call.frame))
+            continue
+        if n == 1:
+            if to[0].dst == avoid:
+                out.append(violation("OPT-04", reqs, "R", f"call {n} (frame {call.frame}) not sent to {silent_ip} "
+                                     f"after {why}", f"the DUT's INVITE went to {silent_ip}", to[0].frame))
+            else:
+                out.append(passed("OPT-04", reqs, "R", f"call {n} (frame {call.frame}) avoided {silent_ip} after "
+                                  f"{why}: the DUT sent it to {to[0].dst}", to[0].frame))
+        elif to[0].dst != want:
+            out.append(violation("OPT-04", reqs, "R", f"call {n} (frame {call.frame}) sent to {silent_ip}, the "
+                                 f"pool's first member, after {why}", f"the DUT's INVITE went to {to[0].dst}: "
+                                 f"the recovered member kept down", to[0].frame))
+        else:
+            out.append(passed("OPT-04", reqs, "R", f"call {n} (frame {call.frame}) sent to {silent_ip} again after "
+                              f"{why}", to[0].frame))
+    return out
+
+
+def _is_call(p, number: str) -> bool:
+    m = p.msg
+    return number_matches(m.request_uri.user if m.request_uri else None, number) or \
+        number_matches(m.to.uri.user if m.to and m.to.uri else None, number)

@@ -4,6 +4,7 @@ blocked member is unblocked when the call is over (and with the lab's namespace 
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
@@ -79,3 +80,55 @@ def out_call_spec(sq: CaseContext, member: int) -> CallSpec:
     t = sq.topo
     return CallSpec(sq.test_id, caller_ip=member_ip(sq, member), callee_ip=t.far.ip, dut_in_ip=t.ms.peer_ip,
                     dut_out_ip=t.far.peer_ip, called=member_numbers(sq)[member]["called"])
+
+
+# ---- TC-OPT-04: a member whose OPTIONS go unanswered is avoided, and used again once it answers -----------------------
+PING_WAIT_S = 10.0     # at most this long for the DUT's next ping to a member (it claims pings: pics.options_ping)
+DOWN_MARGIN_S = 2.5    # after an unanswered ping: a DUT gives up on it (the reference after 2 s) before the call
+
+
+def _wait_ping(sq: CaseContext, front, since: float, answered: bool) -> dict | None:
+    """The first OPTIONS on this case's transport that ``front`` logged after ``since`` (answered or not), waiting
+    at most PING_WAIT_S; None when none came (the check then says what the capture shows)."""
+    from ..frontctl import read_options
+
+    deadline = time.monotonic() + PING_WAIT_S
+    while time.monotonic() < deadline:
+        for rec in read_options(front.options_log):
+            if rec.get("t", 0) >= since and rec.get("transport") == sq.transport and \
+                    (rec.get("answered") is not None) == answered:
+                return rec
+        time.sleep(0.1)
+    return None
+
+
+@contextmanager
+def silent_member(sq: CaseContext, member: int):
+    """Pool member ``member`` leaves the DUT's OPTIONS unanswered (its Mediation front drops them) until the block
+    ends; it answers again afterwards whatever happened."""
+    front = sq._member(member)[2]
+    front.options_mode("drop")
+    try:
+        yield front
+    finally:
+        front.options_mode("answer")
+
+
+def silent_member_avoided_then_used(sq: CaseContext, hold_ms: int = 1000) -> None:
+    """TC-OPT-04: ms1 (the first A record) stops answering OPTIONS; once the DUT's next ping to it went unanswered
+    (and DOWN_MARGIN_S passed) the far end calls (call 1: ms2 answers; ms1 has no agent, so an INVITE to it gets the
+    front's 503). Then ms1 answers its OPTIONS again; once the DUT's next ping to it was answered, the far end calls
+    again (call 2: ms1 answers). Each caller streams G.711 for ``hold_ms`` and the callee hangs up."""
+    with silent_member(sq, 1) as front:
+        unanswered = _wait_ping(sq, front, time.time(), answered=False)
+        if unanswered is not None:
+            time.sleep(max(0.0, unanswered["t"] + DOWN_MARGIN_S - time.time()))
+        sq.ms_server("ms2-callee", "call_uas_hangup.xml", member=2, timeout_s=10, pause_ms=hold_ms)
+        sq.far_client("far-caller-1", "call_uac_wait_bye.xml", calls.inbound(sq), timeout_s=12)
+        sq.wait_all()
+        recovered = time.time()
+    if _wait_ping(sq, front, recovered, answered=True) is not None:
+        time.sleep(0.3)          # the DUT has read the 200
+    sq.ms_server("ms1-callee", "call_uas_hangup.xml", member=1, timeout_s=10, pause_ms=hold_ms)
+    sq.far_client("far-caller-2", "call_uac_wait_bye.xml", calls.inbound(sq), timeout_s=12)
+    sq.wait_all()
