@@ -187,7 +187,7 @@ class CaseContext:
         and -02); this client then gets nothing the DUT sends it in-dialog, only the responses to its requests.
         ``member``: the pool member that sends (sipqual.pool; 2 = ms2 from its own address, pool labs only)."""
         t = self.topo
-        ip, fqdn, front = self._member(member)
+        ip, fqdn, front = self.pool_member(member)
         local = self.ports.sip()
         if probe:
             self.probes.add(name)
@@ -217,7 +217,7 @@ class CaseContext:
             self._edge_ready(edge)
         return self._start(agent)
 
-    def _member(self, member: int) -> tuple[str, str, object]:
+    def pool_member(self, member: int) -> tuple[str, str, object]:
         """Address, FQDN and Mediation front of Mediation pool member ``member`` (1: ms1, the lab's own)."""
         if member == 1:
             return self.topo.ms.ip, self.pixit["mediation"]["server_fqdn"], self._front
@@ -261,7 +261,7 @@ class CaseContext:
         hands this case everything but the OPTIONS it answers itself; SIPp advertises the Mediation port.
         ``member``: the pool member it plays (sipqual.pool; 2 = ms2 behind its own front, pool labs only)."""
         t = self.topo
-        ip, fqdn, front = self._member(member)
+        ip, fqdn, front = self.pool_member(member)
         if front is None:
             raise LabError("no Mediation front: the lab did not start one (sipqual.msfront)")
         local = self.ports.sip()

@@ -82,7 +82,7 @@ def out_call_spec(sq: CaseContext, member: int) -> CallSpec:
                     dut_out_ip=t.far.peer_ip, called=member_numbers(sq)[member]["called"])
 
 
-# ---- TC-OPT-04: a member whose OPTIONS go unanswered is avoided, and used again once it answers -----------------------
+# ---- TC-OPT-04: a member whose OPTIONS go unanswered is avoided, and used again once it answers -------------------
 PING_WAIT_S = 10.0     # at most this long for the DUT's next ping to a member (it claims pings: pics.options_ping)
 DOWN_MARGIN_S = 2.5    # after an unanswered ping: a DUT gives up on it (the reference after 2 s) before the call
 
@@ -106,7 +106,7 @@ def _wait_ping(sq: CaseContext, front, since: float, answered: bool) -> dict | N
 def silent_member(sq: CaseContext, member: int):
     """Pool member ``member`` leaves the DUT's OPTIONS unanswered (its Mediation front drops them) until the block
     ends; it answers again afterwards whatever happened."""
-    front = sq._member(member)[2]
+    front = sq.pool_member(member)[2]
     front.options_mode("drop")
     try:
         yield front
