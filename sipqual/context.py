@@ -177,15 +177,17 @@ class CaseContext:
 
     # ---- agents on the Mediation side ---------------------------------------------------------------------------
     def ms_client(self, name: str, scenario: str, keys: dict, *, present_cert: bool = True, probe: bool = False,
-                  front_backend: bool = True, **kw) -> sipp.SippRun:
+                  front_backend: bool = True, member: int = 1, **kw) -> sipp.SippRun:
         """A SIPp client on the Mediation side that talks to the DUT's trunk port (through a TLS edge for TLS).
         ``present_cert=False``: the edge offers no client certificate. ``probe=True``: the agent is a probe whose
         outcome the check judges from the capture (the DUT is expected to refuse it), so its exit code is never an
         ERROR and its edge's events are evidence only, not judged as the trunk's own handshakes.
         ``front_backend=False`` (TLS): the Mediation front keeps handing what the DUT sends to the Mediation port to
         the case's Mediation server (a second call the Mediation side places while it takes an inbound one, TC-FEA-01
-        and -02); this client then gets nothing the DUT sends it in-dialog, only the responses to its requests."""
+        and -02); this client then gets nothing the DUT sends it in-dialog, only the responses to its requests.
+        ``member``: the pool member that sends (sipqual.pool; 2 = ms2 from its own address, pool labs only)."""
         t = self.topo
+        ip, fqdn, front = self.pool_member(member)
         local = self.ports.sip()
         if probe:
             self.probes.add(name)
@@ -193,27 +195,37 @@ class CaseContext:
         if self.transport == "tls":
             edge_port = self.ports.sip()
             # the edge comes up while the servers started before it do (ready() below)
-            edge = self._edge("client", f"{t.ms.ip}:{edge_port}", f"{t.ms.peer_ip}:{self.dut_port}", source=t.ms.ip,
+            edge = self._edge("client", f"{ip}:{edge_port}", f"{t.ms.peer_ip}:{self.dut_port}", source=ip,
                               server_name=self.pixit["dut"]["fqdn"], present_cert=present_cert, wait=False)
             if probe:
                 self.probe_edges.append(self.edges.pop())
-            remote = f"{t.ms.ip}:{edge_port}"
-            adv = (self.pixit["mediation"]["server_fqdn"], self.ms_port)
+            remote = f"{ip}:{edge_port}"
+            adv = (fqdn, self.ms_port)
             # in-dialog requests the DUT sends to our Contact (the Mediation TLS port, e.g. the far end's BYE) reach
             # this agent through the front
-            if self._front is not None and front_backend:
-                self._front.backend(t.ms.ip, local)
+            if front is not None and front_backend:
+                front.backend(ip, local)
         else:
             remote = f"{t.ms.peer_ip}:{self.dut_port}"
-            adv = (t.ms.ip, local)
+            adv = (ip, local)
         all_keys = {**self._sip_keys(adv[0], adv[1], self.transport), "ruri_host": self.pixit["dut"]["fqdn"],
                     "ruri_port": self.dut_port, **keys}
-        agent = sipp.Agent(name, scenario, t.ms.netns, t.ms.ip, local, "tcp", remote=remote, keys=all_keys,
+        agent = sipp.Agent(name, scenario, t.ms.netns, ip, local, "tcp", remote=remote, keys=all_keys,
                            media_port=self.ports.media(), ctrl_port=self.ports.ctrl(), **kw)
         self.ready()
         if edge is not None:
             self._edge_ready(edge)
         return self._start(agent)
+
+    def pool_member(self, member: int) -> tuple[str, str, object]:
+        """Address, FQDN and Mediation front of Mediation pool member ``member`` (1: ms1, the lab's own)."""
+        if member == 1:
+            return self.topo.ms.ip, self.pixit["mediation"]["server_fqdn"], self._front
+        pool = getattr(self.topo, "pool", None)
+        if pool is None or not 1 <= member <= len(pool.members):
+            raise LabError(f"no Mediation pool member {member}: the lab has no pool (pics.dns_load_balancing)")
+        m = pool.member(member)
+        return m.ip, m.fqdn, getattr(self, "_member_fronts", {}).get(m.name)
 
     # ---- the Mediation front (sipqual.msfront) --------------------------------------------------------------------
     def _front_begin(self) -> None:
@@ -227,22 +239,35 @@ class CaseContext:
         front.begin(self.test_id, self.keylog if events else None, events)
         if events:
             self.front_events.append(events)
+        pool = getattr(self.topo, "pool", None)   # the fronts of the pool's other members (sipqual.pool)
+        self._member_fronts = dict(pool.fronts) if pool is not None else {}
+        for name, member_front in self._member_fronts.items():
+            member_events = self.dir / f"tls-edge-front-{name}.events.jsonl" if events else None
+            member_front.begin(f"{self.test_id}-{name}", self.keylog if events else None, member_events)
+            if member_events:
+                self.front_events.append(member_events)
 
     def _front_end(self) -> None:
         front, self._front = self._front, None
         if front is not None:
             front.end()
+        fronts, self._member_fronts = getattr(self, "_member_fronts", {}), {}
+        for member_front in fronts.values():
+            member_front.end()
 
-    def ms_server(self, name: str, scenario: str, keys: dict | None = None, **kw) -> sipp.SippRun:
+    def ms_server(self, name: str, scenario: str, keys: dict | None = None, *, member: int = 1,
+                  **kw) -> sipp.SippRun:
         """A SIPp server on the Mediation side behind the run's Mediation front, which owns the Mediation port and
-        hands this case everything but the OPTIONS it answers itself; SIPp advertises the Mediation port."""
+        hands this case everything but the OPTIONS it answers itself; SIPp advertises the Mediation port.
+        ``member``: the pool member it plays (sipqual.pool; 2 = ms2 behind its own front, pool labs only)."""
         t = self.topo
-        if self._front is None:
+        ip, fqdn, front = self.pool_member(member)
+        if front is None:
             raise LabError("no Mediation front: the lab did not start one (sipqual.msfront)")
         local = self.ports.sip()
-        adv = (self.pixit["mediation"]["server_fqdn"] if self.transport == "tls" else t.ms.ip, self.ms_port)
-        self._front.backend(t.ms.ip, local)
-        agent = sipp.Agent(name, scenario, t.ms.netns, t.ms.ip, local, "tcp",
+        adv = (fqdn if self.transport == "tls" else ip, self.ms_port)
+        front.backend(ip, local)
+        agent = sipp.Agent(name, scenario, t.ms.netns, ip, local, "tcp",
                            keys={**self._sip_keys(adv[0], adv[1], self.transport), **(keys or {})},
                            media_port=self.ports.media(), ctrl_port=self.ports.ctrl(), **kw)
         return self._start(agent, server=True)

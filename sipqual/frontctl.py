@@ -66,6 +66,10 @@ class Front:
         the connection between calls (TC-TRN-08). Returns how many were closed."""
         return int(self.call("close").get("closed", 0))
 
+    def options_mode(self, mode: str) -> None:
+        """Answer the DUT's OPTIONS ("answer") or leave them unanswered ("drop") from now on (TC-OPT-04)."""
+        self.call("options", mode=mode)
+
     def end(self) -> None:
         if self.proc.alive():
             self.call("end")

@@ -8,6 +8,9 @@ Picture (documentation address ranges only)::
     ms-eth0 192.0.2.10  <-- veth -->  dut-ms 192.0.2.1
                                       dut-far 198.51.100.1  <-- veth -->  far-eth0 198.51.100.10
 
+A DUT claiming DNS load balancing also gets a Mediation pool: ms2 (192.0.2.11) with its own Mediation front, and a
+DNS server (192.0.2.53) that the DUT's namespace resolves the pool FQDN through (:mod:`sipqual.pool`).
+
 For an *external* DUT (real gear) none of this is created: :class:`ExternalLab` uses the addresses and interfaces
 named in the profile and refuses every other target.
 """
@@ -55,10 +58,12 @@ class Topology:
     capture_interfaces: list[str]
     capture_netns: str | None
     ipv6: dict | None = None  # managed lab of a DUT claiming pics.ipv6: {"ms": ours, "dut_ms": the DUT's} (TC-TRN-10)
+    pool: object = None       # managed lab of a DUT claiming pics.dns_load_balancing: sipqual.pool.Pool (issue 14)
 
     def allowed_targets(self) -> set[str]:
         """The only addresses sipqual may send to: the DUT's (from the profile or the lab) and our own."""
-        return {self.ms.peer_ip, self.far.peer_ip, self.ms.ip, self.far.ip, *(self.ipv6 or {}).values()}
+        members = {m.ip for m in self.pool.members} if self.pool is not None else set()
+        return {self.ms.peer_ip, self.far.peer_ip, self.ms.ip, self.far.ip, *(self.ipv6 or {}).values(), *members}
 
     def check_target(self, host: str) -> None:
         """Refuse to send anywhere else (network safety: external gear gets traffic only at its named addresses)."""
@@ -231,6 +236,9 @@ class Lab:
         self.front = None
         self.timings: dict[str, float] = {}
         p = profile.pixit
+        from .pool import plan as pool_plan
+
+        pool = pool_plan(profile, self.MS_IP)   # None unless the DUT claims DNS load balancing
         self.topology = Topology(
             ms=Side("ms", netns.ns_name(self.tag, "ms"), self.MS_IP, self.DUT_MS_IP, "ms-eth0"),
             far=Side("far", netns.ns_name(self.tag, "far"), self.FAR_IP, self.DUT_FAR_IP, "far-eth0"),
@@ -240,7 +248,10 @@ class Lab:
             capture_interfaces=["dut-ms", "dut-far"],
             capture_netns=netns.ns_name(self.tag, "dut"),
             ipv6={"ms": self.MS_IP6, "dut_ms": self.DUT_MS_IP6} if profile.claims("ipv6") else None,
+            pool=pool,
         )
+        if pool is not None:   # the pool name resolves over DNS only (sipqual.pool), never from a hosts file
+            del self.topology.hosts[pool.fqdn]
 
     # ---- life cycle -------------------------------------------------------------------------------------------
     def __enter__(self) -> "Lab":
@@ -275,15 +286,23 @@ class Lab:
             netns.add_ipv6(t.dut.netns, "dut-ms", f"{t.ipv6['dut_ms']}/64")
         for ns in self.namespaces:
             netns.write_hosts(ns, t.hosts)
+        if t.pool is not None:
+            from .pool import start_dns, write_resolv
+
+            write_resolv(t.dut.netns, t.pool.dns_ip, netns.NETNS_ETC)
+            start_dns(self, t.pool)
         self.timings["netns_s"] = time.monotonic() - t0
         from .pki import create_pki  # imported late: only the lab needs openssl-made certificates
 
         t1 = time.monotonic()
         p = self.profile.pixit
         names = self.profile.data["managed"].get("dut_cert_names") or [p["dut"]["fqdn"]]
+        members = t.pool.members[1:] if t.pool is not None else []   # the pool's other members share the certificate
         self.pki = create_pki(self.lab_run_dir / "pki", {
             "mediation": {"cn": p["mediation"]["pool_fqdn"],
-                          "dns": [p["mediation"]["pool_fqdn"], p["mediation"]["server_fqdn"]], "ips": [t.ms.ip]},
+                          "dns": [p["mediation"]["pool_fqdn"], p["mediation"]["server_fqdn"],
+                                  *(m.fqdn for m in members)],
+                          "ips": [t.ms.ip, *(m.ip for m in members)]},
             # a managed variant may get a certificate for other names (faulty-tls-wrong-name: TLS-01/TLS-03)
             "dut": {"cn": names[0], "dns": names, "ips": [t.ms.peer_ip]},
         })
@@ -307,6 +326,10 @@ class Lab:
     def _start_front(self) -> None:
         t0 = time.monotonic()
         self.front = start_mediation_front(self, self.topology.ms.netns, self.lab_run_dir)
+        if self.topology.pool is not None:
+            from .pool import start_member_fronts
+
+            start_member_fronts(self, self.topology.pool)
         self.timings["front_s"] = time.monotonic() - t0
 
     def _await_trunk_up(self, transport: str, since: float) -> None:
@@ -320,7 +343,8 @@ class Lab:
         return managed_placeholders(self.profile, self.topology, self.pki, self.state_dir, transport)
 
     def describe(self) -> dict:
-        return {**describe(self.profile, self.topology, self.pki), **front_description(self)}
+        pool = {"pool": self.topology.pool.describe()} if self.topology.pool is not None else {}
+        return {**describe(self.profile, self.topology, self.pki), **front_description(self), **pool}
 
     def start_dut(self, transport: str) -> None:
         """Start (or restart for another Mediation-side transport) the managed DUT and wait until it is ready."""

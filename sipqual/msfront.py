@@ -21,6 +21,7 @@ Control socket (``--control PATH``, a unix socket): one JSON object per line in,
     {"op": "end"}                                                                -> {"ok": true, "closed": N}
     {"op": "close"}   (close the DUT's connections now, the case going on; TC-TRN-08) -> {"ok": true, "closed": N}
     {"op": "status"}                                                             -> {"ok": true, "conns": .., ..}
+    {"op": "options", "mode": "answer"|"drop"}  (answer OPTIONS or leave them unanswered from now on) -> {"ok": true}
 
 Events (``--events``): those of the TLS edge (mode "server": the DUT is the TLS client) plus ``transport`` on
 accepted/closed, and ``no_case`` (a request refused with 503), ``case_begin``, ``case_end``. Readiness: the
@@ -202,6 +203,12 @@ class Front:
         if op == "close":
             self.sinks.emit("close_conns", case=self.case["case"] if self.case else None)
             return {"ok": True, "closed": await self._close_conns()}
+        if op == "options":   # answer or leave unanswered the DUT's OPTIONS from now on (a silent member, TC-OPT-04)
+            if req.get("mode") not in ("answer", "drop"):
+                return {"ok": False, "error": f"options mode {req.get('mode')!r}: answer or drop"}
+            self.args.options = req["mode"]
+            self.sinks.emit("options_mode", mode=req["mode"], case=self.case["case"] if self.case else None)
+            return {"ok": True}
         if op == "status":
             return {"ok": True, "conns": len(self.conns), "options": self.options_seen, "no_case": self.no_case,
                     "case": self.case["case"] if self.case else None}

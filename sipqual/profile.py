@@ -27,6 +27,9 @@ _SECRET_WORDS = {"password", "passwd", "passphrase", "secret", "token", "key", "
                  "credentials"}
 PICS_FEATURES = ["tls", "mtls", "srtp", "refer", "prack", "session_timers", "early_media", "media_bypass",
                  "dns_load_balancing", "options_ping", "comfort_noise", "ipv6",
+                 # dns_load_balancing (issue 14): the device resolves the Mediation pool FQDN to every A record and
+                 # uses each member, failing over between them (TRN-05); the managed lab then builds a pool (ms2 and
+                 # a DNS server, sipqual/pool.py): TC-FO-07/08/10 need it, TC-OPT-04 with options_ping
                  # suites ID/NUM (issue 12):
                  "privacy",             # honours RFC 3323/3325 withheld callers (anonymous From, PAI, Privacy: id) and
                                         # presents Lync's alias-From calls restricted: TC-ID-02, TC-ID-04 need it

@@ -163,6 +163,13 @@ TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
 NA_ON_REFERENCE = ("TC-OPT-03",    # pics.options_ping: passes on reference-sbc-pinging.yaml
                    "TC-NUM-02",    # pics.remove_plus: passes on reference-sbc-remove-plus.yaml
                    "TC-FAX-02")    # pics.media_bypass (fax with bypass): its check on crafted captures
+# the Mediation pool (issue 14): pics.dns_load_balancing, N/A on the reference; PASS on reference-sbc-pool.yaml (ms1
+# and ms2 behind the lab's DNS server): test_pool_reference_fails_over_to_the_next_member (TCP; the faults on
+# crafted captures, tests/test_checks_pool.py, and faulty-no-pool-failover in FAULTY)
+POOL_CASES = ("TC-FO-07", "TC-FO-08", "TC-FO-10")
+# TC-OPT-04 also needs pics.options_ping: PASS on reference-sbc-pool-pinging.yaml (test_pool_pinging_reference_...)
+POOL_PING_CASES = ("TC-OPT-04",)
+NA_ON_REFERENCE += POOL_CASES + POOL_PING_CASES
 # suite SRTP (issue 13): the TLS-only cases need pics.srtp (N/A on the reference, PASS on reference-sbc-srtp.yaml:
 # test_srtp_reference_passes_the_srtp_cases); TC-SRTP-07 (no a=crypto on a TCP trunk) has a TCP instance only
 SRTP_TLS_NA_ON_REFERENCE = ("TC-SRTP-01", "TC-SRTP-02", "TC-SRTP-03", "TC-SRTP-04", "TC-SRTP-05", "TC-SRTP-08")
@@ -327,6 +334,43 @@ def test_srtp_reference_passes_the_srtp_cases(tmp_path):
     assert any(f["rule"] == "SRTP-05" and f["ok"] for f in v[("TC-SRTP-04", "tls")]["findings"])
     again = [r for r in reverify_run(tmp_path / "latest") if r.recorded != "NOT_RUN"]
     assert len(again) == 7 and all(r.agrees for r in again), [r.line() for r in again]
+
+
+def test_pool_reference_fails_over_to_the_next_member(tmp_path):
+    """issue 14: the pool client (reference-sbc-pool.yaml) resolves the pool FQDN over the lab's DNS server (no pool
+    name in its hosts file) and, with ms1 unreachable or answering 503, sends the call to ms2; the time is recorded
+    and the saved captures judge the same."""
+    cp = suite(tmp_path, "reference-sbc-pool.yaml", " or ".join(POOL_CASES), transport="tcp")
+    doc = results(tmp_path)
+    v = verdicts(doc)
+    assert {k: c["verdict"] for k, c in v.items() if c["verdict"] != "NOT_RUN"} == \
+        {(i, "tcp"): "PASS" for i in POOL_CASES}, cp.stdout[-3000:]
+    for i, what in (("TC-FO-07", "did not accept the DUT's connection"), ("TC-FO-08", "answered 503")):
+        assert any(f["rule"] == "FO-06" and f["ok"] and what in f["message"] and "192.0.2.11" in f["message"]
+                   and re.search(r"\d+\.\d\d s after our INVITE", f["message"]) for f in v[(i, "tcp")]["findings"]), \
+            v[(i, "tcp")]["findings"]
+    pool = doc["lab"]["topology"]["pool"]
+    assert [m["address"] for m in pool["members"]] == ["192.0.2.10", "192.0.2.11"], pool
+    asked = [json.loads(x) for x in (tmp_path / "latest/lab/dns/lab-dns.queries.jsonl").read_text().splitlines()]
+    assert any(q["client"] == "192.0.2.1" and q["name"] == "mspool.lab.example" and
+               q["answers"] == ["192.0.2.10", "192.0.2.11"] for q in asked), asked
+    assert any(f["rule"] == "TRN-05" and f["ok"] and "ms2 (192.0.2.11" in f["message"]
+               for f in v[("TC-FO-10", "tcp")]["findings"]), v[("TC-FO-10", "tcp")]["findings"]
+    again = [r for r in reverify_run(tmp_path / "latest") if r.recorded != "NOT_RUN"]
+    assert len(again) == len(POOL_CASES) and all(r.agrees for r in again), [r.line() for r in again]
+
+
+def test_pool_pinging_reference_avoids_a_silent_member_and_uses_it_again(tmp_path):
+    """issue 14, TC-OPT-04: the pool client pinging each member (reference-sbc-pool-pinging.yaml) sends the first call
+    to ms2 while ms1 leaves its OPTIONS unanswered, and the second to ms1 once it answers again."""
+    cp = suite(tmp_path, "reference-sbc-pool-pinging.yaml", " or ".join(POOL_PING_CASES), transport="tcp")
+    v = verdicts(results(tmp_path))
+    assert {k: c["verdict"] for k, c in v.items() if c["verdict"] != "NOT_RUN"} == \
+        {(i, "tcp"): "PASS" for i in POOL_PING_CASES}, cp.stdout[-3000:]
+    msgs = [f["message"] for f in v[("TC-OPT-04", "tcp")]["findings"] if f["rule"] == "OPT-04"]
+    assert len(msgs) == 2 and "avoided 192.0.2.10" in msgs[0] and "sent to 192.0.2.10 again" in msgs[1], msgs
+    again = [r for r in reverify_run(tmp_path / "latest") if r.recorded != "NOT_RUN"]
+    assert len(again) == 1 and again[0].agrees, [r.line() for r in again]
 
 
 @pytest.mark.parametrize("options", ["answer", "drop"])
@@ -510,6 +554,12 @@ FAULTY = [
     # client its SDP names; the other BYP faults on crafted captures (tests/test_checks_byp.py)
     ("faulty-bypass-to-source.yaml", "TC-BYP-01 and tcp", "TC-BYP-01",
      "BYP-02: expected the DUT's RTP to the Lync client 192.0.2.20:"),
+    # the Mediation pool (issue 14): a pool client that never tries the next A record after a member's 503 (the
+    # unreachable member, TC-FO-07, on crafted captures: tests/test_checks_pool.py)
+    ("faulty-no-pool-failover.yaml", "TC-FO-08 and tcp", "TC-FO-08",
+     "FO-06: expected pool member 192.0.2.10 answered 503"),
+    ("faulty-pool-member-kept-down.yaml", "TC-OPT-04 and tcp", "TC-OPT-04",
+     "OPT-04: expected call 2 (frame"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}

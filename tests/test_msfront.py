@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from sipqual.errors import LabError
 from sipqual.frontctl import Front, options_summary, read_options
 from sipqual.pki import create_pki
 from sipqual.procs import Proc
@@ -188,6 +189,26 @@ def test_pipelined_split_and_ping(front):
     assert [x["call_id"] for x in read_options(front.options_log)] == ["p1", "p2", "p3"]
     summary = options_summary(front.options_log)
     assert summary["count"] == 3 and summary["transports"]["tcp"]["interval_s"]["min"] >= 0
+
+
+def test_options_left_unanswered_on_request_then_answered_again(front):
+    """A pool member that stops answering OPTIONS and recovers (TC-OPT-04): the control op switches the front."""
+    s, r = tcp(front)
+    with s:
+        s.sendall(options("up-1"))
+        assert r.next().call_id == "up-1"
+        front.options_mode("drop")
+        s.sendall(options("silent"))
+        deadline = time.monotonic() + T                    # the front logged it (unanswered) before we switch back
+        while len(read_options(front.options_log)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        front.options_mode("answer")
+        s.sendall(options("up-2"))
+        assert r.next().call_id == "up-2"                  # nothing came for "silent"
+    assert [(x["call_id"], x["answered"]) for x in read_options(front.options_log)] == \
+        [("up-1", 200), ("silent", None), ("up-2", 200)]
+    with pytest.raises(LabError, match="answer or drop"):
+        front.call("options", mode="relay")
 
 
 def test_in_dialog_options_is_not_answered_by_the_front(front):

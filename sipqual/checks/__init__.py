@@ -23,7 +23,10 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "comfort_noise_relayed", "media_at_signalling_address", "rtp_latched", "media_retargeted",
            "reinvite_unchanged",
            # suite BYP (media bypass)
-           "bypass_media", "bypass_without_rtcp", "bypass_srtp", "bypass_fork_answered", "bypass_left", "bypass_hold_resume", "bypass_early_media_dtmf"]
+           "bypass_media", "bypass_without_rtcp", "bypass_srtp", "bypass_fork_answered", "bypass_left",
+           "bypass_hold_resume", "bypass_early_media_dtmf",
+           # the Mediation pool (issue 14)
+           "pool_failover", "member_accepted", "silent_member_avoided"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -49,3 +52,4 @@ from .med import (comfort_noise_relayed, dtmf_long_press, dtmf_relayed, dut_rtcp
                   rtp_latched)
 from .byp import (bypass_early_media_dtmf, bypass_fork_answered, bypass_hold_resume, bypass_left,
                   bypass_media, bypass_srtp, bypass_without_rtcp)
+from .pool import member_accepted, pool_failover, silent_member_avoided
