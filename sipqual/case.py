@@ -33,7 +33,7 @@ from . import catalogue
 from .profile import PICS_FEATURES
 
 CASE_ID = re.compile(r"^TC-[A-Z0-9]+-\d{2}$")
-REQ_ID = re.compile(r"^(?:[A-Z0-9]+-\d{2}|RFC\d{4}-\d{2})$")
+REQ_ID = re.compile(r"^(?:[A-Z0-9]+-\d{2}|RFC\d{4}(?:-\d{2})?)$")   # bare RFC4475: suite ROB's catalogue rows
 _REGISTRY: dict[str, str] = {}
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 

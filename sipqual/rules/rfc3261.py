@@ -128,10 +128,10 @@ def cseq(p, model):
         if m.has("CSeq"):
             yield broken("a valid CSeq (number method)", repr(m.get("CSeq")), p.frame)
         return
+    if not m.is_request:
+        return    # a response copies its request's CSeq, whatever it is (RFC3261-08 judges that)
     want = "CSeq number below 2**31"
     yield held(want, p.frame) if m.cseq.seq < MAX_CSEQ else broken(want, str(m.cseq.seq), p.frame)
-    if not m.is_request:
-        return
     want = f"CSeq method {m.method}"
     yield held(want, p.frame) if m.cseq.method == m.method else broken(want, m.cseq.method, p.frame)
     d = model.dialog_of(p)
