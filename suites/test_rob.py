@@ -13,7 +13,7 @@ def _torture(sq, which: str, reqs: list[str]) -> None:
                                     dut_died=sq.dut_died))
 
 
-@case("TC-ROB-01", "RFC 4475 valid set (section 3.1.1) parsed; calls/OPTIONS handled", requirements=["RFC4475"],
+@case("TC-ROB-01", "RFC 4475 valid set (section 3.1.1) parsed; calls/OPTIONS handled", requirements=["RFC4475"], destructive=True,
       procedure="Each RFC 4475 section 3.1.1 message (wsinv, intmeth, esc01, escnull, esc02, lwsdisp, longreq, "
                 "semiuri, transports, mpart01, unreason, noreason; dblreq on UDP), rebuilt for the DUT's address "
                 "and numbers, is sent to the trunk port on a connection of its own (and, in the TCP instance, as a "
@@ -25,7 +25,7 @@ def test_torture_valid(sq):
     _torture(sq, "valid", ["RFC4475"])
 
 
-@case("TC-ROB-02", "RFC 4475 invalid set (section 3.1.2) rejected (400) without crash", requirements=["RFC4475"],
+@case("TC-ROB-02", "RFC 4475 invalid set (section 3.1.2) rejected (400) without crash", requirements=["RFC4475"], destructive=True,
       procedure="Each RFC 4475 section 3.1.2 message (badinv01, ncl, scalar02, scalarlg, quotbal, ltgtruri, lwsruri, "
                 "lwsstart, escruri, regbadct, badaor, baddn, badvers, mismatch01, mismatch02, bigcode; clerr on UDP) "
                 "is sent like TC-ROB-01's, each followed by a liveness OPTIONS.",
@@ -35,7 +35,7 @@ def test_torture_invalid(sq):
     _torture(sq, "invalid", ["RFC4475"])
 
 
-@case("TC-ROB-03", "RFC 4475 section 3.3 application-layer set correct codes", requirements=["RFC4475", "RFC3261-15", "RFC3261-16"],
+@case("TC-ROB-03", "RFC 4475 section 3.3 application-layer set correct codes", requirements=["RFC4475", "RFC3261-15", "RFC3261-16"], destructive=True,
       procedure="The catalogue's RFC 4475 section 3.3 messages (insuf, unkscm, bext01, invut, multi01, mcl01, sdp01) "
                 "are sent to the trunk port on the case's transport, each followed by a liveness OPTIONS; what the DUT "
                 "relays is answered by a conforming far-end UAS.",
@@ -45,7 +45,7 @@ def test_torture_application(sq):
     _torture(sq, "application", ["RFC4475", "RFC3261-15", "RFC3261-16"])
 
 
-@case("TC-ROB-04", "BYE/ACK for unknown dialog -> 481; unknown method -> 405/501", requirements=["RFC3261-14"],
+@case("TC-ROB-04", "BYE/ACK for unknown dialog -> 481; unknown method -> 405/501", requirements=["RFC3261-14"], destructive=True,
       procedure="A BYE and an ACK of a dialog that does not exist (a To tag, an unknown Call-ID) and an out-of-dialog "
                 "request of an unknown method (FROBNICATE) are sent to the trunk port (and, in the TCP instance, to "
                 "the far port over UDP), each followed by a liveness OPTIONS.",
