@@ -3,8 +3,9 @@ relays to our far side. Two modes, each one bounded process started inside one o
 
 ``send``: for each message of ``--plan`` (JSON from :func:`sipqual.torture.Torture.as_plan`), send it -- over UDP
 as a packet scapy builds and sends (fragmented when larger than ``--mtu``), over TCP or TLS on a connection of its
-own -- read what comes back on it for ``--window`` s (up to ``--invite-wait`` s for an INVITE's final answer), ACK a
-final non-2xx answer to an INVITE, then send the liveness probe (an OPTIONS to the DUT itself, over the probe
+own -- read what comes back on it: up to ``--invite-wait`` s when an answer is due (a valid message, an
+application-layer code), else for ``--window`` s unless something comes (an INVITE's 100: then up to
+``--invite-wait`` s for its final answer); ACK a final non-2xx answer to an INVITE, then send the liveness probe (an OPTIONS to the DUT itself, over the probe
 connection, reopened when the DUT closed it) and wait ``--probe-wait`` s for its answer. An unanswered probe is
 retried once; when that stays unanswered too the DUT is taken as hung or dead: the message that preceded it is saved
 as ``input-<name>.sip`` beside ``--out`` (the evidence) and nothing more is sent. At most ``--max-seconds`` in all.
@@ -125,6 +126,11 @@ class Link:
         if self.udp:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self.sock.bind((a.source, a.local_port))
+            # scapy's IP/UDP layers and send() only: scapy.all takes seconds more to import on a loaded machine
+            from scapy.layers.inet import IP, UDP, fragment  # noqa: PLC0415
+            from scapy.packet import Raw  # noqa: PLC0415
+            from scapy.sendrecv import send  # noqa: PLC0415
+            self._scapy = (IP, UDP, Raw, fragment, send)
 
     def _connect(self):
         a = self.a
@@ -143,7 +149,7 @@ class Link:
     def send_torture(self, data: bytes):
         """Send one torture message; returns the connection its answers come on."""
         if self.udp:
-            from scapy.all import IP, UDP, Raw, fragment, send  # noqa: PLC0415 - heavy import, UDP only
+            IP, UDP, Raw, fragment, send = self._scapy  # noqa: N806
             pkt = IP(src=self.a.source, dst=self.dest[0]) / UDP(sport=self.a.local_port, dport=self.dest[1]) / Raw(data)
             send(fragment(pkt, fragsize=self.a.mtu) if len(pkt) > self.a.mtu else pkt, verbose=0)
             return self.sock
@@ -165,13 +171,17 @@ class Link:
         return self.probe_conn
 
 
-def read_for(conn, udp: bool, seconds: float, done) -> tuple[list[bytes], bool]:
-    """Messages that arrive on ``conn`` within ``seconds`` (stops early once ``done(msgs)``); and whether a stream
+def read_for(conn, udp: bool, seconds: float, done, longest: float | None = None) -> tuple[list[bytes], bool]:
+    """Messages that arrive on ``conn`` within ``seconds`` (stops early once ``done(msgs)``); once something came
+    (an INVITE's 100) it waits on, up to ``longest`` s from the start, for the rest. Returns them and whether a stream
     connection was closed by the DUT."""
     out: list[bytes] = []
     buf, closed = b"", False
-    deadline = time.monotonic() + seconds
+    start = time.monotonic()
+    deadline = start + seconds
     while not done(out):
+        if out and longest:
+            deadline = max(deadline, start + longest)
         left = deadline - time.monotonic()
         if left <= 0:
             break
@@ -228,8 +238,13 @@ def send(a) -> int:
         try:
             conn = link.send_torture(data)
             is_invite = item.get("method") == "INVITE"
-            wait = a.invite_wait if is_invite and item.get("call_id") else a.window
-            msgs, entry["closed"] = read_for(conn, link.udp, wait, _final_for(item.get("call_id", "")))
+            # an answer is due (a valid message, an application-layer code): wait for it; where silence is an
+            # allowed outcome, a short window unless something comes
+            expect = item.get("expect")
+            due = expect == "process" or (isinstance(expect, list) and not item.get("may_drop"))
+            msgs, entry["closed"] = read_for(conn, link.udp, a.invite_wait if due else a.window,
+                                             _final_for(item.get("call_id", "")),
+                                             longest=a.invite_wait if is_invite or due else None)
             for m in msgs:
                 s = summary(m)
                 entry["responses"].append(s)
@@ -248,6 +263,8 @@ def send(a) -> int:
                 t0 = time.monotonic()
                 msgs, closed = read_for(pconn, link.udp, a.probe_wait, _final_for(cid))
                 answers = [summary(m) for m in msgs if summary(m)["call_id"] == cid and summary(m)["status"]]
+                # a late answer to the torture message itself (UDP: same socket) still counts
+                entry["responses"] += [dict(summary(m), late=True) for m in msgs if summary(m)["call_id"] != cid]
                 if closed:
                     link.probe_conn = None
                 if answers and answers[-1]["status"] >= 200:
@@ -341,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--server-name")
     s.add_argument("--keylog")
     s.add_argument("--window", type=float, default=0.3)
-    s.add_argument("--invite-wait", type=float, default=2.0)
+    s.add_argument("--invite-wait", type=float, default=1.5)
     s.add_argument("--probe-wait", type=float, default=2.0)
     s.add_argument("--mtu", type=int, default=1400)
     s.add_argument("--max-seconds", type=float, default=60.0)
