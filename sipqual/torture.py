@@ -375,7 +375,11 @@ def stray(t: Target) -> list[Torture]:
 SETS = {"valid": valid, "invalid": invalid, "application": application, "stray": stray}
 
 
-def build(which: str, t: Target) -> list[Torture]:
-    """The messages of set ``which`` for target ``t`` (the datagram-only ones only when ``t`` is UDP)."""
+def build(which: str, t: Target, seed: int | None = None, count: int = 0) -> list[Torture]:
+    """The messages of set ``which`` for target ``t`` (the datagram-only ones only when ``t`` is UDP); ``fuzz``:
+    ``count`` seeded mutations (:mod:`sipqual.fuzz`)."""
+    if which == "fuzz":
+        from .fuzz import DEFAULT_SEED, mutants
+        return mutants(t, DEFAULT_SEED if seed is None else seed, count)
     msgs = SETS[which](t)
     return [m for m in msgs if t.transport == "UDP" or not m.udp_only]

@@ -5,8 +5,11 @@ scapy-built UDP packets to its far port; after every message a liveness OPTIONS 
 from sipqual import case, checks, flows
 
 
-def _torture(sq, which: str, reqs: list[str]) -> None:
+def _torture(sq, which: str, reqs: list[str], fuzz: bool = False) -> None:
     runs = flows.rob.torture_sets(sq, which, far_side=which != "application")
+    # the fuzz run tests the parser, the same whatever carries the bytes: in the TCP instance (trunk TCP, far UDP)
+    if fuzz and sq.transport == "tcp" and all(not r["log"].get("stopped") for r in runs):
+        runs += flows.rob.torture_sets(sq, "fuzz")
     trace = sq.finish(dut_may_die=True)
     t = sq.topo
     sq.judge(checks.torture_handled(trace, runs=runs, reqs=reqs, dut_ips=sorted({t.ms.peer_ip, t.far.peer_ip}),
@@ -28,11 +31,14 @@ def test_torture_valid(sq):
 @case("TC-ROB-02", "RFC 4475 invalid set (section 3.1.2) rejected (400) without crash", requirements=["RFC4475"], destructive=True,
       procedure="Each RFC 4475 section 3.1.2 message (badinv01, ncl, scalar02, scalarlg, quotbal, ltgtruri, lwsruri, "
                 "lwsstart, escruri, regbadct, badaor, baddn, badvers, mismatch01, mismatch02, bigcode; clerr on UDP) "
-                "is sent like TC-ROB-01's, each followed by a liveness OPTIONS.",
+                "is sent like TC-ROB-01's, each followed by a liveness OPTIONS. Then (TCP instance) a bounded fuzz run: seeded "
+                "mutations of a valid OPTIONS, INVITE and BYE (10 quick, 300 full; SIPQUAL_FUZZ_SEED and "
+                "SIPQUAL_FUZZ_COUNT replay or widen it), sent the same way.",
       expected="Each invalid request gets 400 (or another 4xx/5xx, or is dropped where the RFC allows), never a 2xx; "
-               "the stray responses get nothing; the DUT answers every liveness OPTIONS and lives.")
+               "the stray responses get nothing; the DUT answers every liveness OPTIONS (after the fuzz inputs too) "
+               "and lives; a crash or hang names the input, saved as evidence.")
 def test_torture_invalid(sq):
-    _torture(sq, "invalid", ["RFC4475"])
+    _torture(sq, "invalid", ["RFC4475"], fuzz=True)
 
 
 @case("TC-ROB-03", "RFC 4475 section 3.3 application-layer set correct codes", requirements=["RFC4475", "RFC3261-15", "RFC3261-16"], destructive=True,

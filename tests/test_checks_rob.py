@@ -265,3 +265,46 @@ def test_destructive_cases_run_on_the_managed_lab_and_only_opted_in_real_gear(tm
                 kw = {k.arg: k.value for k in d.keywords}
                 flags[d.args[0].value] = bool(kw.get("destructive") and kw["destructive"].value)
     assert flags == {"TC-ROB-01": True, "TC-ROB-02": True, "TC-ROB-03": True, "TC-ROB-04": True, "TC-ROB-05": False}
+
+
+# ---- bounded fuzzing ----------------------------------------------------------------------------------------------
+def test_fuzz_inputs_replay_by_seed_and_differ_across_seeds():
+    from sipqual import fuzz
+
+    a = torture.build("fuzz", TARGET, seed=7, count=40)
+    assert [m.data for m in a] == [m.data for m in torture.build("fuzz", TARGET, seed=7, count=40)]
+    assert [m.data for m in a] != [m.data for m in torture.build("fuzz", TARGET, seed=8, count=40)]
+    assert len(a) == 40 and all(m.expect == "tolerant" and m.section == "fuzz" for m in a)
+    ops = {m.name.split("-")[-1] for m in a}
+    assert len(ops) >= 6 and ops <= set(fuzz.OPS)
+    kinds = {m.name.split("-")[3] for m in a}
+    assert kinds == {"options", "invite", "bye"}
+    # an input keeps its Call-ID for the check only when the mutation left it intact
+    assert all(not m.call_id or m.call_id.encode() in m.data for m in a) and any(m.call_id for m in a)
+
+
+def test_fuzz_run_is_judged_on_liveness_only(tmp_path):
+    plan = _plan(("fuzz-7-0-invite-flip", "tolerant", "a@x"), ("fuzz-7-1-bye-nul", "tolerant", "b@x"))
+    for p in plan:
+        p["section"] = "fuzz"
+    run = dict(_run(plan, [_entry("fuzz-7-0-invite-flip", 400, cid="a@x"), _entry("fuzz-7-1-bye-nul", probe=False)],
+                    stopped="the DUT did not answer the liveness probe after fuzz-7-1-bye-nul",
+                    evidence="input-fuzz-7-1-bye-nul.sip"), set="fuzz", seed=7)
+    bad = _bad(_judge(tmp_path, [run]))
+    assert [f.rule for f in bad] == ["ROB-ALIVE"]
+    assert "fuzz, seed 7" in bad[0].message and "input saved as input-fuzz-7-1-bye-nul.sip" in bad[0].message
+
+
+def test_rfc3261_08_compares_a_garbled_top_via_without_the_servers_received_and_rport():
+    """A fuzz input's top Via with a stray quote in a parameter name: the DUT's received/rport are no copying fault
+    (the reference's answer to seed 12's input 2), but a changed Via still is."""
+    from sipqual.rules.rfc3261 import _via_key
+    from sipqual.sipvalues import parse_via
+
+    req = parse_via('SIP/2.0/TCP 192.0.2.10:15062;bra"<x\x1f)nch=z9hG4bK8b;rport')
+    ours = parse_via('SIP/2.0/TCP 192.0.2.10:15062;bra"<x\x1f)nch=z9hG4bK8b;rport=33251;received=192.0.2.10')
+    changed = parse_via('SIP/2.0/TCP 192.0.2.10:15062;bra"<x\x1f)nch=z9hG4bK8c;rport=33251;received=192.0.2.10')
+    assert _via_key(req, True) == _via_key(ours, True) != _via_key(changed, True)
+    ok = parse_via("SIP/2.0/TCP 192.0.2.10:15062;branch=z9hG4bK8b;rport")
+    assert _via_key(ok, True) == _via_key(parse_via("SIP/2.0/TCP 192.0.2.10:15062;branch=z9hG4bK8b;rport=1;"
+                                                    "received=192.0.2.10"), True)

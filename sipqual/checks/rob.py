@@ -55,6 +55,8 @@ def torture_handled(trace: Trace, *, runs: list[dict], reqs: list[str], dut_ips:
     relayed = [p for p in trace.sip if p.msg.is_request and p.src in dut and p.msg.get(MARKER)]
     for run in runs:
         where = f"{run['side']} side over {run['transport'].upper()}"
+        if run.get("set") == "fuzz":
+            where = f"fuzz, seed {run.get('seed')}, " + where
         log = run["log"]
         entries = {e["name"]: e for e in log.get("messages", [])}
         stopped = log.get("stopped") or ""
@@ -77,7 +79,8 @@ def torture_handled(trace: Trace, *, runs: list[dict], reqs: list[str], dut_ips:
                       and p.msg.status >= 200][:3]
             if item.get("marker") and any(p.msg.get(MARKER) == item["marker"] for p in relayed):
                 relayed_names.append(item["name"])
-            rule = f"RFC4475-{item['name']}" if item["section"].startswith("3.") else "RFC3261-14"
+            rule = (f"RFC4475-{item['name']}" if item["section"].startswith("3.") else
+                    "ROB-FUZZ" if item["section"] == "fuzz" else "RFC3261-14")
             sev = item.get("severity", "R")
             if ok:
                 good_rows.append((sev, f"{item['name']} {seen}"))

@@ -12,10 +12,11 @@ a few seconds, each sender ``MAX_SECONDS`` in all.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import TYPE_CHECKING
 
-from .. import netns, torture
+from .. import durations, netns, torture
 from ..errors import LabError
 from ..procs import LEAN_ENV
 
@@ -25,10 +26,23 @@ if TYPE_CHECKING:
 MAX_SECONDS = 45.0
 
 
+def fuzz_settings(sq: CaseContext) -> tuple[int, int]:
+    """(seed, count) of the fuzz run: ``SIPQUAL_FUZZ_SEED`` / ``SIPQUAL_FUZZ_COUNT`` from the environment, else the
+    fixed default seed (so a CI run is repeatable) and 10 inputs (quick) or 300 (full); the sender's time limit
+    bounds them too."""
+    from ..fuzz import DEFAULT_SEED
+
+    seed = int(os.environ.get("SIPQUAL_FUZZ_SEED") or DEFAULT_SEED)
+    count = int(os.environ.get("SIPQUAL_FUZZ_COUNT") or (300 if sq.duration_profile == "full" else 10))
+    return seed, max(0, min(count, 5000))
+
+
 def _run_sender(sq: CaseContext, side: str, which: str, t: torture.Target, transport: str) -> dict:
-    msgs = torture.build(which, t)
+    seed, count = fuzz_settings(sq) if which == "fuzz" else (None, 0)
+    msgs = torture.build(which, t, seed, count)
     probes = [torture.probe(t, n) for n in range(len(msgs))]
     stem = f"torture-{which}-{side}-{transport}"
+    max_seconds = MAX_SECONDS if which != "fuzz" else max(MAX_SECONDS, min(600.0, 0.5 * count))
     plan_path = sq.dir / f"{stem}.plan.json"
     plan_path.write_text(json.dumps({"messages": [m.as_plan() for m in msgs],
                                      "probes": [p.data.decode("latin-1") for p in probes]}, indent=1))
@@ -38,17 +52,17 @@ def _run_sender(sq: CaseContext, side: str, which: str, t: torture.Target, trans
     sq.topo.check_target(dest.rsplit(":", 1)[0])
     argv = [sys.executable, "-m", "sipqual.rawsip", "send", "--plan", str(plan_path), "--out", str(out),
             "--connect", dest, "--source", node.ip, "--local-port", str(t.local_port), "--transport", transport,
-            "--max-seconds", str(MAX_SECONDS)]
+            "--max-seconds", str(max_seconds)]
     if transport == "tls":
         pki = sq.lab.pki
         argv += ["--cert", str(pki.certs["mediation"].cert), "--key", str(pki.certs["mediation"].key),
                  "--ca", str(pki.ca.cert), "--server-name", sq.pixit["dut"]["fqdn"], "--keylog", str(sq.keylog)]
     proc = sq.lab.sup.start(f"rawsip-{which}-{side}", argv, netns=node.netns, log_dir=sq.dir, env=LEAN_ENV)
-    proc.wait(timeout=MAX_SECONDS + 15)
+    proc.wait(timeout=max_seconds + 15)
     if not out.exists():
         raise LabError(f"the torture sender ({side} side) wrote no log: {proc.stderr_tail(3)}")
     log = json.loads(out.read_text())
-    return {"side": side, "transport": transport, "plan": [{k: v for k, v in m.as_plan().items() if k != "data"}
+    return {"set": which, "seed": seed, "side": side, "transport": transport, "plan": [{k: v for k, v in m.as_plan().items() if k != "data"}
                                                             for m in msgs],
             "probe_call_ids": [p.call_id for p in probes], "log": log, "evidence": out.name}
 
@@ -59,7 +73,7 @@ def _responder(sq: CaseContext):
     if far["transport"] != "udp":
         return None
     argv = [sys.executable, "-m", "sipqual.rawsip", "answer", "--bind", f"{t.far.ip}:{far['port']}",
-            "--out", str(sq.dir / "torture-far-uas.jsonl"), "--max-seconds", str(2 * MAX_SECONDS + 20)]
+            "--out", str(sq.dir / "torture-far-uas.jsonl"), "--max-seconds", str(durations.case_bound(sq.duration_profile))]
     proc = sq.lab.sup.start("rawsip-far-uas", argv, netns=t.far.netns, log_dir=sq.dir, env=LEAN_ENV)
     sq.helpers.append(proc)
     netns.wait_listening(t.far.netns, "udp", t.far.ip, far["port"], timeout=10, what="far UAS", owner=proc)
