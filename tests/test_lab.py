@@ -477,6 +477,9 @@ FAULTY = [
     ("faulty-torture-hang.yaml", "TC-ROB-02 and tcp", "TC-ROB-02",
      "ROB-ALIVE: expected an answer to the liveness OPTIONS after every message [ms side over TCP], observed none "
      "after mismatch02 (input saved as input-mismatch02.sip)"),
+    # ... and dies on FROBNICATE: FAIL (the unknown method unanswered, the probe after it, the process gone), not ERROR
+    ("faulty-torture-crash.yaml", "TC-ROB-04 and tcp", "TC-ROB-04",
+     "RFC3261-14: expected 405 or 501 [ms side over TCP], observed rob04-method"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}
