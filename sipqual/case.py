@@ -33,7 +33,7 @@ from . import catalogue
 from .profile import PICS_FEATURES
 
 CASE_ID = re.compile(r"^TC-[A-Z0-9]+-\d{2}$")
-REQ_ID = re.compile(r"^(?:[A-Z0-9]+-\d{2}|RFC\d{4}-\d{2})$")
+REQ_ID = re.compile(r"^(?:[A-Z0-9]+-\d{2}|RFC\d{4}(?:-\d{2})?)$")   # bare RFC4475: suite ROB's catalogue rows
 _REGISTRY: dict[str, str] = {}
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 
@@ -50,10 +50,12 @@ class CaseInfo:
     extra: dict = field(default_factory=dict)
     transports: tuple[str, ...] = ()   # empty: every transport; else only these (e.g. a TLS handshake case)
     long: bool = False                 # waits out a protocol timer: parallel runs start it first
+    destructive: bool = False          # may crash or hang the device (suite ROB): opt-in for real gear
 
 
 def case(case_id: str, title: str, *, requirements: list[str], severity: str | None = None, needs: list[str] = (),
-         procedure: str = "", expected: str = "", transports: list[str] = (), long: bool = False):
+         procedure: str = "", expected: str = "", transports: list[str] = (), long: bool = False,
+         destructive: bool = False):
     """Mark a test function as qualification case ``case_id`` (see module docstring)."""
     if not CASE_ID.match(case_id):
         raise ValueError(f"case id {case_id!r} does not look like TC-XXX-NN")
@@ -77,7 +79,8 @@ def case(case_id: str, title: str, *, requirements: list[str], severity: str | N
     if any(t not in ("tcp", "tls") for t in transports):
         raise ValueError(f"{case_id}: transports must be among tcp, tls: {list(transports)}")
     info = CaseInfo(case_id, title, tuple(requirements), severity, tuple(needs), procedure, expected,
-                    transports=tuple(transports), long=bool(long))
+                    transports=tuple(transports), long=bool(long),
+                    destructive=bool(destructive))
 
     def wrap(fn):
         where = f"{fn.__module__}.{fn.__qualname__}"

@@ -61,6 +61,8 @@ def cmd_qualify(args, extra: list[str]) -> int:
     for t in args.transport or ():
         argv += ["--transport", t]
     argv += ["--durations-profile", args.durations]
+    if getattr(args, "destructive", False):
+        argv += ["--sipqual-destructive"]
 
     class _Run:  # learns this run's directory from the plugin
         run_dir = None
@@ -225,6 +227,9 @@ def _main(argv: list[str] | None) -> int:
     q.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="parallel labs (pytest-xdist workers, each with its own namespaces and DUT); default "
                         "min(4, CPU count); external gear always runs 1")
+    q.add_argument("--destructive", action="store_true",
+                   help="run the destructive robustness cases (suite ROB) against real gear too (the managed lab "
+                        "always does; pixit.destructive: true in the profile does the same)")
     q.add_argument("--durations", choices=("quick", "full"), default="quick",
                    help="quick (default): short calls and holds, the protocol's minimum timers; full: the catalogue's "
                         "durations (40-minute call, 90 s hold), the only profile that earns a listing mark")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import durations, netns, sipp
 from .capture import Capture
-from .errors import AgentError, CheckFailed, LabError
+from .errors import AgentError, CheckFailed, DutDied, LabError
 from .media import write_tone
 from .procs import LEAN_ENV
 from .recording import recording
@@ -92,6 +92,7 @@ class CaseContext:
         self._recording = recording(self.check_calls)
         self._recording.__enter__()
         self.trace: Trace | None = None
+        self.dut_died: str | None = None      # finish(dut_may_die=True): why the DUT is gone (suite ROB judges it)
         self.keylog = self.dir / "tls-keys.log"
         self.capture = Capture(lab.sup, self.dir / "capture.pcapng", self.topo.capture_interfaces,
                                self.topo.capture_netns, max_seconds=durations.case_bound(duration_profile)).start()
@@ -353,15 +354,22 @@ class CaseContext:
             self.results.append(run.finish())
 
     # ---- from capture to verdict ---------------------------------------------------------------------------------
-    def finish(self) -> Trace:
-        """Stop everything this case started, make sure the DUT survived, read the capture, run passive rules."""
+    def finish(self, *, dut_may_die: bool = False) -> Trace:
+        """Stop everything this case started, make sure the DUT survived, read the capture, run passive rules.
+        ``dut_may_die``: a dead DUT is not raised (DutDied, an ERROR) but kept in :attr:`dut_died` for the case's
+        check, which knows what killed it (suite ROB: a crash on a torture message is a FAIL)."""
         if self.trace is not None:
             return self.trace
         self.wait_all()
         self._stop_media()
         self._stop_helpers()
         self.capture.stop()
-        self.lab.assert_dut_alive()
+        try:
+            self.lab.assert_dut_alive()
+        except DutDied as e:
+            if not dut_may_die:
+                raise
+            self.dut_died = str(e)
         v = self.verification
         with ThreadPoolExecutor(1) as pool, yielding_cpu():
             # the handshake pass (its own tshark) runs while the SIP reader's tshark runs: two processes, two cores

@@ -73,6 +73,9 @@ def pytest_addoption(parser):
                 dest="sipqual_durations",
                 help="quick (default: short calls and holds, minimum timers) or full (the catalogue's durations; "
                      "the only profile that can earn a listing mark)")
+    g.addoption("--sipqual-destructive", action="store_true", default=False, dest="sipqual_destructive",
+                help="run the destructive robustness cases (suite ROB: malformed and torture SIP) against real gear "
+                     "too (the managed lab runs them anyway; pixit.destructive: true in the profile does the same)")
     g.addoption("--sipqual-progress", action="store_true", default=False, dest="sipqual_progress",
                 help="a line per finished case (verdict, verdicts so far, elapsed and remaining time) instead of "
                      "pytest's dots; plain when not a terminal or CI=true (sipqual qualify turns it on)")
@@ -229,6 +232,9 @@ def pytest_runtest_setup(item):
     for need in info.needs:
         if not profile.claims(need):
             pytest.skip(f"N/A: the DUT profile does not claim '{need}' (pics.{need})")
+    if info.destructive and not (profile.destructive or item.config.getoption("sipqual_destructive")):
+        pytest.skip("NOT_RUN: a destructive case (malformed/torture SIP); real gear opts in with pixit.destructive: "
+                    "true or --sipqual-destructive")
     if transport == "tls" and not profile.claims("tls"):
         pytest.skip("N/A: the DUT profile does not claim TLS (pics.tls)")
     if transport and transport not in profile.transports:

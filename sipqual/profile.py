@@ -115,6 +115,10 @@ SCHEMA: dict[str, Any] = {
                 "transports": {"type": "array", "minItems": 1, "uniqueItems": True,
                                "items": {"enum": ["tcp", "tls"]}},
                 "capture_interfaces": {"type": "array", "items": {"type": "string", "pattern": r"^[\w.@-]{1,15}$"}},
+                # suite ROB (issue 15): the destructive cases (malformed, torture and crafted SIP that may crash or
+                # hang the device) may run against it. Default: yes for the managed lab, no for real gear, which
+                # opts in here or with --sipqual-destructive
+                "destructive": {"type": "boolean"},
             },
         },
         "pics": {
@@ -168,6 +172,11 @@ class Profile:
     @property
     def managed(self) -> bool:
         return self.kind == "managed"
+
+    @property
+    def destructive(self) -> bool:
+        """Whether suite ROB's destructive cases may run (``pixit.destructive``; default: managed only)."""
+        return bool(self.pixit.get("destructive", self.managed))
 
     @property
     def pixit(self) -> dict:

@@ -149,7 +149,13 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite MED on the media agent (issue 13); TC-MED-04 lasts 12 s (RTCP intervals)
          "TC-MED-02", "TC-MED-03", "TC-MED-04", "TC-MED-06", "TC-MED-07", "TC-MED-08", "TC-MED-09",
          # suite XFR, TC-XFR-02 (pics.replaces): attended transfer, the INVITE with Replaces hairpinned to party 2
-         "TC-XFR-02")
+         "TC-XFR-02",
+         # suite ROB (issue 15): RFC 4475 invalid set, unknown dialog/method, Lync SDP (a few seconds each)
+         "TC-ROB-02", "TC-ROB-04", "TC-ROB-05")
+# suite ROB (issue 15): cases the reference FAILs with a finding true of Kamailio 5.6 (README "Suite ROB"): its core
+# parser drops RFC 4475's wsinv and intmeth (valid) and multi01 and mcl01 (400 expected) without an answer. Case ->
+# the reason's prefix
+FAIL_ON_REFERENCE = {"TC-ROB-01": "RFC4475-wsinv", "TC-ROB-03": "RFC4475-multi01"}
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)
@@ -206,6 +212,7 @@ def reference_verdicts(transports=("tcp", "tls"), long=True) -> dict:
     out.update({(i, "tls"): "NA" for i in SRTP_TLS_NA_ON_REFERENCE if "tls" in transports})
     out.update({(i, "tcp"): "PASS" for i in TCP_ONLY if "tcp" in transports})
     out.update({(i, t): "NOT_RUN" for i in SESSION_LONG for t in transports})   # deselected (SHORT_ONLY): run apart
+    out.update({(i, t): "FAIL" for i in FAIL_ON_REFERENCE for t in transports})   # suite ROB: Kamailio findings
     return out
 
 
@@ -222,6 +229,7 @@ def test_reference_dut_passes_everything(tmp_path, transport):
     """Every case, half of them on each transport (CI_SPLIT; one test per transport: both xdist workers at once)."""
     mine = CI_SPLIT[transport] + (TLS_ONLY + SRTP_TLS_NA_ON_REFERENCE if transport == "tls" else TCP_ONLY + LONG)
     mine += tuple(i for i in NA_ON_REFERENCE if i not in mine)
+    mine += tuple(FAIL_ON_REFERENCE)[0 if transport == "tcp" else 1::2]   # the Kamailio findings, one transport each
     cp = suite(tmp_path, "reference-sbc.yaml", " or ".join(mine), transport=transport)
     doc = results(tmp_path)
     v = verdicts(doc)
@@ -239,7 +247,11 @@ def test_reference_dut_passes_everything(tmp_path, transport):
     only_here = TLS_ONLY if transport == "tls" else TCP_ONLY
     assert len(cov) == 132 and all(cov[i]["implemented"] for i in ran)
     assert {i: cov[i]["status"] for i in ran} == {i: "n/a" if i in NA_ON_REFERENCE + SRTP_TLS_NA_ON_REFERENCE else
+                                                  "failed" if i in FAIL_ON_REFERENCE else
                                                   "passed" if i in only_here else "not run" for i in ran}
+    for i, prefix in FAIL_ON_REFERENCE.items():    # suite ROB: the Kamailio finding, nothing else
+        if i in mine:
+            assert v[(i, transport)]["reason"].startswith(prefix), v[(i, transport)]["reason"]
     assert all(e["status"] == "not implemented" and e["verdict"] is None for i, e in cov.items()
                if i not in ran and i not in SESSION_LONG and not e["implemented"])
     saved = load_run(tmp_path / "latest")
@@ -256,7 +268,8 @@ def test_reference_dut_passes_everything(tmp_path, transport):
     run = tmp_path / "latest"
     again = reverify_run(run)
     assert [(r.id, r.transport, r.recomputed) for r in again if r.recorded not in ("NA", "NOT_RUN")] == \
-        [(i, t, "PASS") for i, t in sorted(v) if v[(i, t)]["verdict"] not in ("NA", "NOT_RUN")], \
+        [(i, t, "FAIL" if i in FAIL_ON_REFERENCE else "PASS") for i, t in sorted(v)
+         if v[(i, t)]["verdict"] not in ("NA", "NOT_RUN")], \
         [r.line() for r in again]
     if transport != "tls":
         return
@@ -560,6 +573,14 @@ FAULTY = [
      "FO-06: expected pool member 192.0.2.10 answered 503"),
     ("faulty-pool-member-kept-down.yaml", "TC-OPT-04 and tcp", "TC-OPT-04",
      "OPT-04: expected call 2 (frame"),
+    # suite ROB (issue 15): hangs on RFC 4475's mismatch02: the liveness OPTIONS after it goes unanswered, the input
+    # is saved; a 200 to an invalid message, a dead DUT and the other outcomes on crafted records (test_checks_rob.py)
+    ("faulty-torture-hang.yaml", "TC-ROB-02 and tcp", "TC-ROB-02",
+     "ROB-ALIVE: expected an answer to the liveness OPTIONS after every message [ms side over TCP], observed none "
+     "after mismatch02 (input saved as input-mismatch02.sip)"),
+    # ... and dies on FROBNICATE: FAIL (the unknown method unanswered, the probe after it, the process gone), not ERROR
+    ("faulty-torture-crash.yaml", "TC-ROB-04 and tcp", "TC-ROB-04",
+     "RFC3261-14: expected 405 or 501 [ms side over TCP], observed rob04-method"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}

@@ -26,7 +26,9 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "bypass_media", "bypass_without_rtcp", "bypass_srtp", "bypass_fork_answered", "bypass_left",
            "bypass_hold_resume", "bypass_early_media_dtmf",
            # the Mediation pool (issue 14)
-           "pool_failover", "member_accepted", "silent_member_avoided"]
+           "pool_failover", "member_accepted", "silent_member_avoided",
+           # suite ROB (issue 15)
+           "torture_handled", "lync_sdp_accepted"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -53,3 +55,4 @@ from .med import (comfort_noise_relayed, dtmf_long_press, dtmf_relayed, dut_rtcp
 from .byp import (bypass_early_media_dtmf, bypass_fork_answered, bypass_hold_resume, bypass_left,
                   bypass_media, bypass_srtp, bypass_without_rtcp)
 from .pool import member_accepted, pool_failover, silent_member_avoided
+from .rob import lync_sdp_accepted, torture_handled

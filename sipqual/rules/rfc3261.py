@@ -16,6 +16,7 @@ on. A rule that judges both kinds gives each finding its own severity. URIs are 
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from ..dialogs import is_reliable, leg_of, sdp_body
 from ..uri import name_addr_equal, uri_equal
@@ -128,10 +129,10 @@ def cseq(p, model):
         if m.has("CSeq"):
             yield broken("a valid CSeq (number method)", repr(m.get("CSeq")), p.frame)
         return
+    if not m.is_request:
+        return    # a response copies its request's CSeq, whatever it is (RFC3261-08 judges that)
     want = "CSeq number below 2**31"
     yield held(want, p.frame) if m.cseq.seq < MAX_CSEQ else broken(want, str(m.cseq.seq), p.frame)
-    if not m.is_request:
-        return
     want = f"CSeq method {m.method}"
     yield held(want, p.frame) if m.cseq.method == m.method else broken(want, m.cseq.method, p.frame)
     d = model.dialog_of(p)
@@ -163,9 +164,16 @@ def contact(p, model):
         yield held(want, p.frame) if len(uris) == 1 else broken(want, f"{len(uris) or 'none'}", p.frame)
 
 
+_TOKEN = re.compile(r"^[A-Za-z0-9.!%*_+`'~-]+$")
+
+
 def _via_key(v, top: bool) -> tuple:
     """A Via as the response must copy it; the server may add received/rport to the top one (RFC 3261 18.2.1,
-    RFC 3581), so those two are ignored there."""
+    RFC 3581), so those two are ignored there. A top Via whose parameters do not parse (a fuzz input's: a stray quote
+    swallows the rest) is compared as text without them: the server's received/rport land wherever its own parser
+    ends the Via, which says nothing about copying."""
+    if top and any(not _TOKEN.match(k) for k in v.params):
+        return ("text", re.sub(r";\s*(?:received=[^;,]*|rport(?:=\d+)?)", "", v.raw))
     params = {k: val for k, val in v.params.items() if not (top and k in ("received", "rport"))}
     return (v.protocol, v.transport, (v.host or "").lower(), v.port, tuple(sorted(params.items())))
 
