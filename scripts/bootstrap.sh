@@ -7,7 +7,7 @@ cd "$here"
 
 need_apt=()
 for pair in sipp:sip-tester kamailio:kamailio rtpengine:rtpengine-daemon rtpengine-ctl:rtpengine-utils \
-            tshark:tshark dumpcap:tshark editcap:tshark ip:iproute2 ss:iproute2 openssl:openssl ps:procps iptables:iptables chromium:chromium pdftotext:poppler-utils; do
+            tshark:tshark dumpcap:tshark editcap:tshark unbound:unbound ip:iproute2 ss:iproute2 openssl:openssl ps:procps iptables:iptables chromium:chromium pdftotext:poppler-utils; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

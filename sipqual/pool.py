@@ -1,5 +1,5 @@
 """The Mediation pool of the managed lab (issue 14): a second Mediation Server (ms2) beside ms1, a real DNS server
-(:mod:`sipqual.labdns`) that resolves the pool FQDN to one A record per member, and the DUT's namespace resolving
+(unbound, configured by :mod:`sipqual.labdns`) that resolves the pool FQDN to one A record per member, and the DUT's namespace resolving
 through it. Only for a DUT whose profile claims DNS load balancing (``pics.dns_load_balancing``): every other lab
 keeps one Mediation Server, its hosts file and its cost.
 
@@ -8,7 +8,7 @@ Picture::
     ns <tag>-ms                                               ns <tag>-dut
     ms1.lab.example 192.0.2.10  Mediation front (5068/5067)    resolv.conf: nameserver 192.0.2.53
     ms2.lab.example 192.0.2.11  second front (5068/5067)       mspool.lab.example -> A 192.0.2.10, A 192.0.2.11
-    DNS             192.0.2.53  sipqual.labdns (UDP 53)         (no pool name in its hosts file)
+    DNS             192.0.2.53  unbound (UDP/TCP 53)            (no pool name in its hosts file)
 
 Each member has a Mediation front of its own (OPTIONS answered, a case's SIPp server behind it:
 ``sq.ms_server(..., member=2)``); failure injection (a member that answers 503, one that is unreachable) is the
@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import LabError
-from .procs import LEAN_ENV, run
+from .procs import require_tool, run
 
 MS2_OFFSET, DNS_OFFSET = 1, 43          # 192.0.2.11 (ms2), 192.0.2.53 (the lab's DNS server)
-DNS_LOG = "lab-dns.queries.jsonl"
+DNS_LOG = "queries.log"                 # unbound's log: every query and reply
 DNS_READY_TIMEOUT = 10.0
 
 
@@ -90,22 +90,23 @@ def write_resolv(ns: str, dns_ip: str, netns_etc: Path) -> Path:
 
 
 def start_dns(lab, pool: Pool) -> None:
-    """Start the DNS server in the Mediation namespace on its own address, and wait until the DUT's namespace gets
-    the pool's A records from it (a real query through the DUT namespace's resolv.conf path: the server's address)."""
+    """Start unbound in the Mediation namespace on its own address, and wait until the DUT's namespace gets the
+    pool's A records from it, in order (a real query from the DUT's namespace to the server's address)."""
+    from . import labdns
     from .lab import extra_address
 
+    unbound = require_tool("unbound")
     t = lab.topology
     for m in pool.members[1:]:
         extra_address(t.ms, int(m.ip.rsplit(".", 1)[1]) - int(t.ms.ip.rsplit(".", 1)[1]), f"pool member {m.name}")
     extra_address(t.ms, DNS_OFFSET, "the lab's DNS server")
     d = lab.lab_run_dir / "dns"
     d.mkdir(parents=True, exist_ok=True)
-    zone = d / "zone.json"
-    zone.write_text(json.dumps(pool.zone(), indent=1))
+    conf = d / "unbound.conf"
+    zone = pool.fqdn.partition(".")[2] or pool.fqdn
+    conf.write_text(labdns.unbound_conf(pool.zone()["records"], pool.dns_ip, d, zone, ttl=pool.zone()["ttl"]))
     pool.dns_log = d / DNS_LOG
-    proc = lab.sup.start("labdns", [sys.executable, "-m", "sipqual.labdns", "--zone", str(zone), "--listen",
-                                    pool.dns_ip, "--log", str(pool.dns_log)],
-                         netns=t.ms.netns, log_dir=d, env=LEAN_ENV)
+    proc = lab.sup.start("unbound", [unbound, "-d", "-c", str(conf)], netns=t.ms.netns, log_dir=d)
     deadline = time.monotonic() + DNS_READY_TIMEOUT
     probe = [sys.executable, "-m", "sipqual.labdns", "query", pool.dns_ip, pool.fqdn, "--timeout", "0.5"]
     while True:
@@ -113,10 +114,10 @@ def start_dns(lab, pool: Pool) -> None:
         if cp.returncode == 0:
             answers = [a["value"] for a in json.loads(cp.stdout)["answers"]]
             if answers != [m.ip for m in pool.members]:
-                raise LabError(f"lab DNS: {pool.fqdn} resolves to {answers}, not the pool members")
+                raise LabError(f"lab DNS: {pool.fqdn} resolves to {answers}, not the pool members in order")
             return
         if not proc.alive() or time.monotonic() >= deadline:
-            raise LabError(f"lab DNS did not answer for {pool.fqdn} at {pool.dns_ip}: "
+            raise LabError(f"lab DNS (unbound) did not answer for {pool.fqdn} at {pool.dns_ip}: "
                            f"{cp.stderr.decode(errors='replace').strip()} {proc.stderr_tail(2)}")
         time.sleep(0.1)
 

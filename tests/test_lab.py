@@ -23,7 +23,7 @@ from sipqual.trace import read_trace
 
 ROOT = Path(__file__).resolve().parent.parent
 DUTS = ROOT / "lab" / "duts"
-LAB_PROCS = ("sipp", "kamailio", "rtpengine", "dumpcap", "tshark")
+LAB_PROCS = ("sipp", "kamailio", "rtpengine", "dumpcap", "tshark", "unbound")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the namespace lab needs root")
 
@@ -338,7 +338,8 @@ def test_srtp_reference_passes_the_srtp_cases(tmp_path):
     cp = suite(tmp_path, "reference-sbc-srtp.yaml", "TC-SRTP")
     v = verdicts(results(tmp_path))
     assert {k: c["verdict"] for k, c in v.items() if c["verdict"] != "NOT_RUN"} == \
-        {**{(i, "tls"): "PASS" for i in SRTP_TLS_NA_ON_REFERENCE}, ("TC-SRTP-07", "tcp"): "PASS"}, cp.stdout[-3000:]
+        {**{(i, "tls"): "PASS" for i in SRTP_TLS_NA_ON_REFERENCE if i.startswith("TC-SRTP")},
+         ("TC-SRTP-07", "tcp"): "PASS"}, cp.stdout[-3000:]
     msgs = " ".join(f["message"] for f in v[("TC-SRTP-08", "tls")]["findings"])
     assert re.search(r"SRTP 192.0.2.1 -> 192.0.2.10:\d+ \(AES_CM_128_HMAC_SHA1_80, key#[0-9a-f]{8}\): (\d+) of \1 "
                      r"packets authenticated", msgs), msgs
@@ -364,9 +365,8 @@ def test_pool_reference_fails_over_to_the_next_member(tmp_path):
             v[(i, "tcp")]["findings"]
     pool = doc["lab"]["topology"]["pool"]
     assert [m["address"] for m in pool["members"]] == ["192.0.2.10", "192.0.2.11"], pool
-    asked = [json.loads(x) for x in (tmp_path / "latest/lab/dns/lab-dns.queries.jsonl").read_text().splitlines()]
-    assert any(q["client"] == "192.0.2.1" and q["name"] == "mspool.lab.example" and
-               q["answers"] == ["192.0.2.10", "192.0.2.11"] for q in asked), asked
+    asked = (tmp_path / "latest/lab/dns/queries.log").read_text()     # unbound's own log: the DUT asked it
+    assert re.search(r"info: 192\.0\.2\.1 mspool\.lab\.example\. A IN NOERROR", asked), asked
     assert any(f["rule"] == "TRN-05" and f["ok"] and "ms2 (192.0.2.11" in f["message"]
                for f in v[("TC-FO-10", "tcp")]["findings"]), v[("TC-FO-10", "tcp")]["findings"]
     again = [r for r in reverify_run(tmp_path / "latest") if r.recorded != "NOT_RUN"]

@@ -1,12 +1,11 @@
-"""The lab's DNS server (sipqual.labdns) and the pool plan (sipqual.pool), without a lab: the answers a DUT's
-resolver gets (A records in zone order, SRV, NODATA, NXDOMAIN, FORMERR, compressed names), the server on loopback
-answering real queries and logging them, and the pool picture only for profiles claiming DNS load balancing."""
+"""The lab's DNS (unbound, configured by sipqual.labdns) and the pool plan (sipqual.pool), without a lab: a real
+unbound on loopback answering what a DUT's resolver gets (A records in order, SRV, NODATA, NXDOMAIN) and logging it,
+the probe's exit codes, and the pool picture only for profiles claiming DNS load balancing."""
 
 from __future__ import annotations
 
 import json
 import socket
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -17,43 +16,72 @@ from sipqual import labdns, pool
 from sipqual.profile import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
-ZONE = labdns.Zone([{"name": "mspool.lab.example", "type": "A", "value": "192.0.2.10"},
-                    {"name": "MSPool.lab.example.", "type": "A", "value": "192.0.2.11"},
-                    {"name": "_sip._tcp.mspool.lab.example", "type": "SRV", "priority": 0, "weight": 10,
-                     "port": 5068, "target": "ms1.lab.example"}], ttl=7)
+RECORDS = [{"name": "mspool.lab.example", "type": "A", "value": "192.0.2.10"},
+           {"name": "mspool.lab.example.", "type": "A", "value": "192.0.2.11"},
+           {"name": "ms2.lab.example", "type": "A", "value": "192.0.2.11"},
+           {"name": "_sip._tcp.mspool.lab.example", "type": "SRV", "priority": 0, "weight": 10, "port": 5068,
+            "target": "ms1.lab.example"}]
 
 
-def _ask(name, qtype="A", qid=4660):
-    resp, log = ZONE.answer(labdns.build_query(name, qtype, qid))
-    return labdns.parse_response(resp), log
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
-def test_pool_name_gets_every_a_record_in_zone_order_authoritatively():
-    resp, log = _ask("mspool.lab.example")
-    assert resp["id"] == 4660 and resp["rcode"] == labdns.NOERROR and resp["aa"]
-    assert [a["value"] for a in resp["answers"]] == ["192.0.2.10", "192.0.2.11"]
-    assert {a["ttl"] for a in resp["answers"]} == {7} and log["answers"] == ["192.0.2.10", "192.0.2.11"]
+@pytest.fixture
+def unbound(tmp_path):
+    """The lab's DNS configuration served by a real unbound on loopback (a free port), stopped by its PID."""
+    port = _free_udp_port()
+    conf = tmp_path / "unbound.conf"
+    conf.write_text(labdns.unbound_conf(RECORDS, "127.0.0.1", tmp_path, "lab.example", ttl=7, port=port))
+    proc = subprocess.Popen(["unbound", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):   # readiness by probing: a query answered
+            try:
+                labdns.query("127.0.0.1", "ms2.lab.example", port=port, timeout=0.1)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read()
+        yield port, tmp_path / "queries.log"
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
 
 
-def test_srv_record_and_case_insensitive_names():
-    resp, _ = _ask("_SIP._tcp.mspool.lab.example", "SRV")
-    assert resp["answers"][0]["value"] == {"priority": 0, "weight": 10, "port": 5068, "target": "ms1.lab.example"}
+def test_configuration_is_what_unbound_accepts(tmp_path):
+    conf = tmp_path / "u.conf"
+    conf.write_text(labdns.unbound_conf(RECORDS, "192.0.2.53", tmp_path, "lab.example"))
+    cp = subprocess.run(["unbound-checkconf", str(conf)], capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    text = conf.read_text()
+    assert "rrset-roundrobin: no" in text and 'local-zone: "lab.example." static' in text
+    assert 'local-data: "_sip._tcp.mspool.lab.example. 5 IN SRV 0 10 5068 ms1.lab.example."' in text
 
 
-def test_known_name_without_that_type_is_nodata_and_unknown_name_nxdomain():
-    resp, _ = _ask("mspool.lab.example", "AAAA")
-    assert resp["rcode"] == labdns.NOERROR and resp["answers"] == []
-    resp, log = _ask("vm")
-    assert resp["rcode"] == labdns.NXDOMAIN and log["rcode"] == labdns.NXDOMAIN
+def test_pool_name_gets_every_a_record_in_order_authoritatively_and_queries_are_logged(unbound):
+    port, log = unbound
+    for _ in range(3):   # no rotation: the DUT always sees ms1 first
+        resp = labdns.query("127.0.0.1", "mspool.lab.example", port=port, timeout=2)
+        assert resp["rcode"] == labdns.NOERROR and resp["aa"]
+        assert [a["value"] for a in resp["answers"]] == ["192.0.2.10", "192.0.2.11"]
+        assert {a["ttl"] for a in resp["answers"]} == {7}
+    srv = labdns.query("127.0.0.1", "_SIP._tcp.mspool.lab.example", "SRV", port=port, timeout=2)
+    assert srv["answers"][0]["value"] == {"priority": 0, "weight": 10, "port": 5068, "target": "ms1.lab.example"}
+    assert labdns.query("127.0.0.1", "mspool.lab.example", "AAAA", port=port, timeout=2)["answers"] == []
+    assert labdns.query("127.0.0.1", "vm.lab.example", port=port, timeout=2)["rcode"] == labdns.NXDOMAIN
+    assert "mspool.lab.example. A IN" in log.read_text()
 
 
-def test_malformed_queries_get_formerr_or_nothing():
-    q = labdns.build_query("mspool.lab.example")
-    resp, log = ZONE.answer(q[:4] + struct.pack("!H", 2) + q[6:])        # two questions claimed
-    assert labdns.parse_response(resp + b"")["rcode"] == labdns.FORMERR and "questions" in log["error"]
-    assert ZONE.answer(b"\x00" * 5)[0] is None                            # too short: no answer
-    resp_bit = q[:2] + struct.pack("!H", 0x8100) + q[4:]
-    assert ZONE.answer(resp_bit)[0] is None                               # a response, not a query
+def test_probe_command_exit_codes(unbound):
+    port, _ = unbound
+    ok = subprocess.run([sys.executable, "-m", "sipqual.labdns", "query", "127.0.0.1", "mspool.lab.example",
+                         "--port", str(port)], capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0 and [a["value"] for a in json.loads(ok.stdout)["answers"]] == ["192.0.2.10",
+                                                                                             "192.0.2.11"]
+    none = subprocess.run([sys.executable, "-m", "sipqual.labdns", "query", "127.0.0.1", "vm.lab.example",
+                           "--port", str(port)], capture_output=True, text=True, cwd=ROOT)
+    assert none.returncode == 1
 
 
 def test_compressed_names_are_followed_and_loops_refused():
@@ -64,47 +92,15 @@ def test_compressed_names_are_followed_and_loops_refused():
         labdns.decode_name(b"\xc0\x00", 0)
 
 
-def test_bad_zones_are_refused():
+def test_bad_records_are_refused():
     with pytest.raises(labdns.DnsError):
-        labdns.Zone([{"name": "x.example", "type": "A", "value": "2001:db8::1"}])
+        labdns.check_records([{"name": "x.example", "type": "A", "value": "2001:db8::1"}])
     with pytest.raises(labdns.DnsError):
-        labdns.Zone([{"name": "x.example", "type": "MX", "value": "y"}])
+        labdns.check_records([{"name": "x.example", "type": "MX", "value": "y"}])
     with pytest.raises(labdns.DnsError):
-        labdns.Zone([{"name": "_sip._tcp.x.example", "type": "SRV", "port": 5060, "target": "y"}])
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_server_answers_real_queries_on_loopback_and_logs_them(tmp_path):
-    zone = tmp_path / "zone.json"
-    zone.write_text(json.dumps(pool.plan(load_profile(ROOT / "lab/duts/reference-sbc-pool.yaml"),
-                                         "192.0.2.10").zone()))
-    port, log = _free_udp_port(), tmp_path / "q.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "sipqual.labdns", "--zone", str(zone), "--listen", "127.0.0.1",
-                             "--port", str(port), "--log", str(log), "--max-seconds", "20"],
-                            stdout=subprocess.PIPE, cwd=ROOT)
-    try:
-        assert json.loads(proc.stdout.readline())["event"] == "listening"
-        resp = labdns.query("127.0.0.1", "mspool.lab.example", port=port, timeout=2)
-        assert [a["value"] for a in resp["answers"]] == ["192.0.2.10", "192.0.2.11"]
-        assert labdns.query("127.0.0.1", "ms2.lab.example", port=port, timeout=2)["answers"][0]["value"] == \
-            "192.0.2.11"
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=5) == 0
-    lines = [json.loads(x) for x in log.read_text().splitlines()]
-    assert [(x["name"], x["client"]) for x in lines] == [("mspool.lab.example", "127.0.0.1"),
-                                                         ("ms2.lab.example", "127.0.0.1")]
-
-
-def test_bad_zone_file_exits_2(tmp_path):
-    bad = tmp_path / "zone.json"
-    bad.write_text('{"records": [{"name": "x", "type": "A", "value": "nope"}]}')
-    assert labdns.main(["--zone", str(bad), "--listen", "127.0.0.1", "--port", "0"]) == 2
+        labdns.check_records([{"name": "_sip._tcp.x.example", "type": "SRV", "port": 5060, "target": "y"}])
+    with pytest.raises(ValueError):
+        labdns.check_records([{"name": "x.example", "type": "A", "value": "nope"}])
 
 
 def test_pool_only_for_profiles_claiming_dns_load_balancing():
