@@ -112,3 +112,18 @@ def test_out_reinvite_unchanged(sq):
     flows.med.out_call_reinvite_unchanged(sq, media_ms=1500)
     trace = sq.finish()
     sq.judge(checks.reinvite_unchanged(trace, spec=flows.calls.out_call_spec(sq)))
+
+
+@case("TC-MED-01", "OUT: PCMU only, PCMA only, both offered: the answer a subset, the negotiated PT on the wire",
+      requirements=["MED-01", "RFC3264-02"],
+      procedure="The Mediation side places three OUT calls one after the other, offering PCMU only, PCMA only, then "
+                "PCMU and PCMA (each with telephone-event 101 and CN 13, as Lync does); the far end answers in the "
+                "codecs it is offered; both sides' media come from sipqual media agents sending 0.8 s of G.711 in "
+                "the codec negotiated; the Mediation side hangs up each call.",
+      expected="Each answer from the DUT lists only formats we offered and at least one offered G.711 type; on each "
+               "call the DUT's RTP to the Mediation side and to the far end is in a payload type both ends' SDP "
+               "list (rtp.p_type on the wire, both directions).")
+def test_out_codec_subsets(sq):
+    calls = flows.med.codec_calls(sq)
+    trace = sq.finish()
+    sq.judge(checks.codecs_negotiated(trace, spec=flows.calls.out_call_spec(sq), calls=calls))

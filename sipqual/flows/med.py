@@ -141,3 +141,37 @@ def out_call_reinvite_unchanged(sq: CaseContext, *, media_ms: int = 1500) -> Non
     follow_sdp(far, far_run, "the DUT's INVITE to the far end")
     follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
     sq.wait_all()
+
+
+#: TC-MED-01's three offers: a label (the suffix of each call's test marker) and the G.711 payload types offered
+CODEC_OFFERS = (("pcmu", (0,)), ("pcma", (8,)), ("both", (0, 8)))
+_CODEC_MAPS = {0: "a=rtpmap:0 PCMU/8000", 8: "a=rtpmap:8 PCMA/8000"}
+
+
+def codec_keys(pts) -> dict:
+    """SIPp keys of agent_uac_codecs.xml / agent_uas_codecs.xml: the G.711 payload types of the SDP and their rtpmaps."""
+    return {"codecs": " ".join(map(str, pts)), "codec_maps": "\r\n".join(_CODEC_MAPS[pt] for pt in pts)}
+
+
+def codec_calls(sq: CaseContext, *, media_s: float = 0.8) -> list[list]:
+    """TC-MED-01: three OUT calls one after the other, the Mediation side offering PCMU only, PCMA only, then both
+    (with telephone-event and CN, as Lync does); each call its own test marker (the case's + "-pcmu" ...), its own
+    agents sending ``media_s`` of audio in the first G.711 type of their SDP (then the codec the DUT's SDP names), the
+    far end answering in the codecs offered; the Mediation side hangs up. Returns [[marker, offered PTs], ...]."""
+    calls = []
+    hold_ms = int(media_s * 1000) + 300
+    for label, pts in CODEC_OFFERS:
+        audio = [{"kind": "audio", "seconds": media_s}]
+        ms = sq.media_agent(f"ms-{label}", "ms", plan=audio, after="pause", pt=pts[0])
+        far = sq.media_agent(f"far-{label}", "far", plan=audio, after="pause", pt=pts[0])
+        marker = f"{sq.test_id}-{label}"
+        far_run = sq.far_server(f"far-{label}", "agent_uas_codecs.xml", {**agent_keys(far), **codec_keys(pts)},
+                                timeout_s=15)
+        ms_run = sq.ms_client(f"ms-{label}", "agent_uac_codecs.xml",
+                              {**outbound(sq), **agent_keys(ms), **codec_keys(pts), "test_id": marker}, timeout_s=15,
+                              pause_ms=hold_ms)
+        follow_sdp(far, far_run, "the DUT's INVITE to the far end")
+        follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
+        sq.wait_all()
+        calls.append([marker, list(pts)])
+    return calls

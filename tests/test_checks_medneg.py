@@ -1,0 +1,139 @@
+"""Suites MED and DTMF on crafted captures, continued (sipqual.checks.medneg): TC-MED-01's codec subsets and payload
+types on the wire, TC-MED-05's record of the DUT while the Mediation side withholds RTCP, TC-DTMF-04's asymmetric
+telephone-event payload types. Each DUT fault the checks must catch FAILs with its rule and frame; a good capture
+passes."""
+
+from __future__ import annotations
+
+import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+
+from test_checks_em import CALLED, CT, DUT, FAR, MAC, MS, TEST_ID, Capture, _bad, _spec, sdp, sip
+
+from sipqual import checks
+from sipqual.trace import read_trace
+
+
+def _rtp(c: Capture, flows, packets: int = 30, seq0: int = 100):
+    """Interleaved 20 ms streams (src, sport, dst, dport, pt), ``packets`` each."""
+    for i in range(seq0, seq0 + packets):
+        for n, (src, sport, dst, dport, pt) in enumerate(flows):
+            hdr = bytes([0x80, pt]) + (i & 0xFFFF).to_bytes(2, "big") + (160 * i).to_bytes(4, "big") + \
+                (0x1000 + n + sport).to_bytes(4, "big")
+            c._emit(Ether(src=MAC[src], dst=MAC[dst]) / IP(src=src, dst=dst, id=0) / UDP(sport=sport, dport=dport) /
+                    (hdr + b"\xd5" * 160), 0.02 if n == 0 else 0.0001)
+
+
+class Call:
+    """One OUT call through the DUT (a proxy) with its own marker and media ports; ``n`` keeps calls apart."""
+
+    def __init__(self, c: Capture, n: int, marker: str):
+        self.c, self.n, self.marker = c, n, marker
+        self.a = (f"Call-ID: a{n}@x", "From: <sip:+15550001000@x>;tag=ca", f"To: <sip:{CALLED}@sbc.lab.example>")
+        self.b = (f"Call-ID: b{n}@x", "From: <sip:+15550001000@sbc>;tag=db", f"To: <sip:{CALLED}@y>")
+        self.ms_port, self.dut_ms, self.dut_far, self.far_port = (30000 + 20 * n, 40000 + 20 * n, 40010 + 20 * n,
+                                                                  50000 + 20 * n)
+
+    def _req(self, src, dst, method, leg, cseq, *extra, to_tag="", body=""):
+        cid, frm, to = leg
+        self.c.udp(src, dst, sip(f"{method} sip:{CALLED}@{dst} SIP/2.0", f"Via: SIP/2.0/UDP {src}:5060;branch="
+                                 f"z9hG4bK-{self.n}{method}{src[-1]}", "Max-Forwards: 70", frm,
+                                 to + (f";tag={to_tag}" if to_tag else ""), cid, f"CSeq: {cseq} {method}",
+                                 f"Contact: <sip:x@{src}:5060>", *extra, *((CT,) if body else ()), body=body))
+
+    def _resp(self, src, dst, status, leg, cseq, tag, body=""):
+        cid, frm, to = leg
+        via = f"Via: SIP/2.0/UDP {dst}:5060;branch=z9hG4bK-{self.n}INVITE{dst[-1]}"
+        self.c.udp(src, dst, sip(f"SIP/2.0 {status}", via, frm, f"{to};tag={tag}", cid, f"CSeq: {cseq}",
+                                 f"Contact: <sip:x@{src}:5060>", *((CT,) if body else ()), body=body))
+
+    def setup(self, offer=(0, 101), dut_offer=None, far_answer=None, answer=None):
+        """Our offer, the DUT's offer to the far end, the far end's answer, the DUT's answer to us (PT lists)."""
+        dut_offer = dut_offer or offer
+        far_answer = far_answer or dut_offer
+        answer = answer or far_answer
+        self._req(MS, DUT, "INVITE", self.a, 1, f"{checks.MARKER}: {self.marker}", body=sdp(1, MS, self.ms_port,
+                                                                                                offer))
+        self._req(DUT, FAR, "INVITE", self.b, 1, body=sdp(1, DUT, self.dut_far, dut_offer))
+        self._resp(FAR, DUT, "200 OK", self.b, "1 INVITE", "fb", body=sdp(1, FAR, self.far_port, far_answer))
+        self._resp(DUT, MS, "200 OK", self.a, "1 INVITE", "fb", body=sdp(1, DUT, self.dut_ms, answer))
+        self._req(MS, DUT, "ACK", self.a, 1, to_tag="fb")
+        self._req(DUT, FAR, "ACK", self.b, 1, to_tag="fb")
+        return self
+
+    def media(self, pt_ms=0, pt_far=0, to_ms=0, to_far=0, packets=30):
+        """Our agents send ``pt_ms``/``pt_far``; the DUT sends ``to_ms`` to our caller, ``to_far`` to the far end
+        (None: nothing)."""
+        flows = [(MS, self.ms_port, DUT, self.dut_ms, pt_ms), (FAR, self.far_port, DUT, self.dut_far, pt_far)]
+        flows += [(DUT, self.dut_ms, MS, self.ms_port, to_ms)] if to_ms is not None else []
+        flows += [(DUT, self.dut_far, FAR, self.far_port, to_far)] if to_far is not None else []
+        _rtp(self.c, flows, packets)
+        return self
+
+    def bye(self):
+        self._req(MS, DUT, "BYE", self.a, 2, to_tag="fb")
+        self._req(DUT, FAR, "BYE", self.b, 2, to_tag="fb")
+        return self
+
+
+def _trace(c: Capture, tmp_path):
+    path = tmp_path / "call.pcapng"
+    c.write(path)
+    return read_trace(path)
+
+
+# ---- TC-MED-01: PCMU only / PCMA only / both, the answer a subset, the negotiated PT on the wire (MED-01) -----------
+
+OFFERS = [("pcmu", [0]), ("pcma", [8]), ("both", [0, 8])]
+
+
+def _codec_calls(tmp_path, fault: str | None = None):
+    c = Capture()
+    calls = []
+    for n, (label, pts) in enumerate(OFFERS):
+        marker = f"{TEST_ID}-{label}"
+        calls.append([marker, pts])
+        call = Call(c, n, marker)
+        offer = (*pts, 101)
+        if fault == "answer-pcma" and label == "pcmu":           # a transcoder answering in the other law
+            call.setup(offer, dut_offer=(0, 8, 101), far_answer=(8, 101), answer=(8, 101))
+            call.media(pt_ms=8, pt_far=8, to_ms=8, to_far=8)
+        elif fault == "wire-pcma" and label == "pcmu":           # answer right, RTP in the other law
+            call.setup(offer).media(to_ms=8)
+        elif fault == "no-rtp" and label == "pcma":
+            call.setup(offer).media(pt_ms=8, pt_far=8, to_ms=None, to_far=8)
+        elif fault == "far-wire" and label == "both":            # PT 18 toward the far end, never negotiated
+            call.setup(offer).media(to_far=18)
+        else:
+            call.setup(offer).media(pt_ms=pts[0], pt_far=pts[0], to_ms=pts[0], to_far=pts[0])
+        call.bye()
+    return checks.codecs_negotiated(_trace(c, tmp_path), spec=_spec(MS, FAR), calls=calls)
+
+
+def test_three_offers_answered_in_subsets_with_the_right_pt_pass(tmp_path):
+    found = _codec_calls(tmp_path)
+    assert _bad(found) == [] and len(found) == 9, found
+    assert "PCMA only offer" in found[3].message and "PT [8], 30 packets" in found[4].message
+
+
+def test_answer_in_a_codec_never_offered_fails_med01(tmp_path):
+    bad = _bad(_codec_calls(tmp_path, "answer-pcma"))
+    assert [f.rule for f in bad] == ["MED-01"] and "PCMU only offer" in bad[0].message, bad
+    assert "m=audio 40000 RTP/AVP 8 101 (8 never offered)" in bad[0].message and bad[0].frames, bad
+
+
+def test_rtp_in_the_other_law_fails_med01_with_its_frame(tmp_path):
+    bad = _bad(_codec_calls(tmp_path, "wire-pcma"))
+    assert [f.rule for f in bad] == ["MED-01"] and "our caller (PCMU only call)" in bad[0].message, bad
+    assert "PT [8] on the wire" in bad[0].message and "[8] not negotiated" in bad[0].message and bad[0].frames
+
+
+def test_pt_never_negotiated_toward_the_far_end_fails_med01(tmp_path):
+    bad = _bad(_codec_calls(tmp_path, "far-wire"))
+    assert [f.rule for f in bad] == ["MED-01"] and "far callee (PCMU+PCMA call)" in bad[0].message, bad
+
+
+def test_no_rtp_from_the_dut_fails_med01(tmp_path):
+    bad = _bad(_codec_calls(tmp_path, "no-rtp"))
+    assert [f.rule for f in bad] == ["MED-01"] and "0 RTP packets to" in bad[0].message, bad
