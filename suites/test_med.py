@@ -127,3 +127,18 @@ def test_out_codec_subsets(sq):
     calls = flows.med.codec_calls(sq)
     trace = sq.finish()
     sq.judge(checks.codecs_negotiated(trace, spec=flows.calls.out_call_spec(sq), calls=calls))
+
+
+@case("TC-MED-05", "OUT: the Mediation side withholds its RTCP: the DUT's behaviour recorded (RTCPActiveCalls)",
+      requirements=["MED-05"],
+      procedure="The Mediation side calls the outbound number; both sides' media come from sipqual media agents "
+                "sending audio all along; the Mediation side's agent sends no RTCP at all for 35 s (full; 6 s quick), "
+                "the far end's sends RTCP as usual; then the Mediation side hangs up.",
+      expected="Recorded (informative): the DUT keeps the call up until our BYE (a BYE from it first is it dropping "
+               "the call for want of RTCP), its RTP to us goes on, and its own RTCP to us goes on (count and longest "
+               "silence; judged on calls of 20 s or more).")
+def test_out_rtcp_withheld(sq):
+    seconds = sq.seconds(quick=6, full=35)
+    flows.med.out_call_rtcp_withheld(sq, withheld_s=seconds)
+    trace = sq.finish()
+    sq.judge(checks.rtcp_withheld(trace, spec=flows.calls.out_call_spec(sq), withheld_s=seconds))

@@ -137,3 +137,69 @@ def test_pt_never_negotiated_toward_the_far_end_fails_med01(tmp_path):
 def test_no_rtp_from_the_dut_fails_med01(tmp_path):
     bad = _bad(_codec_calls(tmp_path, "no-rtp"))
     assert [f.rule for f in bad] == ["MED-01"] and "0 RTP packets to" in bad[0].message, bad
+
+
+# ---- TC-MED-05: the Mediation side withholds RTCP; the DUT's behaviour recorded (MED-05, I) -----------------------
+
+def _withheld(tmp_path, seconds=6.0, rtcp_at=(2.0, 5.0), dut_bye_at=None, rtp_until=None, our_rtcp=False):
+    """OUT call answered; the DUT's RTP to our caller (a packet per 100 ms) until ``rtp_until`` (default the end),
+    its RTCP compounds at ``rtcp_at``; our caller's RTP without RTCP (``our_rtcp``: with one compound); at
+    ``seconds`` our BYE, or at ``dut_bye_at`` the DUT's BYE to us first."""
+    from sipqual.mediaagent import packets
+    c = Capture()
+    call = Call(c, 0, TEST_ID).setup()
+    compound = packets.sender_report(0x77, 0, 1, 160, []) + packets.sdes_cname(0x77, "dut@sbc")
+    end = dut_bye_at if dut_bye_at is not None else seconds
+    rtp_until = end if rtp_until is None else rtp_until
+    pending = sorted(rtcp_at)
+    for i in range(int(end * 10)):
+        t = i * 0.1
+        while pending and pending[0] <= t:
+            pending.pop(0)
+            c._emit(Ether(src=MAC[DUT], dst=MAC[MS]) / IP(src=DUT, dst=MS, id=0) /
+                    UDP(sport=call.dut_ms + 1, dport=call.ms_port + 1) / compound, 0.0001)
+        if our_rtcp and i == 15:
+            c._emit(Ether(src=MAC[MS], dst=MAC[DUT]) / IP(src=MS, dst=DUT, id=0) /
+                    UDP(sport=call.ms_port + 1, dport=call.dut_ms + 1) / compound, 0.0001)
+        for src, sport, dst, dport in ((MS, call.ms_port, DUT, call.dut_ms), (DUT, call.dut_ms, MS, call.ms_port)):
+            if src == DUT and t > rtp_until:
+                continue
+            hdr = bytes([0x80, 0]) + (500 + i).to_bytes(2, "big") + (800 * i).to_bytes(4, "big") + \
+                (0x77 if src == DUT else 0x55).to_bytes(4, "big")
+            c._emit(Ether(src=MAC[src], dst=MAC[dst]) / IP(src=src, dst=dst, id=0) / UDP(sport=sport, dport=dport) /
+                    (hdr + b"\xd5" * 160), 0.1 if src == MS else 0.0001)
+    if dut_bye_at is not None:
+        call._req(DUT, MS, "BYE", call.a, 2, to_tag="fb")
+    else:
+        call.bye()
+    return checks.rtcp_withheld(_trace(c, tmp_path), spec=_spec(MS, FAR), withheld_s=seconds)
+
+
+def test_call_kept_with_the_dut_rtcp_going_on_is_recorded(tmp_path):
+    found = _withheld(tmp_path)
+    assert _bad(found) == [] and [f.severity for f in found] == ["I", "I"], found
+    assert "our BYE ended it" in found[0].message and "2 compound(s)" in found[1].message
+    assert "recorded only" in found[1].message
+
+
+def test_dut_dropping_the_call_for_want_of_rtcp_is_flagged(tmp_path):
+    bad = _bad(_withheld(tmp_path, dut_bye_at=4.0))
+    assert [(f.rule, f.severity) for f in bad] == [("MED-05", "I")] and "a BYE from the DUT" in bad[0].message, bad
+    assert bad[0].frames
+
+
+def test_dut_rtp_stopping_is_flagged(tmp_path):
+    bad = _bad(_withheld(tmp_path, rtp_until=2.5))
+    assert [f.rule for f in bad] == ["MED-05"] and "its last packet 3.4 s before the call ended" in bad[0].message, bad
+
+
+def test_dut_rtcp_silent_on_a_long_withholding_is_flagged(tmp_path):
+    bad = _bad(_withheld(tmp_path, seconds=22.0, rtcp_at=(2.0, 5.0)))
+    assert [f.rule for f in bad] == ["MED-05"] and "never silent over 10 s" in bad[0].message, bad
+    assert "longest silence 17.0 s" in bad[0].message
+    assert _bad(_withheld(tmp_path, seconds=22.0, rtcp_at=(2.0, 7.0, 12.0, 17.0))) == []
+
+
+def test_rtcp_from_our_agent_is_an_error(tmp_path):
+    with pytest.raises(checks.StimulusMissing):
+        _withheld(tmp_path, our_rtcp=True)

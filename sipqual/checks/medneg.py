@@ -101,3 +101,72 @@ def codecs_negotiated(trace: Trace, *, spec: CallSpec, calls: list) -> list[Find
             else:
                 out.append(passed("MED-01", _REQS, "M", f"{want}: PT {sorted(seen)}, {n} packets", frame))
     return out
+
+
+RTCP_JUDGED_AFTER_S = 20.0    # TC-MED-05: a withholding this long shows whether the DUT's own RTCP goes on (Tmax 7.5 s)
+RTCP_SILENCE_S = 10.0         # ... and the DUT's RTCP counts as going on while no gap is longer (TC-MED-04's bound)
+MEDIA_STOP_S = 2.0            # the DUT's RTP counts as stopped after this long without a packet before our BYE
+
+
+@check
+def rtcp_withheld(trace: Trace, *, spec: CallSpec, withheld_s: float) -> list[Finding]:
+    """TC-MED-05 (MED-05, informative): our Mediation-side caller sends RTP but withholds its RTCP for the whole call
+    (``withheld_s``), then hangs up. Recorded, severity I: whether the DUT kept the call up to our BYE (a BYE from
+    it first is the DUT dropping the call on missing RTCP, as Lync's RTCPActiveCalls does after 30 s: an interop
+    hazard with a peer that sends none), whether its RTP to us went on, and its own RTCP to us meanwhile (count,
+    longest silence; a violation only when the call lasted :data:`RTCP_JUDGED_AFTER_S` and it had none or fell
+    silent over :data:`RTCP_SILENCE_S` s). Our agent sending RTCP after all is an ERROR (not the stimulus)."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, theirs, b = routed
+    reqs = ["MED-05"]
+    mine = [f for f in trace.media.rtcp_flows if f.src == spec.caller_ip and f.dst == spec.dut_in_ip]
+    if any(f.compounds for f in mine):
+        raise_missing(f"RTCP withheld by our agent (it sent {sum(f.compounds for f in mine)} compound(s) from frame "
+                      f"{min(f.first_frame for f in mine)})")
+    ok = a.final(src=spec.dut_in_ip)
+    if ok is None or ok.msg.status != 200:
+        return [violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours.frame})",
+                          status_text(ok), ok.frame if ok else ours.frame)]
+    our_bye = next((p for p in a.requests("BYE") if p.src == spec.caller_ip), None)
+    dut_bye = next((p for p in a.requests("BYE") if p.src == spec.dut_in_ip and p.dst == spec.caller_ip), None)
+    out: list[Finding] = []
+    what = "the call kept up while the Mediation side withheld its RTCP, until our BYE"
+    if dut_bye is not None and (our_bye is None or dut_bye.time < our_bye.time):
+        out.append(violation("MED-05", reqs, "I", what, f"a BYE from the DUT {dut_bye.time - ok.time:.1f} s after "
+                             "the answer, without RTCP from us", dut_bye.frame))
+        end = dut_bye.time
+    elif our_bye is None:
+        raise_missing("our BYE at the end of the withholding")
+    else:
+        out.append(passed("MED-05", reqs, "I", f"{what}: {our_bye.time - ok.time:.1f} s without RTCP from us, our "
+                          "BYE ended it", our_bye.frame))
+        end = our_bye.time
+    rtp = [s for s in trace.rtp if s.src == spec.dut_in_ip and s.dst == spec.caller_ip and s.last_time >= ok.time - 1]
+    if not rtp:
+        return out + [violation("MED-05", ["MED-05", "MED-02"], "I", "the DUT's RTP to us during the withholding",
+                                "none", ok.frame)]
+    last = max(s.last_time for s in rtp)
+    frame = min(s.first_frame for s in rtp)
+    if end - last > MEDIA_STOP_S:
+        out.append(violation("MED-05", ["MED-05", "MED-02"], "I", "the DUT's RTP to us going on while our RTCP "
+                             "was withheld", f"its last packet {end - last:.1f} s before the call ended", frame))
+    flows = [f for f in trace.media.rtcp_flows if f.src == spec.dut_in_ip and f.dst == spec.caller_ip]
+    f = max(flows, key=lambda x: x.compounds) if flows else None
+    span = end - ok.time
+    what = f"the DUT's own RTCP to us while ours was withheld ({span:.1f} s)"
+    if f is None or not f.compounds:
+        seen = "none"
+        gap, gframe = span, frame
+    else:
+        gap, gframe = max((f.first_time - ok.time, f.first_frame), (f.max_gap, f.max_gap_frame or f.first_frame),
+                          (end - f.last_time, f.last_frame))
+        seen = f"{f.compounds} compound(s), longest silence {gap:.1f} s"
+    if span >= RTCP_JUDGED_AFTER_S and gap > RTCP_SILENCE_S:
+        out.append(violation("MED-05", reqs, "I", f"{what} never silent over {RTCP_SILENCE_S:g} s", seen, gframe))
+    else:
+        note = "" if span >= RTCP_JUDGED_AFTER_S else f" (recorded only: under {RTCP_JUDGED_AFTER_S:g} s)"
+        out.append(passed("MED-05", reqs, "I", f"{what}: {seen}{note}", f.first_frame if f and f.compounds else
+                          frame))
+    return out

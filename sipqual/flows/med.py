@@ -175,3 +175,18 @@ def codec_calls(sq: CaseContext, *, media_s: float = 0.8) -> list[list]:
         sq.wait_all()
         calls.append([marker, list(pts)])
     return calls
+
+
+def out_call_rtcp_withheld(sq: CaseContext, *, withheld_s: float) -> None:
+    """TC-MED-05: Mediation side -> DUT -> far end with agents sending audio all along; our Mediation-side agent
+    withholds its RTCP for the whole call (``withheld_s``, then it hangs up; RTCP from the DUT is still read), the
+    far end's agent sends RTP and RTCP as usual."""
+    audio = [{"kind": "audio", "seconds": withheld_s}]
+    ms = sq.media_agent("ms", "ms", plan=audio, after="audio", rtcp=False)
+    far = sq.media_agent("far", "far", plan=audio, after="audio")
+    far_run = sq.far_server("far-callee", "agent_uas.xml", agent_keys(far), timeout_s=withheld_s + 20)
+    ms_run = sq.ms_client("ms-caller", "agent_uac.xml", {**outbound(sq), **agent_keys(ms)},
+                          timeout_s=withheld_s + 20, pause_ms=int(withheld_s * 1000))
+    follow_sdp(far, far_run, "the DUT's INVITE to the far end")
+    follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
+    sq.wait_all()
