@@ -28,8 +28,8 @@ def _rtp(c: Capture, flows, packets: int = 30, seq0: int = 100):
 class Call:
     """One OUT call through the DUT (a proxy) with its own marker and media ports; ``n`` keeps calls apart."""
 
-    def __init__(self, c: Capture, n: int, marker: str):
-        self.c, self.n, self.marker = c, n, marker
+    def __init__(self, c: Capture, n: int, marker: str, caller: str = MS, callee: str = FAR):
+        self.c, self.n, self.marker, self.caller, self.callee = c, n, marker, caller, callee
         self.a = (f"Call-ID: a{n}@x", "From: <sip:+15550001000@x>;tag=ca", f"To: <sip:{CALLED}@sbc.lab.example>")
         self.b = (f"Call-ID: b{n}@x", "From: <sip:+15550001000@sbc>;tag=db", f"To: <sip:{CALLED}@y>")
         self.ms_port, self.dut_ms, self.dut_far, self.far_port = (30000 + 20 * n, 40000 + 20 * n, 40010 + 20 * n,
@@ -53,13 +53,16 @@ class Call:
         dut_offer = dut_offer or offer
         far_answer = far_answer or dut_offer
         answer = answer or far_answer
-        self._req(MS, DUT, "INVITE", self.a, 1, f"{checks.MARKER}: {self.marker}", body=sdp(1, MS, self.ms_port,
-                                                                                                offer))
-        self._req(DUT, FAR, "INVITE", self.b, 1, body=sdp(1, DUT, self.dut_far, dut_offer))
-        self._resp(FAR, DUT, "200 OK", self.b, "1 INVITE", "fb", body=sdp(1, FAR, self.far_port, far_answer))
-        self._resp(DUT, MS, "200 OK", self.a, "1 INVITE", "fb", body=sdp(1, DUT, self.dut_ms, answer))
-        self._req(MS, DUT, "ACK", self.a, 1, to_tag="fb")
-        self._req(DUT, FAR, "ACK", self.b, 1, to_tag="fb")
+        def body(addr, port, pts):
+            return pts if isinstance(pts, str) else sdp(1, addr, port, pts)
+        caller, callee = self.caller, self.callee
+        self._req(caller, DUT, "INVITE", self.a, 1, f"{checks.MARKER}: {self.marker}",
+                  body=body(caller, self.ms_port, offer))
+        self._req(DUT, callee, "INVITE", self.b, 1, body=body(DUT, self.dut_far, dut_offer))
+        self._resp(callee, DUT, "200 OK", self.b, "1 INVITE", "fb", body=body(callee, self.far_port, far_answer))
+        self._resp(DUT, caller, "200 OK", self.a, "1 INVITE", "fb", body=body(DUT, self.dut_ms, answer))
+        self._req(caller, DUT, "ACK", self.a, 1, to_tag="fb")
+        self._req(DUT, callee, "ACK", self.b, 1, to_tag="fb")
         return self
 
     def media(self, pt_ms=0, pt_far=0, to_ms=0, to_far=0, packets=30):
@@ -72,8 +75,8 @@ class Call:
         return self
 
     def bye(self):
-        self._req(MS, DUT, "BYE", self.a, 2, to_tag="fb")
-        self._req(DUT, FAR, "BYE", self.b, 2, to_tag="fb")
+        self._req(self.caller, DUT, "BYE", self.a, 2, to_tag="fb")
+        self._req(DUT, self.callee, "BYE", self.b, 2, to_tag="fb")
         return self
 
 
@@ -203,3 +206,76 @@ def test_dut_rtcp_silent_on_a_long_withholding_is_flagged(tmp_path):
 def test_rtcp_from_our_agent_is_an_error(tmp_path):
     with pytest.raises(checks.StimulusMissing):
         _withheld(tmp_path, our_rtcp=True)
+
+
+# ---- TC-DTMF-04: asymmetric telephone-event PTs, each receiver's own (RFC4733-06) -----------------------------------
+
+def _te_sdp(addr: str, port: int, te: int | None) -> str:
+    lines = ["v=0", f"o=sq 1000 1 IN IP4 {addr}", "s=-", f"c=IN IP4 {addr}", "t=0 0",
+             f"m=audio {port} RTP/AVP 0" + (f" {te}" if te else ""), "a=rtpmap:0 PCMU/8000"]
+    lines += [f"a=rtpmap:{te} telephone-event/8000", f"a=fmtp:{te} 0-16"] if te else []
+    return "\r\n".join(lines + ["a=sendrecv"]) + "\r\n"
+
+
+def _ev(c: Capture, src: str, sport: int, dst: str, dport: int, codes, ssrc: int, pt: int):
+    """RFC 4733 events on ``pt``, 100 ms each, the end packet three times."""
+    seq = 0
+    for n, code in enumerate(codes):
+        for i, (end, dur) in enumerate([(False, 160 * (k + 1)) for k in range(5)] + [(True, 800)] * 3):
+            hdr = bytes([0x80, (0x80 if i == 0 else 0) | pt]) + seq.to_bytes(2, "big") + \
+                (8000 + 1600 * n).to_bytes(4, "big") + ssrc.to_bytes(4, "big")
+            c._emit(Ether(src=MAC[src], dst=MAC[dst]) / IP(src=src, dst=dst, id=0) / UDP(sport=sport, dport=dport) /
+                    (hdr + bytes([code, (0x80 if end else 0) | 10]) + dur.to_bytes(2, "big")), 0.02)
+            seq += 1
+
+
+def _asym(tmp_path, to_ms_pt=96, to_far_pt=101, dut_answer_te=101, ms_sends=True):
+    """IN call: the far caller offers telephone-event 101, our Mediation-side callee answers 96. The far end sends
+    2 6 # (PT 101, the DUT's answer's), the DUT relays them to us on ``to_ms_pt``; we send 1 5 9 on PT 101 (the
+    DUT's offer's), the DUT relays them to the far end on ``to_far_pt``. ``dut_answer_te``: the telephone-event PT of
+    the DUT's answer to the far caller (None: stripped)."""
+    c = Capture()
+    call = Call(c, 0, TEST_ID, caller=FAR, callee=MS)
+    call.setup(_te_sdp(FAR, call.ms_port, 101), dut_offer=_te_sdp(DUT, call.dut_far, 101),
+               far_answer=_te_sdp(MS, call.far_port, 96), answer=_te_sdp(DUT, call.dut_ms, dut_answer_te))
+    call.media(packets=10)
+    # names follow Call's OUT layout: ms_port/dut_ms face the caller (here the far end), far_port/dut_far the callee
+    if dut_answer_te:
+        _ev(c, FAR, call.ms_port, DUT, call.dut_ms, (2, 6, 11), 0x51, 101)
+        _ev(c, DUT, call.dut_far, MS, call.far_port, (2, 6, 11), 0x52, to_ms_pt)
+    if ms_sends:
+        _ev(c, MS, call.far_port, DUT, call.dut_far, (1, 5, 9), 0x53, 101)
+        _ev(c, DUT, call.dut_ms, FAR, call.ms_port, (1, 5, 9), 0x54, to_far_pt)
+    call.bye()
+    return checks.dtmf_asymmetric_pts(_trace(c, tmp_path), spec=_spec(FAR, MS), caller_digits="26#",
+                                      callee_digits="159")
+
+
+def test_events_on_each_receivers_pt_pass(tmp_path):
+    found = _asym(tmp_path)
+    assert _bad(found) == [] and len(found) == 2, found
+    assert "on PT 96, the telephone-event PT" in found[0].message and ": 2 6 #" in found[0].message
+    assert "on PT 101, the telephone-event PT" in found[1].message and ": 1 5 9" in found[1].message
+
+
+def test_events_on_the_offerers_pt_instead_of_the_answerers_fail_rfc4733_06(tmp_path):
+    bad = _bad(_asym(tmp_path, to_ms_pt=101))
+    assert [f.rule for f in bad] == ["RFC4733-06"] and "on PT 96" in bad[0].message, bad
+    assert "24 event packet(s) on PT 101 instead" in bad[0].message and bad[0].frames, bad
+
+
+def test_events_on_the_answerers_pt_toward_the_offerer_fail_rfc4733_06(tmp_path):
+    bad = _bad(_asym(tmp_path, to_far_pt=96))
+    assert [f.rule for f in bad] == ["RFC4733-06"] and "on PT 96 instead" in bad[0].message, bad
+    assert f"delivered to {FAR}" in bad[0].message
+
+
+def test_telephone_event_stripped_from_the_dut_answer_fails_rfc4733_06(tmp_path):
+    bad = _bad(_asym(tmp_path, dut_answer_te=None))
+    assert [f.rule for f in bad] == ["RFC4733-06"] and "without telephone-event" in bad[0].message, bad
+    assert "declared it on PT 96" in bad[0].message and bad[0].frames
+
+
+def test_our_events_missing_is_an_error(tmp_path):
+    with pytest.raises(checks.StimulusMissing):
+        _asym(tmp_path, ms_sends=False)

@@ -170,3 +170,79 @@ def rtcp_withheld(trace: Trace, *, spec: CallSpec, withheld_s: float) -> list[Fi
         out.append(passed("MED-05", reqs, "I", f"{what}: {seen}{note}", f.first_frame if f and f.compounds else
                           frame))
     return out
+
+
+def _te(p: SipPacket | None) -> list[int]:
+    sdp = sdp_of(p)
+    media = sdp.audio if sdp is not None else None
+    return sorted(pt for pt, (enc, _c, _ch) in media.rtpmap.items() if enc.lower() == "telephone-event") \
+        if media is not None else []
+
+
+@check
+def dtmf_asymmetric_pts(trace: Trace, *, spec: CallSpec, caller_digits: str, callee_digits: str) -> list[Finding]:
+    """TC-DTMF-04 (RFC4733-06): telephone-event PTs differ per direction (the caller's offer says 101, the callee's
+    answer 96). Our caller's agent sends ``caller_digits``, our callee's ``callee_digits``, each as RFC 4733 events.
+    Each must reach the other agent, all and in order, as events on the telephone-event PT *the receiver's* SDP
+    declared: to the callee the PT of its answer, to the caller the PT of its offer (the DUT's own SDP toward each
+    of us only says what it receives). Events on another PT are named with their PT and frame."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, theirs, b = routed
+    callee_ok = b.final(src=spec.callee_ip)
+    caller_ok = a.final(src=spec.dut_in_ip)
+    if callee_ok is None or callee_ok.msg.status != 200 or caller_ok is None or caller_ok.msg.status != 200:
+        final = caller_ok or callee_ok
+        return [violation("CALL-ANSWER", "RFC3261-20", "M", f"200 OK to our INVITE (frame {ours.frame})",
+                          status_text(caller_ok), final.frame if final else ours.frame)]
+    events = trace.media.events()
+    out: list[Finding] = []
+    reqs = ["RFC4733-06", "MED-03"]
+    for digits, src, dut_rx, dut_tx, dst, declared, where, told in (
+            (caller_digits, spec.caller_ip, spec.dut_in_ip, spec.dut_out_ip, spec.callee_ip, _te(callee_ok),
+             f"its answer (frame {callee_ok.frame})", caller_ok),
+            (callee_digits, spec.callee_ip, spec.dut_out_ip, spec.dut_in_ip, spec.caller_ip, _te(ours),
+             f"its offer (frame {ours.frame})", theirs)):
+        want = [_DTMF[d] for d in digits.upper()]
+        sent = [e for e in events if e.stream.src == src and e.stream.dst == dut_rx]
+        if not sent and not _te(told):
+            # our agent sends events only on a telephone-event PT the DUT's SDP gave it: none there, none sent
+            out.append(violation("RFC4733-06", reqs, "M", f"telephone-event kept in the DUT's SDP to {src} (frame "
+                                 f"{told.frame}) since {dst} declared it on PT "
+                                 f"{'/'.join(map(str, declared)) or 'none'} in {where}",
+                                 f"{_m(told)} without telephone-event, so {digits} could not be sent as events",
+                                 told.frame))
+            continue
+        if not _in_order(want, [e.code for e in sent]):
+            raise_missing(f"our DTMF {_digits(want)} (RFC 4733 events from {src}; the capture shows "
+                          f"{_digits([e.code for e in sent])})")
+        what = (f"the DTMF {_digits(want)} from {src} (our events on PT {sent[0].pt}, from frame "
+                f"{sent[0].first_frame}) delivered to {dst} as RFC 4733 events on PT "
+                f"{'/'.join(map(str, declared)) or 'none'}, the telephone-event PT {dst} declared in {where}")
+        if not declared:
+            raise_missing(f"a telephone-event PT in the SDP of our agent {dst}")
+        got = [e for e in events if e.stream.src == dut_tx and e.stream.dst == dst and e.pt in declared]
+        if _in_order(want, [e.code for e in got]):
+            out.append(passed("RFC4733-06", reqs, "M", f"{what}: {_digits([e.code for e in got])}",
+                              [e.first_frame for e in got[:len(want)]]))
+            continue
+        streams = [s for s in trace.rtp if s.src == dut_tx and s.dst == dst]
+        wrong: dict[int, list] = {}
+        for s in streams:
+            for p in s.event_packets:
+                if p[5] not in declared:
+                    wrong.setdefault(p[5], []).append(p)
+        if wrong:
+            pt, packets = min(wrong.items(), key=lambda kv: kv[1][0][0])
+            seen = f"{len(packets)} event packet(s) on PT {pt} instead (from frame {packets[0][0]})"
+            frames = [packets[0][0]]
+        elif got:
+            seen = f"only {_digits([e.code for e in got])}"
+            frames = [e.first_frame for e in got[:4]]
+        else:
+            pts = sorted({pt for s in streams for pt in s.payload_types})
+            seen = f"no telephone-event (its RTP to {dst} carries PT {pts})" if streams else f"no RTP to {dst}"
+            frames = [s.first_frame for s in streams[:1]] or [sent[0].first_frame]
+        out.append(violation("RFC4733-06", reqs, "M", what, seen, frames))
+    return out

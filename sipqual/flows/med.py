@@ -190,3 +190,14 @@ def out_call_rtcp_withheld(sq: CaseContext, *, withheld_s: float) -> None:
     follow_sdp(far, far_run, "the DUT's INVITE to the far end")
     follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
     sq.wait_all()
+
+
+def in_call_asymmetric_te(sq: CaseContext, *, far_digits: str, ms_digits: str, ms_te: int = 96) -> None:
+    """TC-DTMF-04: far end -> DUT -> Mediation side; the far caller offers telephone-event 101, our Mediation-side
+    callee answers it on ``ms_te`` (96: RFC 3264 section 6.1 lets the PTs differ per direction). After 0.3 s of audio
+    the far end's agent sends ``far_digits`` as RFC 4733 events, after 1.2 s the Mediation side's sends
+    ``ms_digits`` (each on the telephone-event PT of the SDP it received); the far end hangs up."""
+    def plan(start: float, digits: str) -> list[dict]:
+        return [{"kind": "audio", "seconds": start}, {"kind": "digits", "digits": digits, "ms": 60, "gap_ms": 40}]
+    in_call(sq, ms_plan=plan(1.2, ms_digits), far_plan=plan(0.3, far_digits), hold_ms=2500, ms_te=ms_te,
+            far_te=101)
