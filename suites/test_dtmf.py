@@ -94,3 +94,19 @@ def test_in_dtmf_asymmetric_pts(sq):
     trace = sq.finish()
     sq.judge(checks.dtmf_asymmetric_pts(trace, spec=flows.calls.in_call_spec(sq), caller_digits="26#",
                                         callee_digits="159"))
+
+
+@case("TC-DTMF-06", "IN: a PIN keyed to a Lync conference / Exchange UM is collected whole, once, in order",
+      requirements=["MED-03"],
+      procedure="The far end calls the inbound number; the Mediation side answers as a conference / UM emulation "
+                "(a timed IVR on a sipqual media agent): a 0.5 s prompt, 1.8 s of listening (it decodes RFC 4733 "
+                "events and runs a DTMF tone detector on the audio), a 0.6 s confirmation tone; the far end's agent "
+                "keys the PIN 1234# as RFC 4733 events (80 ms each) from 0.6 s on; the far end hangs up.",
+      expected="The IVR collects 1 2 3 4 # exactly once and in order (no digit lost, none doubled by a tone beside "
+               "its event), and its confirmation audio reaches the caller through the DUT after the PIN.")
+def test_in_dtmf_pin(sq):
+    flows.med.in_call_pin(sq, pin="1234#")
+    trace = sq.finish()
+    um = sq.media_reports.get("ms", {})
+    sq.judge(checks.pin_collected(trace, spec=flows.calls.in_call_spec(sq), pin="1234#",
+                                  heard_events=flows.med.heard_events(um), heard_inband=flows.med.heard_inband(um)))

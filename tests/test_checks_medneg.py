@@ -279,3 +279,51 @@ def test_telephone_event_stripped_from_the_dut_answer_fails_rfc4733_06(tmp_path)
 def test_our_events_missing_is_an_error(tmp_path):
     with pytest.raises(checks.StimulusMissing):
         _asym(tmp_path, ms_sends=False)
+
+
+# ---- TC-DTMF-06: a PIN to a conference / UM emulation, collected whole, once, in order (MED-03) --------------------
+
+PIN = (1, 2, 3, 4, 11)
+
+
+def _pin(tmp_path, heard="1234#", inband="", prompt=True, ours=PIN):
+    """IN call (far caller -> DUT -> our IVR): our caller keys ``ours`` as events, the DUT relays 1234#; then the
+    IVR's confirmation (``prompt``: 30 packets of the DUT's RTP to the caller after the PIN)."""
+    c = Capture()
+    call = Call(c, 0, TEST_ID, caller=FAR, callee=MS).setup((0, 101))
+    call.media(packets=10)
+    _ev(c, FAR, call.ms_port, DUT, call.dut_ms, ours, 0x61, 101)
+    _ev(c, DUT, call.dut_far, MS, call.far_port, PIN, 0x62, 101)
+    if prompt:
+        _rtp(c, [(MS, call.far_port, DUT, call.dut_far, 0), (DUT, call.dut_ms, FAR, call.ms_port, 0)], 30, seq0=400)
+    call.bye()
+    return checks.pin_collected(_trace(c, tmp_path), spec=_spec(FAR, MS), pin="1234#", heard_events=heard,
+                                heard_inband=inband)
+
+
+def test_pin_collected_once_with_the_prompt_after_passes(tmp_path):
+    found = _pin(tmp_path)
+    assert _bad(found) == [] and len(found) == 2, found
+    assert "it decoded 1 2 3 4 #" in found[0].message and len(found[0].frames) == 5
+    assert "30 packets" in found[1].message
+
+
+def test_a_digit_lost_on_the_way_fails_med03(tmp_path):
+    bad = _bad(_pin(tmp_path, heard="124#"))
+    assert [f.rule for f in bad] == ["MED-03"] and "it decoded 1 2 4 #" in bad[0].message and bad[0].frames, bad
+
+
+def test_digits_doubled_by_tones_beside_the_events_fail_med03(tmp_path):
+    bad = _bad(_pin(tmp_path, inband="1234#"))
+    assert [f.rule for f in bad] == ["MED-03"] and "heard 1 2 3 4 # as tones" in bad[0].message, bad
+    assert "10 digit(s) collected" in bad[0].message
+
+
+def test_no_confirmation_reaching_the_caller_fails_med03(tmp_path):
+    bad = _bad(_pin(tmp_path, prompt=False))
+    assert [f.rule for f in bad] == ["MED-03"] and "0 RTP packet(s) from the DUT to the caller" in bad[0].message, bad
+
+
+def test_our_pin_not_sent_is_an_error(tmp_path):
+    with pytest.raises(checks.StimulusMissing):
+        _pin(tmp_path, ours=(1, 2))

@@ -22,7 +22,7 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "dtmf_relayed", "dtmf_long_press", "dut_rtp_timing", "dut_rtcp", "no_inband_duplicates",
            "comfort_noise_relayed", "media_at_signalling_address", "rtp_latched", "media_retargeted",
            "reinvite_unchanged", "codecs_negotiated", "rtcp_withheld",
-           "dtmf_asymmetric_pts"]
+           "dtmf_asymmetric_pts", "pin_collected"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -46,4 +46,4 @@ from .srtp import dut_srtp_offer, no_crypto_on_tcp, srtp_call, srtp_optional_cal
 from .med import (comfort_noise_relayed, dtmf_long_press, dtmf_relayed, dut_rtcp, dut_rtp_timing,
                   media_at_signalling_address, media_retargeted, no_inband_duplicates, reinvite_unchanged,
                   rtp_latched)
-from .medneg import codecs_negotiated, dtmf_asymmetric_pts, rtcp_withheld
+from .medneg import codecs_negotiated, dtmf_asymmetric_pts, pin_collected, rtcp_withheld

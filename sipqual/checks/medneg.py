@@ -246,3 +246,54 @@ def dtmf_asymmetric_pts(trace: Trace, *, spec: CallSpec, caller_digits: str, cal
             frames = [s.first_frame for s in streams[:1]] or [sent[0].first_frame]
         out.append(violation("RFC4733-06", reqs, "M", what, seen, frames))
     return out
+
+
+PROMPT_PACKETS = 10           # TC-DTMF-06: the IVR's confirmation reached the caller: 0.2 s of its audio at least
+
+
+@check
+def pin_collected(trace: Trace, *, spec: CallSpec, pin: str, heard_events: str, heard_inband: str
+                  ) -> list[Finding]:
+    """TC-DTMF-06 (MED-03, end to end): our far caller keys ``pin`` as RFC 4733 events to a conference / Exchange UM
+    emulation on the Mediation side (our callee's agent), which then plays a confirmation. ``heard_events``: the
+    digits the IVR's agent decoded from the events it received, ``heard_inband``: the DTMF tones its detector heard
+    in the audio (plain data from its report). PASS when the IVR collected the whole PIN exactly once, in order,
+    with no digit doubled by a tone beside its event, and its confirmation audio reached the caller through the DUT
+    after the PIN (frames: the DUT's events to the IVR and its RTP to the caller)."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    want = [_DTMF[d] for d in pin.upper()]
+    events = trace.media.events()
+    sent = [e for e in events if e.stream.src == spec.caller_ip and e.stream.dst == spec.dut_in_ip]
+    if not _in_order(want, [e.code for e in sent]):
+        raise_missing(f"our PIN {_digits(want)} (RFC 4733 events from {spec.caller_ip}; the capture shows "
+                      f"{_digits([e.code for e in sent])})")
+    got = [e for e in events if e.stream.src == spec.dut_out_ip and e.stream.dst == spec.callee_ip]
+    frames = [e.first_frame for e in got[:len(want)]] or [sent[0].first_frame]
+    collected = heard_events + heard_inband
+    what = (f"the PIN {' '.join(pin)} keyed by the caller (events from frame {sent[0].first_frame}) collected by the "
+            f"conference/UM on the Mediation side exactly once, in order")
+    out: list[Finding] = []
+    if heard_events.upper() == pin.upper() and not heard_inband:
+        out.append(passed("MED-03", ["MED-03"], "M", f"{what}: it decoded {' '.join(heard_events)} from the DUT's "
+                          "RFC 4733 events, no tone beside them", frames))
+    else:
+        seen = f"it decoded {' '.join(heard_events) or 'no digit'} from RFC 4733 events"
+        seen += f" and heard {' '.join(heard_inband)} as tones in the audio (each such digit counted twice)" \
+            if heard_inband else ""
+        return [violation("MED-03", ["MED-03"], "M", what, f"{seen} ({len(collected)} digit(s) collected; "
+                          f"{len(got)} events from the DUT on the wire)", frames)]
+    last = max(sent, key=lambda e: e.first_time)
+    after = last.first_time + last.duration / 8000
+    rtp = [s for s in trace.rtp if s.src == spec.dut_in_ip and s.dst == spec.caller_ip]
+    n = sum(s.packets_between(after, s.last_time + 1) for s in rtp)
+    prompt = (f"the IVR's confirmation audio relayed to the caller after the PIN's last event (frame "
+              f"{last.first_frame}): at least {PROMPT_PACKETS} packets")
+    if n < PROMPT_PACKETS:
+        out.append(violation("MED-03", ["MED-03", "MED-02"], "M", prompt, f"{n} RTP packet(s) from the DUT to the "
+                             "caller after it", [s.first_frame for s in rtp[:1]] or frames))
+    else:
+        out.append(passed("MED-03", ["MED-03", "MED-02"], "M", f"{prompt}: {n} packets",
+                          [s.last_frame for s in rtp if s.last_time > after][:1]))
+    return out

@@ -201,3 +201,26 @@ def in_call_asymmetric_te(sq: CaseContext, *, far_digits: str, ms_digits: str, m
         return [{"kind": "audio", "seconds": start}, {"kind": "digits", "digits": digits, "ms": 60, "gap_ms": 40}]
     in_call(sq, ms_plan=plan(1.2, ms_digits), far_plan=plan(0.3, far_digits), hold_ms=2500, ms_te=ms_te,
             far_te=101)
+
+
+def in_call_pin(sq: CaseContext, *, pin: str) -> None:
+    """TC-DTMF-06: far end -> DUT -> a Lync conference / Exchange UM emulation on the Mediation side (our callee's
+    agent, a timed IVR): it plays a 0.5 s prompt, listens 1.8 s in silence (nothing sent; its agent decodes every RFC
+    4733 event and runs the tone detector), then plays a 0.6 s confirmation tone. The far caller's agent keys ``pin``
+    as RFC 4733 events (80 ms each, 80 ms apart) from 0.6 s on; the far end hangs up after 3.5 s."""
+    um = [{"kind": "audio", "seconds": 0.5}, {"kind": "pause", "seconds": 1.8}, {"kind": "audio", "seconds": 0.6}]
+    caller = [{"kind": "audio", "seconds": 0.6}, {"kind": "digits", "digits": pin, "ms": 80, "gap_ms": 80}]
+    ms = sq.media_agent("ms", "ms", plan=um, after="pause")
+    far = sq.media_agent("far", "far", plan=caller, after="audio")
+    ms_run = sq.ms_server("ms-callee", "agent_uas.xml", agent_keys(ms), timeout_s=20)
+    sq.ready()
+    far_run = sq.far_client("far-caller", "agent_uac.xml", {**inbound(sq), **agent_keys(far)}, timeout_s=20,
+                            pause_ms=3500)
+    follow_sdp(ms, ms_run, "the DUT's INVITE to the Mediation side")
+    follow_sdp(far, far_run, "the DUT's answer to the far end")
+    sq.wait_all()
+
+
+def heard_events(report: dict) -> str:
+    """The digits an agent decoded from the RFC 4733 events it received (its report, :mod:`.mediaagent`)."""
+    return "".join(r.get("event_digits", "") for s in report.get("streams", []) for r in s["received"]["streams"])
