@@ -149,7 +149,7 @@ _CODEC_MAPS = {0: "a=rtpmap:0 PCMU/8000", 8: "a=rtpmap:8 PCMA/8000"}
 
 
 def codec_keys(pts) -> dict:
-    """SIPp keys of agent_uac_codecs.xml / agent_uas_codecs.xml: the G.711 payload types of the SDP and their rtpmaps."""
+    """SIPp keys of agent_uac_codecs.xml / agent_uas_codecs.xml: the SDP's G.711 payload types and their rtpmaps."""
     return {"codecs": " ".join(map(str, pts)), "codec_maps": "\r\n".join(_CODEC_MAPS[pt] for pt in pts)}
 
 
