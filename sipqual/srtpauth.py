@@ -159,9 +159,10 @@ def udp_flow(path: Path, src: str, dst: str, dport: int, limit: int = MAX_PACKET
 
 
 def verify_flow(path: Path, src: str, dst: str, dport: int, crypto: Crypto, rtcp: bool = False,
-                limit: int = MAX_PACKETS) -> FlowAuth | None:
-    """Authenticate (and decrypt) every packet of one flow with the key of ``crypto``. None when the suite is not
-    one libsrtp offers here or the line holds no valid key (nothing can be judged with it)."""
+                limit: int = MAX_PACKETS, after_frame: int = 0) -> FlowAuth | None:
+    """Authenticate (and decrypt) every packet of one flow with the key of ``crypto`` (only those after frame
+    ``after_frame``: the packets of a key a re-INVITE brought, TC-SRTP-06). None when the suite is not one libsrtp
+    offers here or the line holds no valid key (nothing can be judged with it)."""
     suite = crypto.suite.upper()
     key = key_of(crypto)
     if key is None:
@@ -170,7 +171,9 @@ def verify_flow(path: Path, src: str, dst: str, dport: int, crypto: Crypto, rtcp
     res = FlowAuth("SRTCP" if rtcp else "SRTP", src, dst, dport, suite, key_id(key), mki)
     session = _session(key, suite)
     seen: set[bytes] = set()
-    for frame, data in udp_flow(path, src, dst, dport, limit + 1):
+    for frame, data in udp_flow(path, src, dst, dport, limit + 1 + (MAX_PACKETS if after_frame else 0)):
+        if frame <= after_frame:
+            continue
         if res.packets >= limit:
             res.truncated = True
             break

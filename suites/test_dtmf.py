@@ -77,3 +77,36 @@ def test_out_dtmf_no_inband_duplicate(sq):
     trace = sq.finish()
     sq.judge(checks.no_inband_duplicates(trace, spec=flows.calls.out_call_spec(sq), digits="147#", from_caller=True,
                                          heard=flows.med.heard_tones(sq.media_reports.get("far", {}))))
+
+
+@case("TC-DTMF-04", "IN: asymmetric telephone-event PTs (101 offered, 96 answered): each side gets events on its own PT",
+      requirements=["RFC4733-06", "MED-03"],
+      procedure="The far end calls the inbound number offering telephone-event 101; our Mediation-side callee "
+                "answers telephone-event on PT 96 (RFC 3264 section 6.1 lets the PTs differ per direction); both "
+                "sides' media come from sipqual media agents; after 0.3 s the far end's agent sends 2 6 # and after "
+                "1.2 s the Mediation side's sends 1 5 9 (60 ms each), each on the telephone-event PT of the SDP it "
+                "received; the far end hangs up.",
+      expected="The DUT delivers 2 6 # to the Mediation side as RFC 4733 events on PT 96, the PT of its answer, and "
+               "1 5 9 to the far end on PT 101, the PT of its offer: all and in order, never on the other "
+               "direction's PT (RFC4733-06).")
+def test_in_dtmf_asymmetric_pts(sq):
+    flows.med.in_call_asymmetric_te(sq, far_digits="26#", ms_digits="159", ms_te=96)
+    trace = sq.finish()
+    sq.judge(checks.dtmf_asymmetric_pts(trace, spec=flows.calls.in_call_spec(sq), caller_digits="26#",
+                                        callee_digits="159"))
+
+
+@case("TC-DTMF-06", "IN: a PIN keyed to a Lync conference / Exchange UM is collected whole, once, in order",
+      requirements=["MED-03"],
+      procedure="The far end calls the inbound number; the Mediation side answers as a conference / UM emulation "
+                "(a timed IVR on a sipqual media agent): a 0.5 s prompt, 1.8 s of listening (it decodes RFC 4733 "
+                "events and runs a DTMF tone detector on the audio), a 0.6 s confirmation tone; the far end's agent "
+                "keys the PIN 1234# as RFC 4733 events (80 ms each) from 0.6 s on; the far end hangs up.",
+      expected="The IVR collects 1 2 3 4 # exactly once and in order (no digit lost, none doubled by a tone beside "
+               "its event), and its confirmation audio reaches the caller through the DUT after the PIN.")
+def test_in_dtmf_pin(sq):
+    flows.med.in_call_pin(sq, pin="1234#")
+    trace = sq.finish()
+    um = sq.media_reports.get("ms", {})
+    sq.judge(checks.pin_collected(trace, spec=flows.calls.in_call_spec(sq), pin="1234#",
+                                  heard_events=flows.med.heard_events(um), heard_inband=flows.med.heard_inband(um)))

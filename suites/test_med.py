@@ -112,3 +112,33 @@ def test_out_reinvite_unchanged(sq):
     flows.med.out_call_reinvite_unchanged(sq, media_ms=1500)
     trace = sq.finish()
     sq.judge(checks.reinvite_unchanged(trace, spec=flows.calls.out_call_spec(sq)))
+
+
+@case("TC-MED-01", "OUT: PCMU only, PCMA only, both offered: the answer a subset, the negotiated PT on the wire",
+      requirements=["MED-01", "RFC3264-02"],
+      procedure="The Mediation side places three OUT calls one after the other, offering PCMU only, PCMA only, then "
+                "PCMU and PCMA (each with telephone-event 101 and CN 13, as Lync does); the far end answers in the "
+                "codecs it is offered; both sides' media come from sipqual media agents sending 0.8 s of G.711 in "
+                "the codec negotiated; the Mediation side hangs up each call.",
+      expected="Each answer from the DUT lists only formats we offered and at least one offered G.711 type; on each "
+               "call the DUT's RTP to the Mediation side and to the far end is in a payload type both ends' SDP "
+               "list (rtp.p_type on the wire, both directions).")
+def test_out_codec_subsets(sq):
+    calls = flows.med.codec_calls(sq)
+    trace = sq.finish()
+    sq.judge(checks.codecs_negotiated(trace, spec=flows.calls.out_call_spec(sq), calls=calls))
+
+
+@case("TC-MED-05", "OUT: the Mediation side withholds its RTCP: the DUT's behaviour recorded (RTCPActiveCalls)",
+      requirements=["MED-05"],
+      procedure="The Mediation side calls the outbound number; both sides' media come from sipqual media agents "
+                "sending audio all along; the Mediation side's agent sends no RTCP at all for 35 s (full; 6 s quick), "
+                "the far end's sends RTCP as usual; then the Mediation side hangs up.",
+      expected="Recorded (informative): the DUT keeps the call up until our BYE (a BYE from it first is it dropping "
+               "the call for want of RTCP), its RTP to us goes on, and its own RTCP to us goes on (count and longest "
+               "silence; judged on calls of 20 s or more).")
+def test_out_rtcp_withheld(sq):
+    seconds = sq.seconds(quick=6, full=35)
+    flows.med.out_call_rtcp_withheld(sq, withheld_s=seconds)
+    trace = sq.finish()
+    sq.judge(checks.rtcp_withheld(trace, spec=flows.calls.out_call_spec(sq), withheld_s=seconds))

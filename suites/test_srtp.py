@@ -103,3 +103,21 @@ def test_dut_srtp_offer(sq):
     flows.srtp.in_call(sq)
     trace = sq.finish()
     sq.judge(checks.dut_srtp_offer(trace, spec=flows.calls.in_call_spec(sq), mode=flows.srtp.srtp_mode(sq)))
+
+
+@case("TC-SRTP-06", "SRTP re-keyed on hold and resume: new keys both ways, audio goes on, rollover counter right",
+      requirements=["SRTP-04", "RFC4568-02"], needs=["srtp"], transports=["tls"],
+      procedure="Mediation side calls the outbound number over TLS offering RTP/SAVP with a fresh "
+                "AES_CM_128_HMAC_SHA1_80 key; both sides' media come from sipqual media agents (ours SRTP through "
+                "libsrtp, the far end's plain RTP), each starting its RTP sequence numbers 125 packets before the "
+                "wrap; after 1 s the Mediation side holds (re-INVITE, a=sendonly, a new key), after 1 s resumes "
+                "(re-INVITE, a=sendrecv, another new key), and hangs up 1 s later. Our agent decrypts with the key of "
+                "each answer and sends with the key of its newest offer once that offer is answered.",
+      expected="Each re-INVITE answered 200 RTP/SAVP with one a=crypto of the offered tag; after the resume every "
+               "SRTP packet from the DUT authenticates with the key of its resume answer, across the sequence wrap "
+               "(rollover counter); our SRTP sent with the resume key reaches the far end as RTP (the DUT decrypts "
+               "with our new key).")
+def test_srtp_rekey_hold_resume(sq):
+    flows.srtp.out_call_rekey(sq)
+    trace = sq.finish()
+    sq.judge(checks.srtp_rekeyed(trace, spec=flows.calls.out_call_spec(sq)))

@@ -20,8 +20,8 @@ RUNNER_KEYS = {"adv_host", "adv_port", "uri_transport", "via_transport", "test_i
                "retarget", "new_port", "target", "referred_by", "frag",  # suite XFR
                "diverter",  # suite FEA: the forwarding Lync user's number in History-Info/Diversion
                "proto", "crypto", "crypto_key",  # suite SRTP
-               "agent_port", "agent_proto", "agent_attr", "te_pt", "agent_port2",
-               "reinv_version",  # the media agent
+               "agent_port", "agent_proto", "agent_attr", "te_pt", "agent_port2", "codecs", "codec_maps",
+               "reinv_version", "agent_attr2", "agent_attr3",  # the media agent (TC-SRTP-06: re-key keys)
                "party1", "replaces"}  # TC-XFR-02 (attended transfer)
 
 

@@ -18,10 +18,12 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "ivr_digits", "conference_escalation", "call_history_passed", "pidf_unchanged", "t38_refused",
            "g711_passthrough",
            "srtp_call", "srtp_optional_call", "unsupported_suite_refused", "no_crypto_on_tcp", "dut_srtp_offer",
+           "srtp_rekeyed",
            # suites MED and DTMF (the media agent)
            "dtmf_relayed", "dtmf_long_press", "dut_rtp_timing", "dut_rtcp", "no_inband_duplicates",
            "comfort_noise_relayed", "media_at_signalling_address", "rtp_latched", "media_retargeted",
-           "reinvite_unchanged",
+           "reinvite_unchanged", "codecs_negotiated", "rtcp_withheld",
+           "dtmf_asymmetric_pts", "pin_collected",
            # suite BYP (media bypass)
            "bypass_media", "bypass_without_rtcp", "bypass_srtp", "bypass_fork_answered", "bypass_left",
            "bypass_hold_resume", "bypass_early_media_dtmf",
@@ -48,7 +50,8 @@ from .ident import (asserted_caller, formats_recorded, history_mapped, numbers_s
                     restricted_presentation, to_kept_toward_caller, withheld_caller)
 from .xfr import attended_transfer, media_retarget, refer_transfer, replaces_unmatched
 from .fea import call_history_passed, conference_escalation, g711_passthrough, ivr_digits, pidf_unchanged, t38_refused
-from .srtp import dut_srtp_offer, no_crypto_on_tcp, srtp_call, srtp_optional_call, unsupported_suite_refused
+from .srtp import (dut_srtp_offer, no_crypto_on_tcp, srtp_call, srtp_optional_call, srtp_rekeyed,
+                   unsupported_suite_refused)
 from .med import (comfort_noise_relayed, dtmf_long_press, dtmf_relayed, dut_rtcp, dut_rtp_timing,
                   media_at_signalling_address, media_retargeted, no_inband_duplicates, reinvite_unchanged,
                   rtp_latched)
@@ -56,3 +59,4 @@ from .byp import (bypass_early_media_dtmf, bypass_fork_answered, bypass_hold_res
                   bypass_media, bypass_srtp, bypass_without_rtcp)
 from .pool import member_accepted, pool_failover, silent_member_avoided
 from .rob import lync_sdp_accepted, torture_handled
+from .medneg import codecs_negotiated, dtmf_asymmetric_pts, pin_collected, rtcp_withheld

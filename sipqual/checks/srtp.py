@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..recording import check
 from ..sdp import Crypto, Media
-from ..srtpauth import SrtpUnavailable, key_of, verify_flow
+from ..srtpauth import SrtpUnavailable, key_of, udp_flow, verify_flow
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
 from .calls import _cleared
@@ -301,4 +301,107 @@ def no_crypto_on_tcp(trace: Trace, *, ms_ip: str, dut_ip: str, spec: CallSpec) -
         out.append(passed("RFC4568-03", ["RFC4568-03", "SRTP-01"], "M", f"{len(theirs)} SDP bodies from the DUT "
                           f"over {theirs[0].transport}, none with a=crypto or RTP/SAVP",
                           [p.frame for p in theirs][:4]))
+    return out
+
+
+REKEY_GRACE_PACKETS = 5       # TC-SRTP-06: packets in flight when the DUT switched keys, not judged
+RELAYED_AFTER_REKEY = 20      # our SRTP the DUT decrypted with our newest key: relayed to the far end as RTP
+
+
+def _seq_wrap(trace: Trace, src: str, dst: str, dport: int, after_frame: int) -> int | None:
+    """The frame where the RTP sequence number of the flow wraps (65535 -> 0) after ``after_frame``."""
+    prev = None
+    for frame, data in udp_flow(trace.path, src, dst, dport):
+        if frame <= after_frame or len(data) < 12:
+            continue
+        seq = int.from_bytes(data[2:4], "big")
+        if prev is not None and prev > 60000 and seq < 5000:
+            return frame
+        prev = seq
+    return None
+
+
+@check
+def srtp_rekeyed(trace: Trace, *, spec: CallSpec) -> list[Finding]:
+    """TC-SRTP-06 (SRTP-04, RFC 4568 7.1.4): our caller's SDES SRTP call is held and resumed by re-INVITEs, each
+    offering a new key. Each answer is RTP/SAVP with one a=crypto of an offered tag; after the resume the DUT's SRTP to
+    us authenticates with the key of its resume answer (libsrtp, the first :data:`REKEY_GRACE_PACKETS` in flight
+    excepted), across the RTP sequence wrap our agents arrange after the resume (rollover counter, RFC 3711 3.3.1);
+    and our SRTP sent with our resume key reaches the far end as RTP (the DUT decrypted it), at least
+    :data:`RELAYED_AFTER_REKEY` packets after the resume answer."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, theirs, b = routed
+    offers, answers = [], []
+    for p in a.requests("INVITE"):
+        if p.src == spec.caller_ip and p.msg.cseq and all(o.msg.cseq.seq != p.msg.cseq.seq for o in offers):
+            offers.append(p)
+    if len(offers) < 3:
+        raise_missing(f"our three offers (call, hold, resume; the capture shows {len(offers)})")
+    out: list[Finding] = []
+    for what, offer in zip(("initial offer", "hold", "resume"), offers):
+        ok = next((r for r in a.responses("INVITE") if r.src == spec.dut_in_ip and r.msg.status and
+                   r.msg.status >= 200 and r.msg.cseq and r.msg.cseq.seq == offer.msg.cseq.seq), None)
+        if ok is None or ok.msg.status != 200:
+            return out + [violation("SRTP-04", ["SRTP-04", "RFC3261-20"], "M", f"200 OK to our {what} (frame "
+                                    f"{offer.frame}) with a new key", _status(ok), ok.frame if ok else offer.frame)]
+        o, ans = _audio(offer), _audio(ok)
+        if ans is None or ans.proto.upper() != "RTP/SAVP":
+            return out + [violation("SRTP-04", ["SRTP-04", "SRTP-01"], "M", f"an RTP/SAVP answer to our {what}",
+                                    f"m=audio {ans.proto}" if ans else "no audio", ok.frame)]
+        crypto, found = _answered_crypto(o, ans, ok.frame)
+        out += [f for f in found if not f.ok]
+        if crypto is None:
+            return out
+        answers.append((ok, crypto, offer))
+    ok, crypto, offer = answers[-1]
+    out.append(passed("RFC4568-02", ["RFC4568-02", "SRTP-04"], "M", "each of our three offers (call, hold, resume; "
+                      f"keys {', '.join(_line(_audio(x[2]).crypto[0]) for x in answers)}) answered RTP/SAVP with "
+                      f"one a=crypto: {', '.join(_line(x[1]) for x in answers)}; the DUT's own key "
+                      + ("new in each answer" if len({key_of(x[1]) for x in answers}) == len(answers) else
+                         "kept" if len({key_of(x[1]) for x in answers}) == 1 else "changed once"),
+                      [x[0].frame for x in answers]))
+    a_ours, src, dst = _audio(offer), _addr(ok), _addr(offer)
+    if a_ours is None or src is None or dst is None:
+        return out + [violation("SRTP-04", "SRTP-04", "M", "media addresses in both SDPs", "none", ok.frame)]
+    skip = [f for f, _d in udp_flow(trace.path, src, dst, a_ours.port) if f > ok.frame][:REKEY_GRACE_PACKETS]
+    after = skip[-1] if len(skip) == REKEY_GRACE_PACKETS else ok.frame
+    try:
+        res = verify_flow(trace.path, src, dst, a_ours.port, crypto, after_frame=after)
+    except SrtpUnavailable as e:
+        raise_missing(str(e))
+    what = (f"the DUT's SRTP to {dst}:{a_ours.port} after the resume authenticated with the key of its resume "
+            f"answer {_line(crypto)} (frame {ok.frame})")
+    wrap = _seq_wrap(trace, src, dst, a_ours.port, after)
+    roc = f"; its sequence number wrapped at frame {wrap} (rollover counter 1)" if wrap else \
+        "; no sequence wrap in it"
+    if res is None or res.packets == 0:
+        out.append(violation("SRTP-04", ["SRTP-04", "RFC3711-01"], "M", what, "no packets after the resume",
+                             ok.frame))
+    elif res.cleartext or res.failed:
+        frame, why = res.first_bad
+        out.append(violation("SRTP-04", ["SRTP-04", "RFC3711-01"], "M", f"{what}, every packet",
+                             f"{res.summary()}; first: {why}{roc}", frame))
+    elif res.authenticated < MIN_RTP_PACKETS:
+        out.append(violation("SRTP-04", ["SRTP-04", "RFC3711-01"], "M", f"{what}: at least {MIN_RTP_PACKETS}",
+                             res.summary(), res.first_frame))
+    else:
+        out.append(passed("SRTP-04", ["SRTP-04", "RFC3711-01"], "M", f"{what}: {res.summary()}{roc}",
+                          [res.first_frame] + ([wrap] if wrap else [])))
+    # our SRTP with our resume key, decrypted by the DUT: relayed to the far end as RTP after the resume answer
+    mine = [s for s in trace.rtp if s.src == spec.caller_ip and s.dst == spec.dut_in_ip]
+    sent = sum(s.packets_between(ok.time + 0.2, s.last_time + 1) for s in mine)
+    if sent < RELAYED_AFTER_REKEY:
+        raise_missing(f"our SRTP after the resume ({sent} packets from {spec.caller_ip})")
+    relayed = [s for s in trace.rtp if s.src == spec.dut_out_ip and s.dst == spec.callee_ip]
+    n = sum(s.packets_between(ok.time + 0.3, s.last_time + 1) for s in relayed)
+    what = (f"our SRTP after the resume ({sent} packets with our resume key, from the answer in frame {ok.frame}) "
+            f"decrypted by the DUT and relayed to the far end as RTP: at least {RELAYED_AFTER_REKEY} packets")
+    frames = [s.first_frame for s in relayed[:1]] or [ok.frame]
+    if n < RELAYED_AFTER_REKEY:
+        out.append(violation("SRTP-04", ["SRTP-04"], "M", what, f"{n} RTP packet(s) from the DUT to "
+                             f"{spec.callee_ip} after it", frames))
+    else:
+        out.append(passed("SRTP-04", ["SRTP-04"], "M", f"{what}: {n}", frames))
     return out

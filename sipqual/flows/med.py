@@ -141,3 +141,86 @@ def out_call_reinvite_unchanged(sq: CaseContext, *, media_ms: int = 1500) -> Non
     follow_sdp(far, far_run, "the DUT's INVITE to the far end")
     follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
     sq.wait_all()
+
+
+#: TC-MED-01's three offers: a label (the suffix of each call's test marker) and the G.711 payload types offered
+CODEC_OFFERS = (("pcmu", (0,)), ("pcma", (8,)), ("both", (0, 8)))
+_CODEC_MAPS = {0: "a=rtpmap:0 PCMU/8000", 8: "a=rtpmap:8 PCMA/8000"}
+
+
+def codec_keys(pts) -> dict:
+    """SIPp keys of agent_uac_codecs.xml / agent_uas_codecs.xml: the SDP's G.711 payload types and their rtpmaps."""
+    return {"codecs": " ".join(map(str, pts)), "codec_maps": "\r\n".join(_CODEC_MAPS[pt] for pt in pts)}
+
+
+def codec_calls(sq: CaseContext, *, media_s: float = 0.8) -> list[list]:
+    """TC-MED-01: three OUT calls one after the other, the Mediation side offering PCMU only, PCMA only, then both
+    (with telephone-event and CN, as Lync does); each call its own test marker (the case's + "-pcmu" ...), its own
+    agents sending ``media_s`` of audio in the first G.711 type of their SDP (then the codec the DUT's SDP names), the
+    far end answering in the codecs offered; the Mediation side hangs up. Returns [[marker, offered PTs], ...]."""
+    calls = []
+    hold_ms = int(media_s * 1000) + 300
+    for label, pts in CODEC_OFFERS:
+        audio = [{"kind": "audio", "seconds": media_s}]
+        ms = sq.media_agent(f"ms-{label}", "ms", plan=audio, after="pause", pt=pts[0])
+        far = sq.media_agent(f"far-{label}", "far", plan=audio, after="pause", pt=pts[0])
+        marker = f"{sq.test_id}-{label}"
+        far_run = sq.far_server(f"far-{label}", "agent_uas_codecs.xml", {**agent_keys(far), **codec_keys(pts)},
+                                timeout_s=15)
+        ms_run = sq.ms_client(f"ms-{label}", "agent_uac_codecs.xml",
+                              {**outbound(sq), **agent_keys(ms), **codec_keys(pts), "test_id": marker}, timeout_s=15,
+                              pause_ms=hold_ms)
+        follow_sdp(far, far_run, "the DUT's INVITE to the far end")
+        follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
+        sq.wait_all()
+        calls.append([marker, list(pts)])
+    return calls
+
+
+def out_call_rtcp_withheld(sq: CaseContext, *, withheld_s: float) -> None:
+    """TC-MED-05: Mediation side -> DUT -> far end with agents sending audio all along; our Mediation-side agent
+    withholds its RTCP for the whole call (``withheld_s``, then it hangs up; RTCP from the DUT is still read), the
+    far end's agent sends RTP and RTCP as usual."""
+    audio = [{"kind": "audio", "seconds": withheld_s}]
+    ms = sq.media_agent("ms", "ms", plan=audio, after="audio", rtcp=False)
+    far = sq.media_agent("far", "far", plan=audio, after="audio")
+    far_run = sq.far_server("far-callee", "agent_uas.xml", agent_keys(far), timeout_s=withheld_s + 20)
+    ms_run = sq.ms_client("ms-caller", "agent_uac.xml", {**outbound(sq), **agent_keys(ms)},
+                          timeout_s=withheld_s + 20, pause_ms=int(withheld_s * 1000))
+    follow_sdp(far, far_run, "the DUT's INVITE to the far end")
+    follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
+    sq.wait_all()
+
+
+def in_call_asymmetric_te(sq: CaseContext, *, far_digits: str, ms_digits: str, ms_te: int = 96) -> None:
+    """TC-DTMF-04: far end -> DUT -> Mediation side; the far caller offers telephone-event 101, our Mediation-side
+    callee answers it on ``ms_te`` (96: RFC 3264 section 6.1 lets the PTs differ per direction). After 0.3 s of audio
+    the far end's agent sends ``far_digits`` as RFC 4733 events, after 1.2 s the Mediation side's sends
+    ``ms_digits`` (each on the telephone-event PT of the SDP it received); the far end hangs up."""
+    def plan(start: float, digits: str) -> list[dict]:
+        return [{"kind": "audio", "seconds": start}, {"kind": "digits", "digits": digits, "ms": 60, "gap_ms": 40}]
+    in_call(sq, ms_plan=plan(1.2, ms_digits), far_plan=plan(0.3, far_digits), hold_ms=2500, ms_te=ms_te,
+            far_te=101)
+
+
+def in_call_pin(sq: CaseContext, *, pin: str) -> None:
+    """TC-DTMF-06: far end -> DUT -> a Lync conference / Exchange UM emulation on the Mediation side (our callee's
+    agent, a timed IVR): it plays a 0.5 s prompt, listens 1.8 s in silence (nothing sent; its agent decodes every RFC
+    4733 event and runs the tone detector), then plays a 0.6 s confirmation tone. The far caller's agent keys ``pin``
+    as RFC 4733 events (80 ms each, 80 ms apart) from 0.6 s on; the far end hangs up after 3.5 s."""
+    um = [{"kind": "audio", "seconds": 0.5}, {"kind": "pause", "seconds": 1.8}, {"kind": "audio", "seconds": 0.6}]
+    caller = [{"kind": "audio", "seconds": 0.6}, {"kind": "digits", "digits": pin, "ms": 80, "gap_ms": 80}]
+    ms = sq.media_agent("ms", "ms", plan=um, after="pause")
+    far = sq.media_agent("far", "far", plan=caller, after="audio")
+    ms_run = sq.ms_server("ms-callee", "agent_uas.xml", agent_keys(ms), timeout_s=20)
+    sq.ready()
+    far_run = sq.far_client("far-caller", "agent_uac.xml", {**inbound(sq), **agent_keys(far)}, timeout_s=20,
+                            pause_ms=3500)
+    follow_sdp(ms, ms_run, "the DUT's INVITE to the Mediation side")
+    follow_sdp(far, far_run, "the DUT's answer to the far end")
+    sq.wait_all()
+
+
+def heard_events(report: dict) -> str:
+    """The digits an agent decoded from the RFC 4733 events it received (its report, :mod:`.mediaagent`)."""
+    return "".join(r.get("event_digits", "") for s in report.get("streams", []) for r in s["received"]["streams"])

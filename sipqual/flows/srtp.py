@@ -82,3 +82,52 @@ def in_call(sq: CaseContext, *, hold_ms: int = 2000) -> str:
     mediation_srtp_sender(sq)
     sq.wait_all()
     return key
+
+
+#: TC-SRTP-06: packets after the resume at which both agents' RTP sequence numbers wrap, so that the rollover
+#: counter (RFC 3711 3.3.1) steps inside the newest keys' context
+REKEY_WRAP_AT = 15
+
+
+def out_call_rekey(sq: CaseContext, *, media_ms: int = 1200) -> list[str]:
+    """TC-SRTP-06: Mediation side -> DUT -> far end over TLS with media agents on both sides, ours SDES SRTP (RTP/SAVP,
+    a fresh AES_CM_128_HMAC_SHA1_80 key), the far end's plain RTP. After ``media_ms`` our caller holds (re-INVITE,
+    a=sendonly) offering a new key, after another ``media_ms`` resumes (a=sendrecv) offering another new key, and
+    ``media_ms`` later hangs up (``scenarios/agent_srtp_rekey_uac.xml``; the far end answers recvonly, then sendrecv:
+    ``agent_uas_hold.xml``). Our agent decrypts with the key of each answer as it arrives and sends with the key of its
+    newest offer once that offer is answered (RFC 4568 7.1.4); it pauses 0.6 s around each re-INVITE so that no
+    packet of the old key is in flight when the DUT switches, and the far end's agent pauses through the hold. Both
+    agents' sequence numbers wrap :data:`REKEY_WRAP_AT` packets after the resume. Returns our three a=crypto
+    attributes."""
+    from ..mediaagent import SdesKey
+    from .med import agent_keys, follow_sdp
+    keys = [SdesKey.make(LYNC_SUITE) for _ in range(3)]
+    s = media_ms / 1000
+    tail = s + 1.0
+    # our agent: audio, pause across the hold re-INVITE, audio (held: sendonly), pause across the resume, audio
+    ms_plan = [{"kind": "audio", "seconds": s - 0.2}, {"kind": "pause", "seconds": 0.6},
+               {"kind": "audio", "seconds": s - 0.6}, {"kind": "pause", "seconds": 0.6},
+               {"kind": "audio", "seconds": tail}]
+    far_plan = [{"kind": "audio", "seconds": s - 0.2}, {"kind": "pause", "seconds": s + 0.6},
+                {"kind": "audio", "seconds": tail}]
+    sent_before = {"ms": round((2 * s - 0.8) * 50), "far": round((s - 0.2) * 50)}   # 20 ms packets before resuming
+    ms = sq.media_agent("ms", "ms", plan=ms_plan, after="audio", send_key=keys[0].as_dict(),
+                        seq0=65536 - sent_before["ms"] - REKEY_WRAP_AT)
+    far = sq.media_agent("far", "far", plan=far_plan, after="audio",
+                         seq0=65536 - sent_before["far"] - REKEY_WRAP_AT)
+    attrs = ["crypto:" + k.attribute() + "|2^31" for k in keys]
+    far_run = sq.far_server("far-callee", "agent_uas_hold.xml", agent_keys(far), timeout_s=20)
+    ms_run = sq.ms_client("ms-caller", "agent_srtp_rekey_uac.xml",
+                          {**outbound(sq), **agent_keys(ms), "agent_attr": attrs[0], "agent_attr2": attrs[1],
+                           "agent_attr3": attrs[2]}, timeout_s=20, extra=["-set", "media_ms", str(media_ms)])
+    follow_sdp(far, far_run, "the DUT's INVITE to the far end")
+    answer = follow_sdp(ms, ms_run, "the DUT's answer to the Mediation side")
+    wait = 10 + 2 * s
+    for n, what in ((1, "hold"), (2, "resume")):
+        if answer is None:
+            break
+        answer = follow_sdp(ms, ms_run, f"the DUT's answer to our {what} re-INVITE", after=answer.index, wait_s=wait)
+        if answer is not None:
+            ms.update(send_key=keys[n].as_dict())
+    sq.wait_all()
+    return attrs
