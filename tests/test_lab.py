@@ -374,7 +374,8 @@ def test_srtp_reference_passes_the_srtp_cases(tmp_path):
     rekey = " ".join(f["message"] for f in v[("TC-SRTP-06", "tls")]["findings"] if f["ok"])
     assert re.search(r"key of its resume answer .*: (\d+) of \1 packets authenticated; its sequence number wrapped",
                      rekey), rekey
-    assert len(again) == len(SRTP_TLS_NA_ON_REFERENCE + TCP_ONLY) and all(r.agrees for r in again), \
+    srtp = [i for i in SRTP_TLS_NA_ON_REFERENCE if i.startswith("TC-SRTP")]
+    assert len(again) == len(srtp + list(TCP_ONLY)) and all(r.agrees for r in again), \
         [r.line() for r in again]
 
 
