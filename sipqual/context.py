@@ -177,15 +177,18 @@ class CaseContext:
 
     # ---- agents on the Mediation side ---------------------------------------------------------------------------
     def ms_client(self, name: str, scenario: str, keys: dict, *, present_cert: bool = True, probe: bool = False,
-                  front_backend: bool = True, **kw) -> sipp.SippRun:
+                  front_backend: bool = True, local_ip: str | None = None, **kw) -> sipp.SippRun:
         """A SIPp client on the Mediation side that talks to the DUT's trunk port (through a TLS edge for TLS).
         ``present_cert=False``: the edge offers no client certificate. ``probe=True``: the agent is a probe whose
         outcome the check judges from the capture (the DUT is expected to refuse it), so its exit code is never an
         ERROR and its edge's events are evidence only, not judged as the trunk's own handshakes.
         ``front_backend=False`` (TLS): the Mediation front keeps handing what the DUT sends to the Mediation port to
         the case's Mediation server (a second call the Mediation side places while it takes an inbound one, TC-FEA-01
-        and -02); this client then gets nothing the DUT sends it in-dialog, only the responses to its requests."""
+        and -02); this client then gets nothing the DUT sends it in-dialog, only the responses to its requests.
+        ``local_ip``: another address of ours on the Mediation side than the pool's (an untrusted source, TC-SEC-01;
+        :func:`sipqual.lab.extra_address`): the agent (or its TLS edge) sends from there."""
         t = self.topo
+        ip = local_ip or t.ms.ip
         local = self.ports.sip()
         if probe:
             self.probes.add(name)
@@ -193,7 +196,7 @@ class CaseContext:
         if self.transport == "tls":
             edge_port = self.ports.sip()
             # the edge comes up while the servers started before it do (ready() below)
-            edge = self._edge("client", f"{t.ms.ip}:{edge_port}", f"{t.ms.peer_ip}:{self.dut_port}", source=t.ms.ip,
+            edge = self._edge("client", f"{t.ms.ip}:{edge_port}", f"{t.ms.peer_ip}:{self.dut_port}", source=ip,
                               server_name=self.pixit["dut"]["fqdn"], present_cert=present_cert, wait=False)
             if probe:
                 self.probe_edges.append(self.edges.pop())
@@ -205,11 +208,12 @@ class CaseContext:
                 self._front.backend(t.ms.ip, local)
         else:
             remote = f"{t.ms.peer_ip}:{self.dut_port}"
-            adv = (t.ms.ip, local)
+            adv = (ip, local)
         all_keys = {**self._sip_keys(adv[0], adv[1], self.transport), "ruri_host": self.pixit["dut"]["fqdn"],
                     "ruri_port": self.dut_port, **keys}
-        agent = sipp.Agent(name, scenario, t.ms.netns, t.ms.ip, local, "tcp", remote=remote, keys=all_keys,
-                           media_port=self.ports.media(), ctrl_port=self.ports.ctrl(), **kw)
+        agent = sipp.Agent(name, scenario, t.ms.netns, t.ms.ip if edge is not None else ip, local, "tcp",
+                           remote=remote, keys=all_keys, media_port=self.ports.media(), ctrl_port=self.ports.ctrl(),
+                           **kw)
         self.ready()
         if edge is not None:
             self._edge_ready(edge)

@@ -148,7 +148,9 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite MED on the media agent (issue 13); TC-MED-04 lasts 12 s (RTCP intervals)
          "TC-MED-02", "TC-MED-03", "TC-MED-04", "TC-MED-06", "TC-MED-07", "TC-MED-08", "TC-MED-09",
          # suite XFR, TC-XFR-02 (pics.replaces): attended transfer, the INVITE with Replaces hairpinned to party 2
-         "TC-XFR-02")
+         "TC-XFR-02",
+         # suite SEC (issue 15, sipqual's extension): an INVITE from outside the Mediation pool gets 403
+         "TC-SEC-01")
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)
@@ -210,7 +212,7 @@ def test_reference_dut_passes_everything(tmp_path, transport):
     # a case counts as passed once it passed on every transport it has, so most read "not run" here (the other
     # transport is left out); those only this transport has read passed, and cases the PICS rule out n/a
     only_here = TLS_ONLY if transport == "tls" else TCP_ONLY
-    assert len(cov) == 132 and all(cov[i]["implemented"] for i in ran)
+    assert len(cov) == 132 + 4 and all(cov[i]["implemented"] for i in ran)    # + suite SEC, sipqual's extension
     assert {i: cov[i]["status"] for i in ran} == {i: "n/a" if i in NA_ON_REFERENCE + SRTP_TLS_NA_ON_REFERENCE else
                                                   "passed" if i in only_here else "not run" for i in ran}
     assert all(e["status"] == "not implemented" and e["verdict"] is None for i, e in cov.items()
@@ -461,6 +463,9 @@ FAULTY = [
     ("faulty-indlg-unanchored.yaml", "TC-MED-08 and tcp", "TC-MED-08",
      "XFR-02: expected the DUT's RTP at our new port"),
     ("faulty-indlg-unanchored.yaml", "TC-MED-07 and tcp", "TC-MED-07", "RFC3264-04: expected"),
+    # suite SEC (issue 15): calls taken from any source on the Mediation side, on both transports
+    ("faulty-any-source.yaml", "TC-SEC-01 and tcp", "TC-SEC-01", "SEC-01: expected no call toward the far side"),
+    ("faulty-any-source.yaml", "TC-SEC-01 and tls", "TC-SEC-01", "SEC-01: expected no call toward the far side"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}
