@@ -24,7 +24,7 @@ from .media import write_tone
 from .procs import LEAN_ENV
 from .recording import recording
 from .rules import run_passive
-from .tlsfindings import capture_tls_findings, read_events, tls_findings
+from .tlsfindings import capture_tls_findings, probe_clients, read_events, tls_findings
 from .trace import SipReader, Trace, read_trace, tshark_args
 from .verdict import Finding, capture_failures
 
@@ -93,6 +93,7 @@ class CaseContext:
         self._recording.__enter__()
         self.trace: Trace | None = None
         self.keylog = self.dir / "tls-keys.log"
+        self.tls_probe = self.dir / "tlsprobe.json"   # a TLS probe's record (TC-TRN-05/06, TC-SEC-04), if one ran
         self.capture = Capture(lab.sup, self.dir / "capture.pcapng", self.topo.capture_interfaces,
                                self.topo.capture_netns, max_seconds=durations.case_bound(duration_profile)).start()
         self.front_events: list[Path] = []    # the Mediation front's TLS events during this case
@@ -345,7 +346,8 @@ class CaseContext:
         with ThreadPoolExecutor(1) as pool, yielding_cpu():
             # the handshake pass (its own tshark) runs while the SIP reader's tshark runs: two processes, two cores
             handshakes = pool.submit(yielding_cpu()(capture_tls_findings), self.capture.path, self.keylog,
-                                     v["tls_ports"], set(v["dut_addresses"]), v["dut_fqdn"]) if v["keylog"] else None
+                                     v["tls_ports"], set(v["dut_addresses"]), v["dut_fqdn"],
+                                     probe_clients(self.tls_probe)) if v["keylog"] else None
             pre, self._sip_reader = self._sip_reader, None
             self.trace = read_trace(self.capture.path, self.keylog if v["keylog"] else None, v["tls_ports"],
                                     v["tcp_ports"], pre=pre)
@@ -371,6 +373,7 @@ class CaseContext:
             "dut_addresses": sorted({self.topo.ms.peer_ip, self.topo.far.peer_ip}),
             "dut_fqdn": p["dut"]["fqdn"],
             "tls_events": [rel(e) for e in [e.events for e in self.edges] + self.front_events],
+            "tls_probe": rel(self.tls_probe) if self.tls_probe.exists() else None,   # sipqual.tlsprobe's record
             "checks": self.check_calls,
         }
 

@@ -15,3 +15,18 @@ def test_untrusted_source(sq):
     trace = sq.finish()
     sq.judge(checks.untrusted_source_refused(trace, test_id=sq.test_id, source_ip=src, dut_ip=sq.topo.ms.peer_ip,
                                              dut_far_ip=sq.topo.far.peer_ip))
+
+
+@case("TC-SEC-04", "TLS version and cipher floor: nothing below TLS 1.2, no weak cipher suites",
+      requirements=["SEC-04"], needs=["tls"], transports=["tls"],
+      procedure="From the Mediation side, TLS connections to the DUT's trunk port with the pool certificate: one per "
+                "version offered alone (1.0, 1.1, 1.2, 1.3), then TLS 1.2 with one cipher suite at a time (ECDHE "
+                "AES-GCM and ChaCha20, RSA AES-CBC and AES-GCM, 3DES, RC4, NULL, anonymous DH).",
+      expected="The DUT refuses TLS 1.0 and 1.1 and every weak suite (no ServerHello choosing them); the suites it "
+               "accepts are recorded.")
+def test_tls_floor(sq):
+    flows.sec.tls_versions(sq, ciphers=True)
+    trace = sq.finish()
+    sq.judge(checks.tls_versions_accepted(trace, test_id=sq.test_id, our_ip=sq.topo.ms.ip, dut_ip=sq.topo.ms.peer_ip,
+                                          tls_ports=sorted({sq.pixit["dut"]["ports"]["tls"],
+                                                            sq.pixit["mediation"]["ports"]["tls"]}), floor=True))

@@ -160,7 +160,9 @@ SESSION_LONG = ("TC-ST-01", "TC-ST-02", "TC-ST-04",
                 "TC-BAS-13")
 SHORT_ONLY = "not (" + " or ".join(SESSION_LONG) + ")"
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
-TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
+TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07",
+            # TLS negatives and the version/cipher floor (issue 15): tlsprobe attempts on the DUT's TLS trunk port
+            "TC-TRN-05", "TC-TRN-06", "TC-SEC-04")
 NA_ON_REFERENCE = ("TC-OPT-03",    # pics.options_ping: passes on reference-sbc-pinging.yaml
                    "TC-NUM-02",    # pics.remove_plus: passes on reference-sbc-remove-plus.yaml
                    "TC-FAX-02")    # pics.media_bypass (fax with bypass): its check on crafted captures
@@ -360,6 +362,8 @@ FAULTY = [
      "TLS-03: expected the DUT's certificate naming the configured peer FQDN sbc.lab.example"),
     ("faulty-tls-no-client-cert.yaml", "TC-TRN-03 and tls", "TC-TRN-03",
      "TLS-01: expected the DUT to refuse a TLS client that presents no certificate"),
+    ("faulty-tls-no-client-cert.yaml", "TC-TRN-05 and tls", "TC-TRN-05",
+     "TLS-02: expected the DUT to refuse a client certificate that is missing"),
     ("faulty-indialog-options-dropped.yaml", "TC-OPT-05 and tcp", "TC-OPT-05",
      "OPT-02: expected a final response to our in-dialog OPTIONS"),
     ("faulty-busy-as-503.yaml", "TC-BAS-07 and tcp", "TC-BAS-07", "FO-01: expected 486 to the caller"),
@@ -466,6 +470,8 @@ FAULTY = [
     # suite SEC (issue 15): calls taken from any source on the Mediation side, on both transports
     ("faulty-any-source.yaml", "TC-SEC-01 and tcp", "TC-SEC-01", "SEC-01: expected no call toward the far side"),
     ("faulty-any-source.yaml", "TC-SEC-01 and tls", "TC-SEC-01", "SEC-01: expected no call toward the far side"),
+    # TLS 1.0/1.1 accepted below the floor (a client certificate from an unknown CA accepted: tests/test_checks_sec.py)
+    ("faulty-tls-old.yaml", "TC-SEC-04 and tls", "TC-SEC-04", "SEC-04: expected no TLS version below 1.2 accepted"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}
