@@ -30,3 +30,21 @@ def test_tls_floor(sq):
     sq.judge(checks.tls_versions_accepted(trace, test_id=sq.test_id, our_ip=sq.topo.ms.ip, dut_ip=sq.topo.ms.peer_ip,
                                           tls_ports=sorted({sq.pixit["dut"]["ports"]["tls"],
                                                             sq.pixit["mediation"]["ports"]["tls"]}), floor=True))
+
+
+@case("TC-SEC-03", "Topology hiding: no address or name of one side in what the DUT sends to the other",
+      requirements=["SEC-03"],
+      procedure="An OUT call (the Mediation side calls the far end and hangs up after 1 s), then an IN call (the far "
+                "end calls the Mediation side, which hangs up after 1 s). Every message the DUT sends to each side "
+                "is searched for the other side's addresses and names.",
+      expected="Nothing the DUT sends to the far side carries a Mediation-side address (ours, the DUT's own there) "
+               "or the pool/server FQDN, and nothing it sends to the Mediation side carries a far-side address: not "
+               "in Via, Contact, Record-Route, From/To, Call-ID, any other header (our marker too), the Request-URI, "
+               "SDP o= or c=. Mandatory for the SBC role, informational for the others.")
+def test_topology_hiding(sq):
+    flows.sec.two_calls(sq)
+    trace = sq.finish()
+    ms_side, far_side = flows.sec.side_names(sq)
+    sq.judge(checks.topology_hidden(trace, out_spec=flows.calls.out_call_spec(sq), in_spec=flows.calls.in_call_spec(sq),
+                                    ms_side=ms_side, far_side=far_side,
+                                    severity="M" if sq.profile.identity.get("role") == "sbc" else "I"))

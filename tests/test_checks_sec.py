@@ -130,3 +130,61 @@ def test_trn05_without_the_control_answered_nothing_is_concluded(tmp_path):
 def test_trn05_without_an_attempt_in_the_record_is_an_error(tmp_path):
     with pytest.raises(StimulusMissing):
         _probe_run(tmp_path, {"control"}, names=("control", "rogue-ca"))
+
+
+# ---- TC-SEC-03: topology hiding (an OUT and an IN call through a B2BUA; the capture names where a leak is) ---------
+SEC03 = "TC-SEC-03-tcp-abc"
+IN_NUM = "+14255550123"
+OUT_SPEC = checks.CallSpec(SEC03, caller_ip=MS, callee_ip=FAR, dut_in_ip=DUT, dut_out_ip=DUT_FAR, called=NUM)
+IN_SPEC = checks.CallSpec(SEC03, caller_ip=FAR, callee_ip=MS, dut_in_ip=DUT_FAR, dut_out_ip=DUT, called=IN_NUM)
+MS_SIDE, FAR_SIDE = [MS, DUT, "mspool.lab.example", "ms1.lab.example"], [FAR, DUT_FAR]
+
+
+def _invite(c, src, dst, num, cid, from_host, contact_host, o_addr, c_addr, marker=False):
+    via = f"Via: SIP/2.0/UDP {src}:5060;branch=z9hG4bK-{cid}"
+    frm, to = f"From: <sip:+100@{from_host};user=phone>;tag=f{cid}", f"To: <sip:{num}@gw.example>"
+    body = sdp(1, o_addr, conn=c_addr)
+    c.udp(src, dst, sip(f"INVITE sip:{num}@gw.example SIP/2.0", via, "Max-Forwards: 70", frm, to,
+                        f"Call-ID: {cid}@{from_host}", "CSeq: 1 INVITE", f"Contact: <sip:x@{contact_host}:5060>",
+                        *([f"{checks.MARKER}: {SEC03}"] if marker else []), "Content-Type: application/sdp",
+                        body=body))
+    c.udp(dst, src, sip("SIP/2.0 200 OK", via, frm, f"{to};tag=t{cid}", f"Call-ID: {cid}@{from_host}",
+                        "CSeq: 1 INVITE", f"Contact: <sip:y@{dst}:5060>", "Content-Type: application/sdp",
+                        body=sdp(1, dst)))
+
+
+def _two_calls(tmp_path, leak: str | None = None):
+    """A B2BUA that hides both sides, or leaks the caller's address in the far leg's From host (``from``), its SDP
+    o= line (``o``), or the pool's name in the Contact toward the far side (``contact``)."""
+    c = Capture()
+    _invite(c, MS, DUT, NUM, "a1", MS, MS, MS, MS, marker=True)                         # OUT: Mediation -> DUT
+    _invite(c, DUT_FAR, FAR, NUM, "b1", MS if leak == "from" else DUT_FAR,
+            "ms1.lab.example" if leak == "contact" else DUT_FAR, MS if leak == "o" else DUT_FAR, DUT_FAR)
+    _invite(c, FAR, DUT_FAR, IN_NUM, "c1", FAR, FAR, FAR, FAR, marker=True)            # IN: far -> DUT
+    _invite(c, DUT, MS, IN_NUM, "d1", "sbc.lab.example", DUT, DUT, DUT)
+    return checks.topology_hidden(_trace(c, tmp_path), out_spec=OUT_SPEC, in_spec=IN_SPEC, ms_side=MS_SIDE,
+                                  far_side=FAR_SIDE)
+
+
+def test_sec03_a_device_hiding_both_sides_passes(tmp_path):
+    found = _two_calls(tmp_path)
+    assert [f.ok for f in found] == [True, True] and all(f.severity == "M" for f in found)
+
+
+@pytest.mark.parametrize("leak, place", [("from", f"{MS} in From"), ("o", f"{MS} in SDP o="),
+                                         ("contact", "ms1.lab.example in Contact")])
+def test_sec03_leaking_the_caller_in_from_o_or_contact_fails(tmp_path, leak, place):
+    found = _two_calls(tmp_path, leak)
+    bad = [f for f in found if not f.ok]
+    assert len(bad) == 1 and bad[0].message.startswith("SEC-03: expected no address or name of the Mediation side")
+    assert place in bad[0].message and bad[0].frames, bad[0].message
+    assert [f.ok for f in found if "far side (" in f.message] == [True]     # the other direction still judged
+
+
+def test_sec03_addresses_match_whole():
+    from sipqual.checks.sec import _pattern
+
+    assert not _pattern("192.0.2.1").search("Via: SIP/2.0/UDP 192.0.2.10:5060")
+    assert _pattern("192.0.2.1").search("<sip:x@192.0.2.1:5060>") and _pattern("192.0.2.1").search("IN IP4 192.0.2.1")
+    assert not _pattern("ms1.lab.example").search("sip:xms1.lab.example") and \
+        _pattern("MS1.lab.example").search("sip:a@ms1.lab.example;transport=tls")

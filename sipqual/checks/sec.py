@@ -7,6 +7,9 @@
   the capture, only ties each attempt to its local port); what the DUT accepted is read from the capture: the
   ServerHello it sent (version, cipher suite), its alerts, and the SIP it answered on that connection (decrypted with
   the case's key log).
+- TC-SEC-03 topology hiding: every message the DUT sends to one side is searched for the other side's addresses and
+  names, in every header (Via, Contact, Record-Route, From, To, Call-ID, our marker, any other), the Request-URI
+  and the SDP o= and c= lines.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from ..recording import check
 from ..trace import Trace
 from ..verdict import Finding, passed, violation
-from .common import leg_of, raise_missing, stimulus
+from .common import CallSpec, leg_of, raise_missing, route, stimulus
 
 
 @check
@@ -210,3 +213,69 @@ def tls_versions_accepted(trace: Trace, *, test_id: str, our_ip: str, dut_ip: st
         out.append(passed("SEC-04", "SEC-04", "R", f"TLS floor held: lowest version {lowest}, no weak cipher suite "
                           "accepted"))
     return out + bad
+
+
+# ---- topology hiding ---------------------------------------------------------------------------------------------
+MAX_PLACES = 8      # places named in one finding (the frames list every one)
+
+
+def _pattern(token: str) -> re.Pattern:
+    """``token`` as a whole address or host name: 192.0.2.1 is not found in 192.0.2.10, ms1.x not in xms1.x."""
+    return re.compile(r"(?<![\w.-])" + re.escape(token) + r"(?![\w-]|\.\w)", re.I)
+
+
+def _places(msg, patterns: dict[str, re.Pattern]) -> list[tuple[str, str]]:
+    """(where, token) for every token of the other side found in ``msg``: the Request-URI, each header by name,
+    the SDP o= and c= lines."""
+    fields = [("Request-URI", msg.ruri or "")] if msg.is_request else []
+    fields += [(h.raw_name, h.value) for h in msg.headers]
+    body = msg.body.decode("utf-8", "replace") if msg.body else ""
+    fields += [(f"SDP {ln[:2]}", ln) for ln in body.splitlines() if ln[:2] in ("o=", "c=")]
+    return [(where, token) for where, text in fields for token, pat in patterns.items() if pat.search(text)]
+
+
+def _leaks(trace: Trace, src: str, dst: str, hidden: list[str]) -> list[tuple[int, str, str]]:
+    patterns = {t: _pattern(t) for t in hidden}
+    out = []
+    for p in trace.sip:
+        if p.src == src and p.dst == dst:
+            out += [(p.frame, where, token) for where, token in _places(p.msg, patterns)]
+    return out
+
+
+@check
+def topology_hidden(trace: Trace, *, out_spec: CallSpec, in_spec: CallSpec, ms_side: list[str], far_side: list[str],
+                    severity: str = "M") -> list[Finding]:
+    """TC-SEC-03 (SEC-03; M for the SBC role, I otherwise): in an OUT and an IN call through the DUT, nothing the DUT
+    sends to the far side names the Mediation side (``ms_side``: its addresses, the DUT's own address there, the
+    pool and server FQDNs), and nothing it sends to the Mediation side names the far side (``far_side``), in any
+    header, the Request-URI or SDP o=/c=. A port is found with its host (host:port); a port number alone is not
+    distinctive."""
+    out = []
+    for spec in (out_spec, in_spec):
+        routed = route(trace, spec)
+        if isinstance(routed, Finding):
+            return [routed]
+    ms_ip, far_ip = out_spec.caller_ip, out_spec.callee_ip
+    dut_ms, dut_far = out_spec.dut_in_ip, out_spec.dut_out_ip
+    for src, dst, hidden, what, where_to in ((dut_far, far_ip, ms_side, "the Mediation side", "the far side"),
+                                             (dut_ms, ms_ip, far_side, "the far side", "the Mediation side")):
+        sent = [p for p in trace.sip if p.src == src and p.dst == dst]
+        if not sent:
+            raise_missing(f"messages from the DUT ({src}) to {where_to} ({dst})")
+        leaks = _leaks(trace, src, dst, hidden)
+        expected = f"no address or name of {what} ({', '.join(hidden)}) in what the DUT sends to {where_to}"
+        if not leaks:
+            out.append(passed("SEC-03", "SEC-03", severity, f"{expected}: none in {len(sent)} messages (headers, "
+                              "Request-URI, SDP o=/c=)", sent[-1].frame))
+            continue
+        seen, places = set(), []
+        for frame, where, token in leaks:
+            if (where.lower(), token) not in seen:
+                seen.add((where.lower(), token))
+                places.append(f"{token} in {where} (frame {frame})")
+        frames = sorted({f for f, _, _ in leaks})
+        more = f" and {len(places) - MAX_PLACES} more" if len(places) > MAX_PLACES else ""
+        out.append(violation("SEC-03", "SEC-03", severity, expected, "; ".join(places[:MAX_PLACES]) + more,
+                             frames[:20]))
+    return out

@@ -123,3 +123,18 @@ def tls_versions(sq: CaseContext, ciphers: bool = False) -> None:
         plan += [_attempt(sq, f"cipher-{c}", min="1.2", max="1.2", ciphers=f"{c}:@SECLEVEL=0")
                  for c in CIPHER_PROBES]
     tls_probe(sq, plan)
+
+
+# ---- TC-SEC-03: topology hiding ------------------------------------------------------------------------------------
+def two_calls(sq: CaseContext, hold_ms: int = 1000) -> None:
+    """TC-SEC-03: an OUT call (the Mediation side calls the far end, hangs up) then an IN call (the far end calls
+    the Mediation side, which hangs up), 1 s of media each: every kind of message crosses the DUT both ways."""
+    calls.out_call(sq, hold_ms=hold_ms)
+    calls.in_call(sq, hold_ms=hold_ms)
+
+
+def side_names(sq: CaseContext) -> tuple[list[str], list[str]]:
+    """What identifies each side (TC-SEC-03): the Mediation side's addresses (ours, the DUT's own there) and names
+    (pool and server FQDNs); the far side's addresses (ours, the DUT's own there)."""
+    t, p = sq.topo, sq.pixit["mediation"]
+    return [t.ms.ip, t.ms.peer_ip, p["pool_fqdn"], p["server_fqdn"]], [t.far.ip, t.far.peer_ip]
