@@ -48,3 +48,16 @@ def test_topology_hiding(sq):
     sq.judge(checks.topology_hidden(trace, out_spec=flows.calls.out_call_spec(sq), in_spec=flows.calls.in_call_spec(sq),
                                     ms_side=ms_side, far_side=far_side,
                                     severity="M" if sq.profile.identity.get("role") == "sbc" else "I"))
+
+
+@case("TC-SEC-02", "No cleartext SIP toward the Mediation side on a trunk configured for TLS",
+      requirements=["SEC-02"], needs=["tls"], transports=["tls"],
+      procedure="On the TLS trunk, an OUT call (the Mediation side calls the far end and hangs up after 1 s), then an "
+                "IN call (the far end calls the Mediation side, which hangs up after 1 s).",
+      expected="Every SIP message the DUT sends to the Mediation side is carried by TLS (read decrypted from the "
+               "TLS connections); none over plain TCP or UDP. N/A when TLS is not claimed.")
+def test_no_cleartext_on_tls(sq):
+    flows.sec.two_calls(sq)
+    trace = sq.finish()
+    sq.judge(checks.no_cleartext_sip(trace, in_spec=flows.calls.in_call_spec(sq),
+                                     out_spec=flows.calls.out_call_spec(sq)))

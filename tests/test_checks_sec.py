@@ -110,8 +110,8 @@ def test_trn05_refusing_bad_certificates_passes_and_records_the_wrong_name(tmp_p
 def test_trn05_a_client_certificate_from_an_unknown_ca_accepted_fails(tmp_path):
     found = _probe_run(tmp_path, {"control", "rogue-ca"})
     bad = [f for f in found if not f.ok]
-    assert len(bad) == 1 and bad[0].message.startswith(
-        "TLS-02: expected the DUT to refuse a client certificate issued by an unknown CA") and "200 OK" in bad[0].message
+    assert len(bad) == 1 and "200 OK" in bad[0].message
+    assert bad[0].message.startswith("TLS-02: expected the DUT to refuse a client certificate issued by an unknown CA")
 
 
 def test_trn05_an_expired_client_certificate_accepted_fails(tmp_path):
@@ -188,3 +188,39 @@ def test_sec03_addresses_match_whole():
     assert _pattern("192.0.2.1").search("<sip:x@192.0.2.1:5060>") and _pattern("192.0.2.1").search("IN IP4 192.0.2.1")
     assert not _pattern("ms1.lab.example").search("sip:xms1.lab.example") and \
         _pattern("MS1.lab.example").search("sip:a@ms1.lab.example;transport=tls")
+
+
+# ---- TC-SEC-02: no cleartext SIP on a TLS trunk (the crafted legs are cleartext: a TLS leg is tests/tlswire.py's) --
+def test_sec02_sip_in_clear_to_the_mediation_side_fails(tmp_path):
+    c = Capture()
+    _invite(c, MS, DUT, NUM, "a1", MS, MS, MS, MS, marker=True)
+    _invite(c, DUT_FAR, FAR, NUM, "b1", DUT_FAR, DUT_FAR, DUT_FAR, DUT_FAR)
+    _invite(c, FAR, DUT_FAR, IN_NUM, "c1", FAR, FAR, FAR, FAR, marker=True)
+    _invite(c, DUT, MS, IN_NUM, "d1", "sbc.lab.example", DUT, DUT, DUT)
+    found = checks.no_cleartext_sip(_trace(c, tmp_path), in_spec=IN_SPEC, out_spec=OUT_SPEC)
+    assert [f.ok for f in found] == [False]
+    assert found[0].message.startswith("SEC-02: expected every SIP message from the DUT to the Mediation side over "
+                                       "TLS") and "INVITE over UDP" in found[0].message and found[0].frames
+
+
+def test_sec02_sip_over_tls_passes(tmp_path):
+    """The Mediation leg in TLS records (make_fixtures.TlsLeg, decrypted with its key log): both calls pass."""
+    from make_fixtures import CLIENT_RANDOM, MASTER, TLS_PORT, TlsLeg
+
+    c = Capture()
+    tls = TlsLeg(c, MS, DUT)
+    for src, dst, num, cid, marker in ((MS, DUT, NUM, "a1", True), (DUT, MS, IN_NUM, "d1", False)):
+        if cid == "d1":     # the far legs: the OUT call's, then the far end's IN call, before the DUT's INVITE
+            _invite(c, DUT_FAR, FAR, NUM, "b1", DUT_FAR, DUT_FAR, DUT_FAR, DUT_FAR)
+            _invite(c, FAR, DUT_FAR, IN_NUM, "c1", FAR, FAR, FAR, FAR, marker=True)
+        via, frm, to = (f"Via: SIP/2.0/TLS {src}:5061;branch=z9hG4bK-{cid}", f"From: <sip:+100@x>;tag=f{cid}",
+                        f"To: <sip:{num}@gw.example>")
+        tls.sip(src, sip(f"INVITE sip:{num}@gw.example SIP/2.0", via, "Max-Forwards: 70", frm, to,
+                         f"Call-ID: {cid}@x", "CSeq: 1 INVITE", *([f"{checks.MARKER}: {SEC03}"] if marker else []),
+                         "Content-Type: application/sdp", body=sdp(1, src)))
+        tls.sip(dst, sip("SIP/2.0 200 OK", via, frm, f"{to};tag=t{cid}", f"Call-ID: {cid}@x", "CSeq: 1 INVITE"))
+    path, keys = tmp_path / "capture.pcapng", tmp_path / "keys.log"
+    c.write(path)
+    keys.write_text(f"CLIENT_RANDOM {CLIENT_RANDOM.hex()} {MASTER.hex()}\n")
+    found = checks.no_cleartext_sip(read_trace(path, keys, [TLS_PORT], []), in_spec=IN_SPEC, out_spec=OUT_SPEC)
+    assert [f.ok for f in found] == [True] and "went over TLS" in found[0].message, found

@@ -166,7 +166,9 @@ SHORT_ONLY = "not (" + " or ".join(SESSION_LONG + REFERENCE_LEAKS) + ")"
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
 TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07",
             # TLS negatives and the version/cipher floor (issue 15): tlsprobe attempts on the DUT's TLS trunk port
-            "TC-TRN-05", "TC-TRN-06", "TC-SEC-04")
+            "TC-TRN-05", "TC-TRN-06", "TC-SEC-04",
+            # no cleartext SIP toward the Mediation side on the TLS trunk (issue 15)
+            "TC-SEC-02")
 NA_ON_REFERENCE = ("TC-OPT-03",    # pics.options_ping: passes on reference-sbc-pinging.yaml
                    "TC-NUM-02",    # pics.remove_plus: passes on reference-sbc-remove-plus.yaml
                    "TC-FAX-02")    # pics.media_bypass (fax with bypass): its check on crafted captures

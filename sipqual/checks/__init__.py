@@ -24,7 +24,7 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "reinvite_unchanged",
            # suite SEC (sipqual's security extension, issue 15)
            "untrusted_source_refused", "client_certificates_refused", "tls_versions_accepted",
-           "topology_hidden"]
+           "topology_hidden", "no_cleartext_sip"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -48,4 +48,5 @@ from .srtp import dut_srtp_offer, no_crypto_on_tcp, srtp_call, srtp_optional_cal
 from .med import (comfort_noise_relayed, dtmf_long_press, dtmf_relayed, dut_rtcp, dut_rtp_timing,
                   media_at_signalling_address, media_retargeted, no_inband_duplicates, reinvite_unchanged,
                   rtp_latched)
-from .sec import client_certificates_refused, tls_versions_accepted, topology_hidden, untrusted_source_refused
+from .sec import (client_certificates_refused, no_cleartext_sip, tls_versions_accepted, topology_hidden,
+                  untrusted_source_refused)

@@ -7,6 +7,8 @@
   the capture, only ties each attempt to its local port); what the DUT accepted is read from the capture: the
   ServerHello it sent (version, cipher suite), its alerts, and the SIP it answered on that connection (decrypted with
   the case's key log).
+- TC-SEC-02 no cleartext SIP on a TLS trunk: every SIP message the DUT sends to the Mediation side was read from
+  TLS (decrypted), none from plain TCP or UDP.
 - TC-SEC-03 topology hiding: every message the DUT sends to one side is searched for the other side's addresses and
   names, in every header (Via, Contact, Record-Route, From, To, Call-ID, our marker, any other), the Request-URI
   and the SDP o= and c= lines.
@@ -213,6 +215,30 @@ def tls_versions_accepted(trace: Trace, *, test_id: str, our_ip: str, dut_ip: st
         out.append(passed("SEC-04", "SEC-04", "R", f"TLS floor held: lowest version {lowest}, no weak cipher suite "
                           "accepted"))
     return out + bad
+
+
+# ---- no cleartext SIP on a TLS trunk ---------------------------------------------------------------------------
+@check
+def no_cleartext_sip(trace: Trace, *, in_spec: CallSpec, out_spec: CallSpec) -> list[Finding]:
+    """TC-SEC-02 (SEC-02, M when TLS is claimed): on a trunk configured for TLS, in an IN and an OUT call, every SIP
+    message between the DUT's Mediation-side address and ours travels over TLS: the DUT sends nothing in clear (plain
+    TCP or UDP), neither its requests nor its responses."""
+    for spec in (in_spec, out_spec):
+        routed = route(trace, spec)
+        if isinstance(routed, Finding):
+            return [routed]
+    dut, ms = in_spec.dut_out_ip, in_spec.callee_ip
+    sent = [p for p in trace.sip if p.src == dut and p.dst == ms]
+    clear = [p for p in sent if p.transport != "TLS"]
+    if not sent:
+        raise_missing(f"SIP from the DUT ({dut}) to the Mediation side ({ms})")
+    if clear:
+        kinds = sorted({f"{p.msg.method or p.msg.status} over {p.transport} to port {p.dport}" for p in clear})
+        return [violation("SEC-02", "SEC-02", "M", "every SIP message from the DUT to the Mediation side over TLS (the "
+                          "trunk is configured for TLS)", f"{len(clear)} in clear: {'; '.join(kinds[:6])}",
+                          [p.frame for p in clear][:20])]
+    return [passed("SEC-02", "SEC-02", "M", f"all {len(sent)} SIP messages from the DUT to the Mediation side went "
+                   "over TLS, none in clear", sent[-1].frame)]
 
 
 # ---- topology hiding ---------------------------------------------------------------------------------------------
