@@ -1,4 +1,5 @@
-"""The test-case catalogue: requirements.md section 6 as data (126 Lync/SfB cases and 6 SIPconnect add-ons).
+"""The test-case catalogue: requirements.md section 6 as data (126 Lync/SfB cases and 6 SIPconnect add-ons), and
+sipqual's own extension suite SEC (security: issue 15), which the catalogue has no IDs for.
 
 Every case sipqual implements must carry an ID from here (:func:`sipqual.case.case` checks it), and every run is
 judged against this list: the plugin records a snapshot of it in results.json ``coverage``, and the report's cover
@@ -10,6 +11,11 @@ Severities as the catalogue writes them (its section 0 and the notes of section 
 - ``M*`` mandatory only when the DUT is qualified "with SRTP & TLS" (PICS ``srtp`` and ``tls`` claimed);
 - ``M†`` mandatory only when the DUT claims media bypass (PICS ``media_bypass``);
 - ``SC`` the SIPconnect profile's add-ons (profile ``sipconnect``): never part of the Lync coverage figures.
+
+The SEC cases (:data:`EXTENSION_CASES`, profile ``sipqual``) are sipqual's extension, not the catalogue's: they keep
+their own severities (M, R, I as issue 15 sets them) but are never in :data:`CASES` (section 6 as written), never in
+the Lync figures, and the report lists them apart, as it does the SIPconnect add-ons. :func:`get` knows them, so a
+case may carry their IDs.
 
 TC-ROB-02 is "M (core subset) / R" in the catalogue: it is held as ``M`` (the core subset decides) with that wording
 kept in :attr:`CatalogueCase.severity_text`.
@@ -25,7 +31,7 @@ from dataclasses import asdict, dataclass
 
 SOURCE = "requirements.md section 6 (Proposed test case list)"
 SEVERITIES = ("M", "M*", "M†", "R", "O", "I", "SC")
-LYNC, SIPCONNECT = "lync", "sipconnect"
+LYNC, SIPCONNECT, EXTENSION = "lync", "sipconnect", "sipqual"
 CONDITIONS = {
     "M*": "mandatory when qualifying with SRTP & TLS (pics.srtp and pics.tls)",
     "M†": "mandatory when media bypass is claimed (pics.media_bypass)",
@@ -49,7 +55,7 @@ class CatalogueCase:
 
     @property
     def profile(self) -> str:
-        return SIPCONNECT if self.severity == "SC" else LYNC
+        return SIPCONNECT if self.severity == "SC" else EXTENSION if self.group in EXTENSION_GROUPS else LYNC
 
     @property
     def declared_severity(self) -> str:
@@ -237,22 +243,37 @@ _TABLE: list[tuple[str, str, list[tuple[str, str, str, str]]]] = [
         ("TC-SC-06", "SC", "SC-11", "Emergency calls recognised and routed"),
     ]),
 ]
+# sipqual's own extension (issue 15), apart from section 6: same shape, never in CASES
+_EXTENSION_TABLE = [
+    ("SEC", "Security (sipqual extension, issue 15)", [
+        ("TC-SEC-01", "M", "SEC-01", "INVITE from an address outside the Mediation pool refused (403/none)"),
+        ("TC-SEC-02", "M", "SEC-02", "No cleartext SIP toward the Mediation side on a TLS trunk"),
+        ("TC-SEC-03", "M", "SEC-03", "Topology hiding: no address of one side in what reaches the other"),
+        ("TC-SEC-04", "R", "SEC-04", "TLS version and cipher floor: nothing below TLS 1.2, no weak suites"),
+    ]),
+]
+EXTENSION_GROUPS = {g for g, _, _ in _EXTENSION_TABLE}
+_EXTENSION_CONDITIONS = {
+    "TC-SEC-02": "mandatory when TLS is claimed (pics.tls); N/A otherwise",
+    "TC-SEC-03": "mandatory for the SBC role (identity.role: sbc), informational for other roles",
+}
 _SPLIT = {"TC-ROB-02": ("M (core subset) / R", "mandatory for the RFC 4475 core subset, recommended for the rest")}
 
-GROUP_TITLES: dict[str, str] = {g: t for g, t, _ in _TABLE}
+GROUP_TITLES: dict[str, str] = {g: t for g, t, _ in _TABLE + _EXTENSION_TABLE}
 
 
-def _build() -> tuple[CatalogueCase, ...]:
+def _build(table) -> tuple[CatalogueCase, ...]:
     out = []
-    for group, _, rows in _TABLE:
+    for group, _, rows in table:
         for cid, sev, reqs, title in rows:
-            text, cond = _SPLIT.get(cid, ("", CONDITIONS.get(sev, "")))
+            text, cond = _SPLIT.get(cid, ("", CONDITIONS.get(sev, _EXTENSION_CONDITIONS.get(cid, ""))))
             out.append(CatalogueCase(cid, sev, tuple(reqs.split()), title, group, cond, text))
     return tuple(out)
 
 
-CASES: tuple[CatalogueCase, ...] = _build()
-_BY_ID = {c.id: c for c in CASES}
+CASES: tuple[CatalogueCase, ...] = _build(_TABLE)
+EXTENSION_CASES: tuple[CatalogueCase, ...] = _build(_EXTENSION_TABLE)
+_BY_ID = {c.id: c for c in CASES + EXTENSION_CASES}
 LYNC_CASES: tuple[CatalogueCase, ...] = tuple(c for c in CASES if c.profile == LYNC)
 DIGEST = "sha256:" + hashlib.sha256(json.dumps([c.as_dict() for c in CASES], sort_keys=True,
                                                ensure_ascii=False).encode()).hexdigest()

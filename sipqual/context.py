@@ -24,7 +24,7 @@ from .media import write_tone
 from .procs import LEAN_ENV
 from .recording import recording
 from .rules import run_passive
-from .tlsfindings import capture_tls_findings, read_events, tls_findings
+from .tlsfindings import capture_tls_findings, probe_clients, read_events, tls_findings
 from .trace import SipReader, Trace, read_trace, tshark_args
 from .verdict import Finding, capture_failures
 
@@ -94,6 +94,7 @@ class CaseContext:
         self.trace: Trace | None = None
         self.dut_died: str | None = None      # finish(dut_may_die=True): why the DUT is gone (suite ROB judges it)
         self.keylog = self.dir / "tls-keys.log"
+        self.tls_probe = self.dir / "tlsprobe.json"   # a TLS probe's record (TC-TRN-05/06, TC-SEC-04), if one ran
         self.capture = Capture(lab.sup, self.dir / "capture.pcapng", self.topo.capture_interfaces,
                                self.topo.capture_netns, max_seconds=durations.case_bound(duration_profile)).start()
         self.front_events: list[Path] = []    # the Mediation front's TLS events during this case
@@ -178,7 +179,8 @@ class CaseContext:
 
     # ---- agents on the Mediation side ---------------------------------------------------------------------------
     def ms_client(self, name: str, scenario: str, keys: dict, *, present_cert: bool = True, probe: bool = False,
-                  front_backend: bool = True, member: int = 1, **kw) -> sipp.SippRun:
+                  front_backend: bool = True, member: int = 1, local_ip: str | None = None,
+                  **kw) -> sipp.SippRun:
         """A SIPp client on the Mediation side that talks to the DUT's trunk port (through a TLS edge for TLS).
         ``present_cert=False``: the edge offers no client certificate. ``probe=True``: the agent is a probe whose
         outcome the check judges from the capture (the DUT is expected to refuse it), so its exit code is never an
@@ -186,9 +188,12 @@ class CaseContext:
         ``front_backend=False`` (TLS): the Mediation front keeps handing what the DUT sends to the Mediation port to
         the case's Mediation server (a second call the Mediation side places while it takes an inbound one, TC-FEA-01
         and -02); this client then gets nothing the DUT sends it in-dialog, only the responses to its requests.
-        ``member``: the pool member that sends (sipqual.pool; 2 = ms2 from its own address, pool labs only)."""
+        ``member``: the pool member that sends (sipqual.pool; 2 = ms2 from its own address, pool labs only).
+        ``local_ip``: another address of ours on the Mediation side than the pool's (an untrusted source, TC-SEC-01;
+        :func:`sipqual.lab.extra_address`): the agent (or its TLS edge) sends from there."""
         t = self.topo
-        ip, fqdn, front = self.pool_member(member)
+        member_ip, fqdn, front = self.pool_member(member)
+        ip = local_ip or member_ip
         local = self.ports.sip()
         if probe:
             self.probes.add(name)
@@ -196,23 +201,24 @@ class CaseContext:
         if self.transport == "tls":
             edge_port = self.ports.sip()
             # the edge comes up while the servers started before it do (ready() below)
-            edge = self._edge("client", f"{ip}:{edge_port}", f"{t.ms.peer_ip}:{self.dut_port}", source=ip,
+            edge = self._edge("client", f"{member_ip}:{edge_port}", f"{t.ms.peer_ip}:{self.dut_port}", source=ip,
                               server_name=self.pixit["dut"]["fqdn"], present_cert=present_cert, wait=False)
             if probe:
                 self.probe_edges.append(self.edges.pop())
-            remote = f"{ip}:{edge_port}"
+            remote = f"{member_ip}:{edge_port}"
             adv = (fqdn, self.ms_port)
             # in-dialog requests the DUT sends to our Contact (the Mediation TLS port, e.g. the far end's BYE) reach
             # this agent through the front
             if front is not None and front_backend:
-                front.backend(ip, local)
+                front.backend(member_ip, local)
         else:
             remote = f"{t.ms.peer_ip}:{self.dut_port}"
             adv = (ip, local)
         all_keys = {**self._sip_keys(adv[0], adv[1], self.transport), "ruri_host": self.pixit["dut"]["fqdn"],
                     "ruri_port": self.dut_port, **keys}
-        agent = sipp.Agent(name, scenario, t.ms.netns, ip, local, "tcp", remote=remote, keys=all_keys,
-                           media_port=self.ports.media(), ctrl_port=self.ports.ctrl(), **kw)
+        agent = sipp.Agent(name, scenario, t.ms.netns, member_ip if edge is not None else ip, local, "tcp",
+                           remote=remote, keys=all_keys, media_port=self.ports.media(), ctrl_port=self.ports.ctrl(),
+                           **kw)
         self.ready()
         if edge is not None:
             self._edge_ready(edge)
@@ -374,7 +380,8 @@ class CaseContext:
         with ThreadPoolExecutor(1) as pool, yielding_cpu():
             # the handshake pass (its own tshark) runs while the SIP reader's tshark runs: two processes, two cores
             handshakes = pool.submit(yielding_cpu()(capture_tls_findings), self.capture.path, self.keylog,
-                                     v["tls_ports"], set(v["dut_addresses"]), v["dut_fqdn"]) if v["keylog"] else None
+                                     v["tls_ports"], set(v["dut_addresses"]), v["dut_fqdn"],
+                                     probe_clients(self.tls_probe)) if v["keylog"] else None
             pre, self._sip_reader = self._sip_reader, None
             self.trace = read_trace(self.capture.path, self.keylog if v["keylog"] else None, v["tls_ports"],
                                     v["tcp_ports"], pre=pre)
@@ -400,6 +407,7 @@ class CaseContext:
             "dut_addresses": sorted({self.topo.ms.peer_ip, self.topo.far.peer_ip}),
             "dut_fqdn": p["dut"]["fqdn"],
             "tls_events": [rel(e) for e in [e.events for e in self.edges] + self.front_events],
+            "tls_probe": rel(self.tls_probe) if self.tls_probe.exists() else None,   # sipqual.tlsprobe's record
             "checks": self.check_calls,
         }
 

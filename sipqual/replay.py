@@ -19,7 +19,7 @@ from . import checks  # noqa: F401 - importing registers the active checks
 from .errors import LabError, UsageError
 from .recording import CHECKS, decode
 from .rules import run_passive
-from .tlsfindings import capture_tls_findings, read_events, tls_findings
+from .tlsfindings import capture_tls_findings, probe_clients, read_events, tls_findings
 from .trace import read_trace
 from .verdict import Finding, Verdict, capture_failures
 
@@ -68,7 +68,8 @@ def reverify_case(run_dir: Path, case: dict) -> Reverified:
     passive += tls_findings(read_events([run_dir / p for p in v.get("tls_events", [])]))
     if keylog is not None:
         passive += capture_tls_findings(capture, keylog, v.get("tls_ports", []), set(v.get("dut_addresses", [])),
-                                        v.get("dut_fqdn"))
+                                        v.get("dut_fqdn"), probe_clients(run_dir / v["tls_probe"]
+                                                                         if v.get("tls_probe") else None))
     active: list[Finding] = []
     for call in v.get("checks", []):
         fn = CHECKS.get(call["check"])

@@ -160,12 +160,21 @@ def wire_findings(conns, dut_addresses: set[str], dut_fqdn: str | None = None,
     return out
 
 
+def probe_clients(path: Path | None) -> set[str]:
+    """The client addresses (ip:port) of a TLS probe's attempts (:mod:`sipqual.tlsprobe` record, ``local``): their
+    handshakes are the stimulus of a case that offers the DUT what it must refuse (TC-TRN-05/06, TC-SEC-04), judged
+    by that case's own check, never by the passive handshake rules."""
+    if path is None or not Path(path).exists():
+        return set()
+    return {r["local"] for r in json.loads(Path(path).read_text()) if r.get("local")}
+
+
 def capture_tls_findings(capture: Path, keylog: Path | None, tls_ports, dut_addresses: set[str],
-                         dut_fqdn: str | None) -> list[Finding]:
+                         dut_fqdn: str | None, skip_clients=()) -> list[Finding]:
     """Read the handshakes of a capture and judge them (live after each TLS case, and again on replay: a profile
-    applies to both)."""
+    applies to both); connections from ``skip_clients`` (:func:`probe_clients`) are left to the case's check."""
     from .tlsfacts import read_tls_facts
 
-    conns = read_tls_facts(capture, keylog, tls_ports)
+    conns = [c for c in read_tls_facts(capture, keylog, tls_ports) if c.client not in set(skip_clients)]
     return wire_findings(conns, dut_addresses, dut_fqdn, decrypted=bool(keylog and Path(keylog).exists()),
                          hint=refusal_hint(None, None))

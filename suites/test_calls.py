@@ -106,3 +106,31 @@ def test_ipv6_out_call(sq):
     spec = flows.trn.ipv6_out_call(sq)
     trace = sq.finish()
     sq.judge(checks.basic_call(trace, spec=spec, hangup_by="caller"))
+
+
+@case("TC-TRN-05", "TLS negative: client certificates from an unknown CA, expired or missing are refused, no SIP",
+      requirements=["TLS-02", "TLS-01"], needs=["mtls"], transports=["tls"],
+      procedure="From the Mediation side, TLS connections to the DUT's trunk port, each sending an OPTIONS once its "
+                "handshake is through: a control with the pool certificate; then a certificate from a rogue CA, an "
+                "expired one (lab CA), none at all, and one whose SAN names wrong.lab.example instead of the pool.",
+      expected="The control is answered; the rogue, expired and missing certificates are refused (TLS alert or "
+               "close), none of their OPTIONS answered; the wrong-SAN one is recorded (a TLS server need not check "
+               "its client's names).")
+def test_tls_bad_client_certificates(sq):
+    flows.sec.bad_client_certificates(sq)
+    trace = sq.finish()
+    sq.judge(checks.client_certificates_refused(trace, test_id=sq.test_id, our_ip=sq.topo.ms.ip,
+                                                dut_ip=sq.topo.ms.peer_ip, tls_ports=_tls_ports(sq)))
+
+
+@case("TC-TRN-06", "TLS 1.2-only peer accepted; the lowest TLS version the DUT accepts recorded",
+      requirements=["TLS-04"], transports=["tls"],
+      procedure="From the Mediation side, one TLS connection per version offered alone (1.0, 1.1, 1.2, 1.3) to the "
+                "DUT's trunk port with the pool certificate; the TLS 1.2 one sends an OPTIONS.",
+      expected="The TLS 1.2-only handshake completes and its OPTIONS is answered; the versions the DUT chose in its "
+               "ServerHello are recorded, the lowest one named.")
+def test_tls_versions(sq):
+    flows.sec.tls_versions(sq)
+    trace = sq.finish()
+    sq.judge(checks.tls_versions_accepted(trace, test_id=sq.test_id, our_ip=sq.topo.ms.ip, dut_ip=sq.topo.ms.peer_ip,
+                                          tls_ports=_tls_ports(sq)))

@@ -131,10 +131,21 @@ def test_a_qualification_run_records_its_coverage(tmp_path):
     assert cov["catalogue"]["digest"] == catalogue.DIGEST and cov["catalogue"]["lync_cases"] == 126
     assert cov["sipqual_version"] == doc["suite_version"]
     entries = {e["id"]: e for e in cov["cases"]}
-    assert list(entries) == [c.id for c in catalogue.CASES]
+    assert list(entries) == [c.id for c in catalogue.CASES + catalogue.EXTENSION_CASES]   # SEC: listed, apart
     opt = entries["TC-OPT-01"]
     assert (opt["status"], opt["verdict"], opt["executed"], opt["implemented"]) == ("not run", "NOT_RUN", False, True)
     assert opt["transports"] == {"tcp": "NOT_RUN", "tls": "NOT_RUN"} and opt["requirements"] == ["OPT-01", "OPT-02"]
     assert (entries["TC-TRN-01"]["status"], entries["TC-TRN-01"]["verdict"]) == ("not in run", None)
     assert (entries["TC-FO-01"]["status"], entries["TC-FO-01"]["implemented"]) == ("not implemented", False)
     assert entries["TC-SRTP-01"]["condition"] and entries["TC-SC-01"]["profile"] == "sipconnect"
+
+
+def test_sec_extension_is_kept_apart_from_the_catalogue():
+    """Issue 15: the SEC suite is sipqual's own (profile "sipqual"): known to get() so cases can carry its IDs, never
+    in CASES (section 6 as written) nor in the Lync figures."""
+    ids = [c.id for c in catalogue.EXTENSION_CASES]
+    assert ids == [f"TC-SEC-0{n}" for n in range(1, 5)]
+    assert not set(ids) & {c.id for c in catalogue.CASES}
+    assert all(catalogue.get(i).profile == "sipqual" for i in ids)
+    assert catalogue.get("TC-SEC-01").declared_severity == "M" and catalogue.get("TC-SEC-04").severity == "R"
+    assert catalogue.get("TC-SEC-03").condition and "SEC" not in catalogue.suites()

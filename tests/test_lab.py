@@ -157,7 +157,9 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite XFR, TC-XFR-02 (pics.replaces): attended transfer, the INVITE with Replaces hairpinned to party 2
          "TC-XFR-02",
          # suite ROB (issue 15): RFC 4475 invalid set, unknown dialog/method, Lync SDP (a few seconds each)
-         "TC-ROB-02", "TC-ROB-04", "TC-ROB-05")
+         "TC-ROB-02", "TC-ROB-04", "TC-ROB-05",
+         # suite SEC (issue 15, sipqual's extension): an INVITE from outside the Mediation pool gets 403
+         "TC-SEC-01")
 # suite ROB (issue 15): cases the reference FAILs with a finding true of Kamailio 5.6 (README "Suite ROB"): its core
 # parser drops RFC 4475's wsinv and intmeth (valid) and multi01 and mcl01 (400 expected) without an answer. Case ->
 # the reason's prefix
@@ -169,9 +171,17 @@ SESSION_LONG = ("TC-ST-01", "TC-ST-02", "TC-ST-04",
                 # TC-BAS-13, the long call: past one session interval (quick 100 s); its faults on crafted captures
                 # (tests/test_checks_longcall.py); run once, on TCP, beside suite ST
                 "TC-BAS-13")
-SHORT_ONLY = "not (" + " or ".join(SESSION_LONG) + ")"
+# suite SEC (issue 15): TC-SEC-03, topology hiding, FAILs on the plain reference, a record-routing proxy that passes
+# Via, Record-Route, Contact, From/To and Call-ID on (a finding true of Kamailio without topoh, README "Suite SEC"):
+# the reference runs deselect it, FAULTY proves that FAIL with the reference itself, the topoh sample passes it
+REFERENCE_LEAKS = ("TC-SEC-03",)
+SHORT_ONLY = "not (" + " or ".join(SESSION_LONG + REFERENCE_LEAKS) + ")"
 #: cases with a TLS instance only (@case transports=["tls"]), and cases N/A on the reference (PICS not claimed)
-TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07")
+TLS_ONLY = ("TC-TRN-03", "TC-TRN-04", "TC-TRN-07",
+            # TLS negatives and the version/cipher floor (issue 15): tlsprobe attempts on the DUT's TLS trunk port
+            "TC-TRN-05", "TC-TRN-06", "TC-SEC-04",
+            # no cleartext SIP toward the Mediation side on the TLS trunk (issue 15)
+            "TC-SEC-02")
 NA_ON_REFERENCE = ("TC-OPT-03",    # pics.options_ping: passes on reference-sbc-pinging.yaml
                    "TC-NUM-02",    # pics.remove_plus: passes on reference-sbc-remove-plus.yaml
                    "TC-FAX-02")    # pics.media_bypass (fax with bypass): its check on crafted captures
@@ -228,6 +238,7 @@ def reference_verdicts(transports=("tcp", "tls"), long=True) -> dict:
     out.update({(i, "tcp"): "PASS" for i in TCP_ONLY if "tcp" in transports})
     out.update({(i, t): "NOT_RUN" for i in SESSION_LONG for t in transports})   # deselected (SHORT_ONLY): run apart
     out.update({(i, t): "FAIL" for i in FAIL_ON_REFERENCE for t in transports})   # explained: FAIL_ON_REFERENCE
+    out.update({(i, t): "NOT_RUN" for i in REFERENCE_LEAKS for t in transports})  # FAIL on the plain reference
     return out
 
 
@@ -260,7 +271,7 @@ def test_reference_dut_passes_everything(tmp_path, transport):
     # a case counts as passed once it passed on every transport it has, so most read "not run" here (the other
     # transport is left out); those only this transport has read passed, and cases the PICS rule out n/a
     only_here = TLS_ONLY if transport == "tls" else TCP_ONLY
-    assert len(cov) == 132 and all(cov[i]["implemented"] for i in ran)
+    assert len(cov) == 132 + 4 and all(cov[i]["implemented"] for i in ran)    # + suite SEC, sipqual's extension
     assert {i: cov[i]["status"] for i in ran} == {i: "n/a" if i in NA_ON_REFERENCE + SRTP_TLS_NA_ON_REFERENCE else
                                                   "failed" if i in FAIL_ON_REFERENCE else
                                                   "passed" if i in only_here else "not run" for i in ran}
@@ -314,13 +325,16 @@ def test_reference_dut_passes_everything(tmp_path, transport):
 #: one with `--dut lab/duts/reference-sbc-topoh.yaml`, run before a landing (figures in README)
 TOPOH_SAMPLE = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-04", "TC-BAS-08", "TC-EM-04", "TC-HLD-01",
                 "TC-REL-02", "TC-ST-03", "TC-ID-01", "TC-ID-02", "TC-XFR-01", "TC-XFR-02", "TC-XFR-04",
-                "TC-FEA-02", "TC-E911-01", "TC-FAX-01", "TC-SRTP-07", "TC-DTMF-01", "TC-MED-08", "TC-TRN-08")
+                "TC-FEA-02", "TC-E911-01", "TC-FAX-01", "TC-SRTP-07", "TC-DTMF-01", "TC-MED-08", "TC-TRN-08",
+                # suite SEC: an untrusted source refused; topology hiding (topoh + uac From/To: PASS here only)
+                "TC-SEC-01", "TC-SEC-03")
 
 
 def test_b2bua_like_variant_passes_with_a_different_call_id_on_the_far_leg(tmp_path):
     suite(tmp_path, "reference-sbc-topoh.yaml", " or ".join(TOPOH_SAMPLE), transport="tcp")
     v = verdicts(results(tmp_path))
-    want = {**reference_verdicts(("tcp",), long=False), **{(i, "tcp"): "NA" for i in NA_ON_TOPOH}}
+    want = {**reference_verdicts(("tcp",), long=False), **{(i, "tcp"): "NA" for i in NA_ON_TOPOH},
+            **{(i, "tcp"): "PASS" for i in REFERENCE_LEAKS}}
     want = {k: verdict for k, verdict in want.items() if k[0] in TOPOH_SAMPLE}
     assert {k: c["verdict"] for k, c in v.items() if k[1] == "tcp" and c["id"] in TOPOH_SAMPLE} == want, v
     assert len(want) == len(TOPOH_SAMPLE)
@@ -489,6 +503,8 @@ FAULTY = [
      "TLS-03: expected the DUT's certificate naming the configured peer FQDN sbc.lab.example"),
     ("faulty-tls-no-client-cert.yaml", "TC-TRN-03 and tls", "TC-TRN-03",
      "TLS-01: expected the DUT to refuse a TLS client that presents no certificate"),
+    ("faulty-tls-no-client-cert.yaml", "TC-TRN-05 and tls", "TC-TRN-05",
+     "TLS-02: expected the DUT to refuse a client certificate that is missing"),
     ("faulty-indialog-options-dropped.yaml", "TC-OPT-05 and tcp", "TC-OPT-05",
      "OPT-02: expected a final response to our in-dialog OPTIONS"),
     ("faulty-busy-as-503.yaml", "TC-BAS-07 and tcp", "TC-BAS-07", "FO-01: expected 486 to the caller"),
@@ -610,6 +626,14 @@ FAULTY = [
     # ... and dies on FROBNICATE: FAIL (the unknown method unanswered, the probe after it, the process gone), not ERROR
     ("faulty-torture-crash.yaml", "TC-ROB-04 and tcp", "TC-ROB-04",
      "RFC3261-14: expected 405 or 501 [ms side over TCP], observed rob04-method"),
+    # suite SEC (issue 15): calls taken from any source on the Mediation side, on both transports
+    ("faulty-any-source.yaml", "TC-SEC-01 and tcp", "TC-SEC-01", "SEC-01: expected no call toward the far side"),
+    ("faulty-any-source.yaml", "TC-SEC-01 and tls", "TC-SEC-01", "SEC-01: expected no call toward the far side"),
+    # TLS 1.0/1.1 accepted below the floor (a client certificate from an unknown CA accepted: tests/test_checks_sec.py)
+    ("faulty-tls-old.yaml", "TC-SEC-04 and tls", "TC-SEC-04", "SEC-04: expected no TLS version below 1.2 accepted"),
+    # the plain reference (a record-routing proxy) leaks the Mediation side to the far side: Via, Record-Route, From...
+    ("reference-sbc.yaml", "TC-SEC-03 and tcp", "TC-SEC-03",
+     "SEC-03: expected no address or name of the Mediation side"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}

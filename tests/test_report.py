@@ -267,11 +267,12 @@ def test_real_suites_shape_renders_incomplete_with_its_coverage(tmp_path):
     assert re.search(r"<td>Total</td><td>126</td><td>3</td><td>3</td><td>3</td><td>" + str(MANDATORY) +
                      r"</td><td>3</td><td>" + str(missing) + "</td>", table), table[-400:]
     rows = dict(re.findall(r'data-id="(TC-[A-Z0-9]+-\d\d)" data-status="([^"]+)"', doc))
-    assert len(rows) == 132 and set(rows) == {c.id for c in catalogue.CASES}
+    assert len(rows) == 136 and set(rows) == {c.id for c in catalogue.CASES + catalogue.EXTENSION_CASES}
     assert {i: rows[i] for i in IMPLEMENTED} == dict.fromkeys(IMPLEMENTED, "passed")
     assert {s for i, s in rows.items() if i not in IMPLEMENTED} == {"not implemented"}
-    listed = [doc.split(f'id="{t}"')[1].split("</table>")[0] for t in ("coverage-cases", "coverage-sipconnect")]
-    assert [t.count("not implemented in sipqual 0.1.0") for t in listed] == [123, 6]
+    listed = [doc.split(f'id="{t}"')[1].split("</table>")[0] for t in ("coverage-cases", "coverage-sipconnect",
+                                                                  "coverage-sipqual")]
+    assert [t.count("not implemented in sipqual 0.1.0") for t in listed] == [123, 6, 4]
     assert "recorded with this run" in text and "hold no coverage record" not in text
     assert "SIPconnect profile add-ons (not counted in the Lync figures)" in text
     assert "not mandatory here" in text    # M*/M† cases: this DUT claims neither SRTP nor media bypass

@@ -30,7 +30,10 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            # the Mediation pool (issue 14)
            "pool_failover", "member_accepted", "silent_member_avoided",
            # suite ROB (issue 15)
-           "torture_handled", "lync_sdp_accepted"]
+           "torture_handled", "lync_sdp_accepted",
+           # suite SEC (sipqual's security extension, issue 15)
+           "untrusted_source_refused", "client_certificates_refused", "tls_versions_accepted",
+           "topology_hidden", "no_cleartext_sip"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -60,3 +63,5 @@ from .byp import (bypass_early_media_dtmf, bypass_fork_answered, bypass_hold_res
 from .pool import member_accepted, pool_failover, silent_member_avoided
 from .rob import lync_sdp_accepted, torture_handled
 from .medneg import codecs_negotiated, dtmf_asymmetric_pts, pin_collected, rtcp_withheld
+from .sec import (client_certificates_refused, no_cleartext_sip, tls_versions_accepted, topology_hidden,
+                  untrusted_source_refused)

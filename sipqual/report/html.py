@@ -321,11 +321,15 @@ def coverage_section(run: RunData, cover: Cover) -> str:
     rows.append(["Total", *cells(cov.total)])
     table = _table(head, rows, "counts", "coverage-table").replace("<tr><td>Total", '<tr class="total"><td>Total')
     lync = [e for e in cov.entries if e.get("profile", "lync") == "lync"]
-    other = [e for e in cov.entries if e.get("profile", "lync") != "lync"]
+    other = [e for e in cov.entries if e.get("profile", "lync") == "sipconnect"]
+    ext = [e for e in cov.entries if e.get("profile", "lync") == "sipqual"]
     thead = "<thead><tr><th>Test ID</th><th>Sev.</th><th>Title</th><th>Req. IDs</th><th>Status</th></tr></thead>"
     other_html = (f'<h3>SIPconnect profile add-ons (not counted in the Lync figures)</h3><table class="catalogue" '
                   f'id="coverage-sipconnect">{thead}<tbody>{_coverage_rows(run, cov, other)}</tbody></table>'
                   if other else "")
+    other_html += (f'<h3>sipqual extension: security suite SEC (not in the catalogue, not counted in the Lync '
+                   f'figures)</h3><table class="catalogue" id="coverage-sipqual">{thead}<tbody>'
+                   f'{_coverage_rows(run, cov, ext)}</tbody></table>' if ext else "")
     return f"""<section class="major" id="coverage"><h2>3 Coverage of the requirement catalogue</h2>
 <p id="coverage-scope"><strong>{esc(cov.scope_line())}.</strong></p>
 <p>{source} "Met" means passed, N/A by the PICS or out of transport scope. Executed means Pass, Fail or Error on

@@ -201,7 +201,7 @@ def coverage_snapshot(cases: list[dict], implemented: set[str], transports: list
     from .. import catalogue
 
     if entries is None:
-        entries = [c.as_dict() for c in catalogue.CASES]
+        entries = [c.as_dict() for c in catalogue.CASES + catalogue.EXTENSION_CASES]
     by_id: dict[str, list[dict]] = {}
     for c in cases:
         by_id.setdefault(str(c.get("id")), []).append(c)
