@@ -19,6 +19,8 @@ import sys
 import time
 import uuid
 
+from .tlsio import wrap_client
+
 SPLIT_PAUSE = 0.2
 
 
@@ -65,13 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         local = raw.getsockname()[:2]
         sock = raw
         if a.tls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-            ctx.load_cert_chain(a.cert, a.key)
-            ctx.load_verify_locations(a.ca)
-            if a.keylog:
-                ctx.keylog_filename = a.keylog
-            sock = ctx.wrap_socket(raw, server_hostname=a.server_name or a.ruri_host)
+            sock = wrap_client(raw, cert=a.cert, key=a.key, ca=a.ca, server_name=a.server_name or a.ruri_host,
+                               keylog=a.keylog)
         p1 = options(f"{a.test_id}-pipe-1", a.ruri_host, int(port), transport, local)
         p2 = options(f"{a.test_id}-pipe-2", a.ruri_host, int(port), transport, local)
         sock.sendall(p1 + p2)                                   # pipelined: one write

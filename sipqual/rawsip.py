@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+from .tlsio import wrap_client
+
 MAX_BUFFER = 1 << 20
 
 
@@ -138,13 +140,7 @@ class Link:
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if a.transport != "tls":
             return raw
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_cert_chain(a.cert, a.key)
-        ctx.load_verify_locations(a.ca)
-        if a.keylog:
-            ctx.keylog_filename = a.keylog
-        return ctx.wrap_socket(raw, server_hostname=a.server_name)
+        return wrap_client(raw, cert=a.cert, key=a.key, ca=a.ca, server_name=a.server_name, keylog=a.keylog)
 
     def send_torture(self, data: bytes):
         """Send one torture message; returns the connection its answers come on."""

@@ -187,6 +187,19 @@ def _remember_sni(sslobj, server_name, _ctx):
     return None
 
 
+def wrap_client(raw, *, cert: str, key: str, ca: str, server_name: str, keylog: str | None = None):
+    """``raw`` (a connected TCP socket) as the Mediation side's TLS client: TLS 1.2 or later, our certificate, the
+    DUT's checked against the lab CA and ``server_name``, session keys to ``keylog`` (the capture decrypts with it).
+    For the helpers that write raw SIP (sipqual.framer, sipqual.rawsip)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(ca)
+    if keylog:
+        ctx.keylog_filename = keylog
+    return ctx.wrap_socket(raw, server_hostname=server_name)
+
+
 def make_context(mode: str, *, cert: str, key: str, ca: str, min_version: str = "1.2",
                  max_version: str | None = None, ciphers: str | None = None, keylog: str | None = None,
                  present_cert: bool = True) -> ssl.SSLContext:
