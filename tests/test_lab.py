@@ -148,7 +148,10 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite MED on the media agent (issue 13); TC-MED-04 lasts 12 s (RTCP intervals)
          "TC-MED-02", "TC-MED-03", "TC-MED-04", "TC-MED-06", "TC-MED-07", "TC-MED-08", "TC-MED-09",
          # suite XFR, TC-XFR-02 (pics.replaces): attended transfer, the INVITE with Replaces hairpinned to party 2
-         "TC-XFR-02")
+         "TC-XFR-02",
+         # suite FO (issue 14: the far side's failures): no circuit, trunk out of service, at capacity (the
+         # reference's MAX_CALLS=6), the cause table, a fast-failover CANCEL then a new call; 2-6 s each
+         "TC-FO-01", "TC-FO-02", "TC-FO-03", "TC-FO-04", "TC-FO-06")
 # suite ST (session timers): each case lasts half an interval to a whole one (90 s at least), so the reference and
 # topoh runs deselect them and test_long_session_timer_cases_pass_on_the_reference runs each once, on one transport;
 # their faults are proven on crafted captures (tests/test_checks_strel.py)
@@ -461,6 +464,13 @@ FAULTY = [
     ("faulty-indlg-unanchored.yaml", "TC-MED-08 and tcp", "TC-MED-08",
      "XFR-02: expected the DUT's RTP at our new port"),
     ("faulty-indlg-unanchored.yaml", "TC-MED-07 and tcp", "TC-MED-07", "RFC3264-04: expected"),
+    # suite FO (issue 14): a far 503 (no circuit) turned into 502, and 502 for a trunk out of service (the Alcatel OXE
+    # of Microsoft's note: no failover on 502); 486 at capacity (a user reason: Lync gives up instead of failing
+    # over). The other faults (500, 408, silence, late 503, the cause table, the channel after a CANCEL) are proven on
+    # crafted captures (tests/test_checks_fo.py)
+    ("faulty-503-as-502.yaml", "TC-FO-01 and tcp", "TC-FO-01", "FO-01: expected 503 to the caller"),
+    ("faulty-503-as-502.yaml", "TC-FO-02 and tcp", "TC-FO-02", "FO-02: expected 503 to our INVITE"),
+    ("faulty-capacity-as-486.yaml", "TC-FO-03 and tcp", "TC-FO-03", "CAP-01: expected 503 within 2 s"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}

@@ -65,12 +65,12 @@ def overflow_id(sq: CaseContext) -> str:
     return sq.test_id + "-overflow"
 
 
-def at_capacity(sq: CaseContext, limit: int, rate: int = 10) -> None:
+def at_capacity(sq: CaseContext, limit: int, rate: int = 20) -> None:
     """TC-FO-03: the Mediation side places ``limit`` OUT calls (``rate`` per second), which the far end answers and
     holds; once they are all up it places one more (its own marker), which the DUT, full, must refuse. The held calls
-    end (the Mediation side hangs up) after the extra call had time to get its answer."""
+    end (the Mediation side hangs up) 2 s after the extra call was placed."""
     settle = 1.5 + limit / rate              # every held call answered before the extra one is placed
-    hold_ms = int(1000 * (settle + 3.0))     # ... and still up 3 s after it
+    hold_ms = int(1000 * (settle + 2.0))     # ... and still up 2 s after it
     sq.far_server("far-callee", "call_uas.xml", timeout_s=int(settle) + 20, calls=limit)
     sq.ms_client("ms-held", "call_uac.xml", outbound(sq), timeout_s=int(settle) + 20, calls=limit,
                  pause_ms=hold_ms, extra=["-r", str(rate)])
