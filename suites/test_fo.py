@@ -64,6 +64,20 @@ def test_cause_mapping(sq):
                                   table=[list(row) for row in flows.fo.CAUSE_TABLE]))
 
 
+@case("TC-FO-05", "OUT call to a slow PSTN (15 s to alert): DUT still sends an 18x within 10 s",
+      requirements=["SIG-02"],
+      procedure="Mediation side calls the outbound number; the far end answers 100 Trying and alerts (180) only after "
+                "15 s. The Mediation side acts as Lync's fast-failover timer: it cancels 200 ms after the first 18x, "
+                "or 10 s after its INVITE when none came.",
+      expected="DUT sends the Mediation side an 18x (180 or 183) within 10 s of the INVITE although the far end has "
+               "not alerted (else Lync cancels and reroutes every call to a slow PSTN destination). Recorded: which "
+               "18x, when.")
+def test_slow_alerting(sq):
+    flows.fo.slow_alerting(sq)
+    trace = sq.finish()
+    sq.judge(checks.progress_despite_slow_alerting(trace, spec=flows.calls.out_call_spec(sq)))
+
+
 @case("TC-FO-06", "OUT call cancelled by Lync's fast-failover timer frees the channel",
       requirements=["FO-05"],
       procedure="Mediation side calls the outbound number; the far end rings and never answers; the Mediation side "

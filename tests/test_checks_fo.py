@@ -254,3 +254,58 @@ def test_no_call_after_the_cancel_cannot_be_judged(tmp_path):
     _call(c, 1, TEST_ID, far=("200 OK",), final="200 OK")
     with pytest.raises(StimulusMissing):
         checks.channel_freed(_trace(tmp_path, c), spec=SPEC, after_id=AFTER)
+
+
+# ---- TC-FO-05: call progress despite a slow PSTN ----------------------------------------------------------------
+def _slow(tmp_path, progress: str | None, *, at: float = 4.0, cancel_at: float = 10.0, far_rings: bool = False):
+    """Our INVITE, the DUT's INVITE to the far end (100 only); the DUT's ``progress`` to us ``at`` s after our
+    INVITE (None: none), the far end's 180 first when ``far_rings``; our CANCEL ``cancel_at`` s after the INVITE (or
+    0.2 s after the progress)."""
+    c = Capture()
+    ruri = f"INVITE sip:{NUM}@example.net SIP/2.0"
+    _msg(c, MS, DUT, ruri, "a1", "1 INVITE", "Max-Forwards: 70", f"{checks.MARKER}: {TEST_ID}", CT,
+         body=sdp(1, MS, 30000))
+    _msg(c, DUT, MS, "SIP/2.0 100 Trying", "a1", "1 INVITE", dt=0.01)
+    _msg(c, DUT, FAR, ruri, "b1", "1 INVITE", "Max-Forwards: 69", CT, body=sdp(1, DUT, 40000), dt=0.01)
+    _msg(c, FAR, DUT, "SIP/2.0 100 Trying", "b1", "1 INVITE", dt=0.01)
+    spent = 0.05
+    if far_rings:
+        _msg(c, FAR, DUT, "SIP/2.0 180 Ringing", "b1", "1 INVITE", "Contact: <sip:far@198.51.100.10>",
+             to_tag=";tag=x", dt=at - spent - 0.05)
+        spent = at - 0.05
+    if progress:
+        _msg(c, DUT, MS, f"SIP/2.0 {progress}", "a1", "1 INVITE", "Contact: <sip:192.0.2.1:5066;transport=tcp>",
+             to_tag=";tag=d", dt=at - spent)
+        cancel_dt = 0.2
+    else:
+        cancel_dt = cancel_at - spent
+    _msg(c, MS, DUT, f"CANCEL sip:{NUM}@example.net SIP/2.0", "a1", "1 CANCEL", "Max-Forwards: 70",
+         f"{checks.MARKER}: {TEST_ID}", dt=cancel_dt)
+    return checks.progress_despite_slow_alerting(_trace(tmp_path, c), spec=SPEC)
+
+
+def test_own_183_before_10_s_passes(tmp_path):
+    found = _slow(tmp_path, "183 Session Progress")
+    assert not _bad(found) and "183 Session Progress after 39" in found[-1].message
+    assert "before the far end alerted (the DUT's own)" in found[-1].message
+
+
+def test_far_ringing_relayed_in_time_passes_and_says_so(tmp_path):
+    found = _slow(tmp_path, "180 Ringing", far_rings=True)
+    assert not _bad(found) and "after the far end's 180" in found[-1].message
+
+
+def test_no_progress_until_the_fast_failover_cancel_fails_sig02(tmp_path):
+    bad = _bad(_slow(tmp_path, None))
+    assert [(f.rule, f.severity) for f in bad] == [("SIG-02", "R")] and "cancelled the call after 10.0 s" in \
+        bad[0].message and bad[0].frames
+
+
+def test_progress_after_10_s_fails_sig02(tmp_path):
+    bad = _bad(_slow(tmp_path, "180 Ringing", at=12.0))
+    assert [f.rule for f in bad] == ["SIG-02"] and "after 12.0 s" in bad[0].message
+
+
+def test_no_progress_and_no_cancel_at_10_s_cannot_be_judged(tmp_path):
+    with pytest.raises(StimulusMissing, match="fast-failover"):
+        _slow(tmp_path, None, cancel_at=3.0)

@@ -23,7 +23,8 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "comfort_noise_relayed", "media_at_signalling_address", "rtp_latched", "media_retargeted",
            "reinvite_unchanged",
            # suite FO (the far side's failures)
-           "trunk_down_rejected", "capacity_overflow", "cause_mapping", "channel_freed"]
+           "trunk_down_rejected", "capacity_overflow", "cause_mapping", "channel_freed",
+           "progress_despite_slow_alerting"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -47,4 +48,5 @@ from .srtp import dut_srtp_offer, no_crypto_on_tcp, srtp_call, srtp_optional_cal
 from .med import (comfort_noise_relayed, dtmf_long_press, dtmf_relayed, dut_rtcp, dut_rtp_timing,
                   media_at_signalling_address, media_retargeted, no_inband_duplicates, reinvite_unchanged,
                   rtp_latched)
-from .fo import capacity_overflow, cause_mapping, channel_freed, trunk_down_rejected
+from .fo import (capacity_overflow, cause_mapping, channel_freed, progress_despite_slow_alerting,
+                 trunk_down_rejected)

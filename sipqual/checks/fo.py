@@ -10,7 +10,8 @@ from ..recording import check
 from ..trace import SipPacket, Trace
 from ..verdict import Finding, passed, violation
 from .bas import q850_causes
-from .common import MARKER, CallSpec, answered_call, dut_invite_toward, leg_of, raise_missing, status_text
+from .common import (MARKER, CallSpec, answered_call, dut_invite_toward, leg_of, raise_missing, route, route_held,
+                     status_text)
 
 #: how soon a DUT at its channel limit must refuse one more call (CAP-01 "promptly"): well inside Lync's 10 s
 #: fast-failover window, so Lync tries the next gateway at once; generous for a loaded test machine
@@ -207,3 +208,36 @@ def channel_freed(trace: Trace, *, spec: CallSpec, after_id: str) -> list[Findin
     ok = got[4]
     return [passed("FO-05", "FO-05", "M", f"a new call after the cancelled one was answered "
                    f"({1000 * (ok.time - ours.time):.0f} ms after its INVITE)", ok.frame)]
+
+
+@check
+def progress_despite_slow_alerting(trace: Trace, *, spec: CallSpec, progress_s: float = 10.0) -> list[Finding]:
+    """TC-FO-05 (SIG-02): the far end takes 15 s to alert; the DUT still gives the Mediation side call progress (an
+    18x) within ``progress_s`` of our INVITE, or Lync's fast-failover timer cancels the call at 10 s and tries another
+    gateway. Our caller cancels like that timer (200 ms after the 18x, or at 10 s without one); recorded: which 18x
+    the DUT sent and that the far end had not alerted yet."""
+    routed = route(trace, spec)
+    if isinstance(routed, Finding):
+        return [routed]
+    ours, a, _theirs, b = routed
+    out = [route_held(_theirs, spec)]
+    far_ring = next((p for p in b.responses() if p.src == spec.callee_ip and 180 <= (p.msg.status or 0) < 200), None)
+    progress = next((p for p in a.responses() if p.src == spec.dut_in_ip and 180 <= (p.msg.status or 0) < 200), None)
+    want = f"an 18x to the caller within {progress_s:g} s of our INVITE (frame {ours.frame}), the far end being slow"
+    if progress is not None:
+        at = progress.time - ours.time
+        own = ("before the far end alerted (the DUT's own)" if far_ring is None or far_ring.time > progress.time
+               else f"after the far end's {far_ring.msg.status} (frame {far_ring.frame})")
+        if at <= progress_s:
+            out.append(passed("SIG-02", "SIG-02", "R", f"{status_text(progress)} after {1000 * at:.0f} ms, {own}",
+                              progress.frame))
+        else:
+            out.append(violation("SIG-02", "SIG-02", "R", want, f"{status_text(progress)} after {at:.1f} s, {own}",
+                                 progress.frame))
+        return out
+    cancel = next((p for p in a.requests("CANCEL") if p.src == spec.caller_ip), None)
+    if cancel is None or cancel.time - ours.time < 0.95 * progress_s:
+        raise_missing(f"our CANCEL {progress_s:g} s after the INVITE (Lync's fast-failover timer)")
+    out.append(violation("SIG-02", "SIG-02", "R", want, f"none: the fast-failover timer cancelled the call after "
+                         f"{cancel.time - ours.time:.1f} s (frame {cancel.frame})", cancel.frame))
+    return out

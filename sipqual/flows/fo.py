@@ -117,3 +117,12 @@ def cancel_then_call(sq: CaseContext, hold_ms: int = 1000) -> None:
     sq.ms_client("ms-caller-after", "call_uac.xml", {**outbound(sq), "test_id": after_id(sq)}, timeout_s=15,
                  pause_ms=hold_ms)
     sq.wait_all()
+
+
+def slow_alerting(sq: CaseContext) -> None:
+    """TC-FO-05: Mediation side -> DUT -> far end, which answers 100 and alerts only 15 s later (a slow PSTN). The
+    Mediation side behaves as Lync's fast-failover timer: it cancels 200 ms after the first 18x, or at 10 s when none
+    came; the far end answers the CANCEL 200 and the INVITE 487."""
+    sq.far_server("far-slow", "call_uas_slow_alert.xml", timeout_s=30)
+    sq.ms_client("ms-caller", "call_uac_fast_failover.xml", outbound(sq), timeout_s=30)
+    sq.wait_all()
