@@ -125,6 +125,8 @@ SCHEMA: dict[str, Any] = {
             "type": "object", "additionalProperties": False,
             "required": ["tls"],
             "properties": {**{f: {"type": "boolean"} for f in PICS_FEATURES},
+                           # the device's channel limit (CAP-01): TC-FO-03 holds this many calls up and expects 503
+                           # for one more (keep it small on a lab DUT: the case places that many calls)
                            "max_concurrent_calls": {"type": "integer", "minimum": 1},
                            "codecs": {"type": "array", "items": {"enum": ["PCMU", "PCMA"]}},
                            # SRTPMode of the TLS trunk the device claims (SRTP-01/-03): "required" answers and offers

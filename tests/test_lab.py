@@ -159,7 +159,11 @@ CASES = ("TC-OPT-01", "TC-TRN-01", "TC-TRN-02", "TC-BAS-05", "TC-BAS-07", "TC-OP
          # suite ROB (issue 15): RFC 4475 invalid set, unknown dialog/method, Lync SDP (a few seconds each)
          "TC-ROB-02", "TC-ROB-04", "TC-ROB-05",
          # suite SEC (issue 15, sipqual's extension): an INVITE from outside the Mediation pool gets 403
-         "TC-SEC-01")
+         "TC-SEC-01",
+         # suite FO (issue 14: the far side's failures): no circuit, trunk out of service, at capacity (the
+         # reference's MAX_CALLS=6), the cause table, a slow PSTN (the DUT's own 183 at 3-4 s), a fast-failover
+         # CANCEL then a new call; 3-8 s each
+         "TC-FO-01", "TC-FO-02", "TC-FO-03", "TC-FO-04", "TC-FO-05", "TC-FO-06")
 # suite ROB (issue 15): cases the reference FAILs with a finding true of Kamailio 5.6 (README "Suite ROB"): its core
 # parser drops RFC 4475's wsinv and intmeth (valid) and multi01 and mcl01 (400 expected) without an answer. Case ->
 # the reason's prefix
@@ -634,6 +638,13 @@ FAULTY = [
     # the plain reference (a record-routing proxy) leaks the Mediation side to the far side: Via, Record-Route, From...
     ("reference-sbc.yaml", "TC-SEC-03 and tcp", "TC-SEC-03",
      "SEC-03: expected no address or name of the Mediation side"),
+    # suite FO (issue 14): a far 503 (no circuit) turned into 502, and 502 for a trunk out of service (the Alcatel OXE
+    # of Microsoft's note: no failover on 502); 486 at capacity (a user reason: Lync gives up instead of failing
+    # over). The other faults (500, 408, silence, late 503, the cause table, the channel after a CANCEL) are proven on
+    # crafted captures (tests/test_checks_fo.py)
+    ("faulty-503-as-502.yaml", "TC-FO-01 and tcp", "TC-FO-01", "FO-01: expected 503 to the caller"),
+    ("faulty-503-as-502.yaml", "TC-FO-02 and tcp", "TC-FO-02", "FO-02: expected 503 to our INVITE"),
+    ("faulty-capacity-as-486.yaml", "TC-FO-03 and tcp", "TC-FO-03", "CAP-01: expected 503 within 2 s"),
 ]
 #: one lab per faulty profile: every case that profile must FAIL runs in the same qualification run
 FAULTY_BY_PROFILE = {p: [(s, c, d) for q, s, c, d in FAULTY if q == p] for p in dict.fromkeys(q for q, *_ in FAULTY)}

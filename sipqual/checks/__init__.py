@@ -33,7 +33,10 @@ __all__ = ["MARKER", "MIN_RTP_PACKETS", "CallSpec", "Leg", "StimulusMissing", "d
            "torture_handled", "lync_sdp_accepted",
            # suite SEC (sipqual's security extension, issue 15)
            "untrusted_source_refused", "client_certificates_refused", "tls_versions_accepted",
-           "topology_hidden", "no_cleartext_sip"]
+           "topology_hidden", "no_cleartext_sip",
+           # suite FO (the far side's failures)
+           "trunk_down_rejected", "capacity_overflow", "cause_mapping", "channel_freed",
+           "progress_despite_slow_alerting"]
 
 from .common import (MARKER, MIN_RTP_PACKETS, CallSpec, Leg, StimulusMissing, dut_invite_toward, leg_of,
                      number_matches, raise_missing, sdp_of, stimulus, stop_unless_explained)
@@ -65,3 +68,5 @@ from .rob import lync_sdp_accepted, torture_handled
 from .medneg import codecs_negotiated, dtmf_asymmetric_pts, pin_collected, rtcp_withheld
 from .sec import (client_certificates_refused, no_cleartext_sip, tls_versions_accepted, topology_hidden,
                   untrusted_source_refused)
+from .fo import (capacity_overflow, cause_mapping, channel_freed, progress_despite_slow_alerting,
+                 trunk_down_rejected)

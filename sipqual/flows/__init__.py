@@ -5,7 +5,7 @@ either side of the DUT with ``sq.ms_client``/``sq.ms_server``/``sq.far_client``/
 :mod:`sipqual.checks`; a case in ``suites/`` calls one flow, ``sq.finish()`` and one check.
 """
 
-from . import bas, byp, calls, em, fea, hld, ident, med, opt, pool, rel, rob, sec, srtp, st, trn, xfr
+from . import bas, byp, calls, em, fea, fo, hld, ident, med, opt, pool, rel, rob, sec, srtp, st, trn, xfr
 
-__all__ = ["bas", "byp", "calls", "em", "fea", "hld", "ident", "med", "opt", "pool", "rel", "rob", "sec", "srtp", "st",
-           "trn", "xfr"]
+__all__ = ["bas", "byp", "calls", "em", "fea", "fo", "hld", "ident", "med", "opt", "pool", "rel", "rob", "sec", "srtp",
+           "st", "trn", "xfr"]
