@@ -136,7 +136,7 @@ def test_a_qualification_run_records_its_coverage(tmp_path):
     assert (opt["status"], opt["verdict"], opt["executed"], opt["implemented"]) == ("not run", "NOT_RUN", False, True)
     assert opt["transports"] == {"tcp": "NOT_RUN", "tls": "NOT_RUN"} and opt["requirements"] == ["OPT-01", "OPT-02"]
     assert (entries["TC-TRN-01"]["status"], entries["TC-TRN-01"]["verdict"]) == ("not in run", None)
-    assert (entries["TC-FO-07"]["status"], entries["TC-FO-07"]["implemented"]) == ("not implemented", False)
+    assert (entries["TC-FO-09"]["status"], entries["TC-FO-09"]["implemented"]) == ("not implemented", False)
     assert entries["TC-SRTP-01"]["condition"] and entries["TC-SC-01"]["profile"] == "sipconnect"
 
 
