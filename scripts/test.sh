@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-# -n 2: two pytest-xdist workers; the lab tests run side by side (each lab its own tag and namespaces, tests/conftest.py)
-exec .venv/bin/python -m pytest tests -p no:cacheprovider -n 2 --dist worksteal "$@"
+# -n 3: three pytest-xdist workers on this 2-core machine: most lab tests wait on protocol timers and timeouts (CPU
+# about half used with two); each lab its own tag and namespaces (tests/conftest.py)
+exec .venv/bin/python -m pytest tests -p no:cacheprovider -n 3 --dist worksteal "$@"
