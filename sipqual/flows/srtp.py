@@ -6,9 +6,8 @@ keys) and it sends no RTP of its own on an SRTP call (plain RTP there would be o
 end (``hold_uas.xml``) sends plain G.711 and an RTCP report every second, which the DUT must turn into SRTP and SRTCP
 toward the Mediation side: that direction is judged from the capture (:mod:`sipqual.checks.srtp`).
 
-TODO(media agent, issue 13): the Mediation-to-DUT direction (SRTP sent with the key of our offer, received by the
-far end as plain RTP) needs the media agent of ``sipqual/mediaagent/``; :func:`mediation_srtp_sender` is where the
-flow starts it once that agent exists (bound to the Mediation SIPp's media port, fed the DUT's answer).
+The Mediation-to-DUT direction (SRTP sent with the key of our offer, received by the far end as plain RTP) is judged
+in TC-SRTP-06 (:func:`out_call_rekey`), whose two ends are media agents (``sipqual/mediaagent/``), not SIPp.
 """
 
 from __future__ import annotations
@@ -48,13 +47,6 @@ def unsupported_suite(sq: CaseContext) -> str:
     return next(s for s in UNSUPPORTED_CANDIDATES if s not in claimed)
 
 
-def mediation_srtp_sender(sq: CaseContext) -> None:
-    """TODO(media agent): start the Mediation side's SRTP sender (the key of our offer, to the DUT's answered
-    address) once ``sipqual/mediaagent/`` exists. Until then the Mediation side sends nothing on SRTP calls and only
-    the DUT-to-Mediation direction is judged."""
-    return None
-
-
 def out_call(sq: CaseContext, *, proto: str = "RTP/SAVP", cryptos: list[str] | None = None, hold_ms: int = 2000,
              far: bool = True) -> list[str]:
     """Mediation side -> DUT -> far end with an SRTP offer: m=audio ``proto`` and the ``cryptos`` lines (default one
@@ -67,7 +59,6 @@ def out_call(sq: CaseContext, *, proto: str = "RTP/SAVP", cryptos: list[str] | N
         sq.far_server("far-callee", "hold_uas.xml", {"media": "on"}, timeout_s=20)
     sq.ms_client("ms-caller", "srtp_uac.xml", {**outbound(sq), "proto": proto, "crypto": "\r\n".join(cryptos)},
                  timeout_s=20, pause_ms=hold_ms)
-    mediation_srtp_sender(sq)
     sq.wait_all()
     return cryptos
 
@@ -79,7 +70,6 @@ def in_call(sq: CaseContext, *, hold_ms: int = 2000) -> str:
     key = crypto_line(1).split(" ", 2)[2]        # "inline:<key>|2^31"; the tag is the DUT's, taken in the scenario
     sq.ms_server("ms-callee", "srtp_uas.xml", {"crypto_key": key}, timeout_s=20, pause_ms=hold_ms)
     sq.far_client("far-caller", "call_uac_wait_bye.xml", inbound(sq), timeout_s=20)
-    mediation_srtp_sender(sq)
     sq.wait_all()
     return key
 
