@@ -171,4 +171,6 @@ def test_sending_from_another_port_and_reading_both():
     got = only_stream(rb)
     assert got["sport"] == a.send_port and got["packets"] > 10          # b sees a's RTP from the "NAT" port ...
     back = {x["dport"]: x for x in ra["received"]["streams"]}          # b sent to a's SDP port until it latched
-    assert back[a.send_port]["packets"] > 10 and back[a.send_port]["first_time"] >= back[a.port]["last_time"] - 0.03
+    # ... and sent there only after all it sent to the SDP port (sending order: sequence numbers, modulo 2^16)
+    assert back[a.send_port]["packets"] > 10
+    assert 1 <= (back[a.send_port]["first_seq"] - back[a.port]["max_seq"]) & 0xFFFF <= 1000, back

@@ -133,8 +133,9 @@ def test_agent_follows_a_moved_peer(sup, tmp_path):
     ra, rb, rc = a.stop(), b.stop(), c.stop()
     at_b, at_c = rb["streams"][0]["received"]["streams"][0], rc["streams"][0]["received"]["streams"][0]
     assert at_c["packets"] >= 10 and at_c["ssrc"] == ra["streams"][0]["ssrc"]
-    moved = ra["streams"][0]["updates"][0]["time"]
-    assert at_b["last_time"] <= moved + 0.05 <= at_c["first_time"] + 0.1     # nothing to the old address after
+    # nothing to the old address after the move: in sending order (RTP sequence numbers, modulo 2^16), every packet
+    # the new address got comes after every packet the old one got (receive times jitter on a loaded machine)
+    assert 1 <= (at_c["first_seq"] - at_b["max_seq"]) & 0xFFFF <= 1000, (at_b, at_c)
 
 
 def test_bad_update_is_refused(sup, tmp_path):
