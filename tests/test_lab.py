@@ -696,31 +696,35 @@ def _wait_for_pidfile(pattern: str, proc, timeout=60) -> Path:
     raise AssertionError(f"{pattern} never appeared")
 
 
-#: the long cases, each in its own lab, all four at once (they wait on session timers, the CPU idles): the refreshes
-#: (TC-ST-02 on TCP: the DUT's refresh reaches our caller on its own connection; TC-ST-01 on TLS: through the
-#: Mediation front), TC-ST-04's BYE at expiry and TC-BAS-13, the long call our caller refreshes every 45 s
-SESSION_RUNS = {"TC-ST-02": "tcp", "TC-ST-01": "tls", "TC-ST-04": "tcp", "TC-BAS-13": "tcp"}
+#: the long cases in two labs at once (they wait on session timers, the CPU idles; four labs at once, beside CI's
+#: three workers, once starved our own far agent's RTP for 1.4 s in the long call: ERROR, rightly not the DUT's):
+#: the long call TC-BAS-13 our caller refreshes every 45 s, then TC-ST-01's refresh on TLS (through the Mediation
+#: front); and TC-ST-02's refresh on TCP (the DUT's refresh reaches our caller on its own connection), then TC-ST-04's
+#: BYE at expiry
+SESSION_GROUPS = {"long-call": ("TC-BAS-13 and tcp or TC-ST-01 and tls", {("TC-BAS-13", "tcp"), ("TC-ST-01", "tls")}),
+                  "timers": ("(TC-ST-02 or TC-ST-04) and tcp", {("TC-ST-02", "tcp"), ("TC-ST-04", "tcp")})}
 
 
 def test_long_session_timer_cases_pass_on_the_reference(tmp_path):
-    """Suite ST and TC-BAS-13 on the reference DUT (dialog + sst), each case once, in four labs side by side. Quick
-    profile: a 90 s session interval, about 100 s in all."""
-    procs = {i: suite(tmp_path / i, "reference-sbc.yaml", i, transport=t, popen=True, log=tmp_path / f"{i}.log")
-             for i, t in SESSION_RUNS.items()}
+    """Suite ST and TC-BAS-13 on the reference DUT (dialog + sst), each case once, in two labs side by side. Quick
+    profile: a 90 s session interval, about 150 s in all."""
+    procs = {g: suite(tmp_path / g, "reference-sbc.yaml", select, popen=True, log=tmp_path / f"{g}.log")
+             for g, (select, _) in SESSION_GROUPS.items()}
     for p in procs.values():
         p.wait(timeout=600)
-    v = {k: c for i in SESSION_RUNS for k, c in verdicts(results(tmp_path / i)).items() if c["verdict"] != "NOT_RUN"}
-    assert {k: c["verdict"] for k, c in v.items()} == {k: "PASS" for k in SESSION_RUNS.items()}, \
-        {i: (tmp_path / f"{i}.log").read_text()[-2000:] for i in SESSION_RUNS}
+    v = {k: c for g in SESSION_GROUPS for k, c in verdicts(results(tmp_path / g)).items() if c["verdict"] != "NOT_RUN"}
+    want_all = {k: "PASS" for _, want in SESSION_GROUPS.values() for k in want}
+    assert {k: c["verdict"] for k, c in v.items()} == want_all, \
+        {g: (tmp_path / f"{g}.log").read_text()[-2000:] for g in SESSION_GROUPS}
     msgs = {k[0]: " ".join(f["message"] for f in v[k]["findings"] if f["rule"] == "RFC4028-04") for k in v}
     assert "refresh at +4" in msgs["TC-ST-02"] and "refresh at +4" in msgs["TC-ST-01"], msgs
     long_call = " ".join(f["message"] for f in v[("TC-BAS-13", "tcp")]["findings"])
     assert "stayed up 10" in long_call and "2 refresh(es)" in long_call, long_call  # 100 s, refreshed at 45, 90
     bye = re.search(r"BYE at \+([\d.]+) s", msgs["TC-ST-04"])
     assert bye and 57 <= float(bye.group(1)) <= 63, msgs   # min(32, 90/3) = 30 s before the 90 s expiry (1 s ticks)
-    for i in SESSION_RUNS:
-        again = [r for r in reverify_run(tmp_path / i / "latest") if r.recorded != "NOT_RUN"]
-        assert len(again) == 1 and again[0].agrees, again[0].line()
+    for g, (_, want) in SESSION_GROUPS.items():
+        again = [r for r in reverify_run(tmp_path / g / "latest") if r.recorded != "NOT_RUN"]
+        assert len(again) == len(want) and all(r.agrees for r in again), [r.line() for r in again]
 
 
 def test_dut_dying_mid_test_is_error_not_pass(tmp_path):
